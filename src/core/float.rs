@@ -1,0 +1,77 @@
+//! The float abstraction the core is generic over: `f32` (as real training runs) and `f64` (gradient checks).
+
+use std::fmt::{Debug, Display};
+use std::iter::Sum;
+use std::ops::{AddAssign, DivAssign, MulAssign, SubAssign};
+
+use ndarray::{LinalgScalar, ScalarOperand};
+use num_traits::{Float, FromPrimitive, ToPrimitive};
+
+/// A real scalar the training core can run in.
+///
+/// Only `f32` and `f64` implement it; overflow in `f32` is a real failure mode the core must
+/// reproduce faithfully, so nothing here widens silently.
+pub trait Real:
+    Float
+    + FromPrimitive
+    + ToPrimitive
+    + LinalgScalar
+    + ScalarOperand
+    + Debug
+    + Display
+    + Default
+    + Send
+    + Sync
+    + Sum
+    + AddAssign
+    + SubAssign
+    + MulAssign
+    + DivAssign
+    + 'static
+{
+    /// Name used in records and messages (`"f32"` / `"f64"`).
+    const NAME: &'static str;
+
+    /// Converts from `f64`, rounding to nearest (and overflowing to ±inf, as a cast does).
+    fn of(x: f64) -> Self;
+
+    /// Widens to `f64` exactly.
+    fn wide(self) -> f64;
+}
+
+impl Real for f32 {
+    const NAME: &'static str = "f32";
+    #[inline]
+    fn of(x: f64) -> Self {
+        x as f32
+    }
+    #[inline]
+    fn wide(self) -> f64 {
+        f64::from(self)
+    }
+}
+
+impl Real for f64 {
+    const NAME: &'static str = "f64";
+    #[inline]
+    fn of(x: f64) -> Self {
+        x
+    }
+    #[inline]
+    fn wide(self) -> f64 {
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn f32_conversion_overflows_to_inf_like_a_cast() {
+        assert_eq!(<f32 as Real>::of(1e40), f32::INFINITY);
+        assert_eq!(<f32 as Real>::of(-1e40), f32::NEG_INFINITY);
+        assert!(<f32 as Real>::of(f64::NAN).is_nan());
+        assert_eq!(1.5f32.wide(), 1.5);
+    }
+}

@@ -1,0 +1,15 @@
+//! The reference training core: tensors, layers, losses, optimizers, data and the train loop.
+//!
+//! Depends on nothing else in this crate. Probes watch it only through [`observer::Observer`].
+
+pub mod clip;
+pub mod data;
+pub mod float;
+pub mod init;
+pub mod layers;
+pub mod loss;
+pub mod optim;
+pub mod params;
+pub mod regularize;
+pub mod rng;
+pub mod schedule;

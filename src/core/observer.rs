@@ -1,0 +1,69 @@
+//! The narrow hook through which probes watch training: per-op events (opt-in) and per-step events.
+//!
+//! The core knows nothing of probes; it only calls these methods. The defaults do nothing, and
+//! op events are built only when [`Observer::wants_ops`] says so, so a no-op observer costs one
+//! predictable branch per op.
+
+use ndarray::ArrayView2;
+use serde::{Deserialize, Serialize};
+
+use super::float::Real;
+use super::model::Model;
+
+/// Which pass of a training step an op belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    Forward,
+    Backward,
+    Update,
+}
+
+/// One op just ran. Views borrow the core's own buffers: nothing is copied to build an event.
+#[derive(Debug)]
+pub struct OpEvent<'a, T> {
+    /// 0-based step (step k is the k-th update).
+    pub step: usize,
+    /// Layer index (hidden layers `0..depth`, output layer `depth`); `None` for the loss.
+    pub layer: Option<usize>,
+    /// Dotted op name, e.g. `dense.matmul`, `layernorm.normalize`, `softmax_xent.forward`, `adam.update`.
+    pub op: &'static str,
+    pub phase: Phase,
+    /// The op's inputs, in the order its doc comment gives (biases and scales as `1 × n`).
+    pub inputs: &'a [ArrayView2<'a, T>],
+    /// The op's result (for updates: the parameter after the update).
+    pub output: ArrayView2<'a, T>,
+}
+
+/// The end of one step: the update has been applied.
+#[derive(Debug)]
+pub struct StepEvent<'a, T> {
+    pub step: usize,
+    /// Mean data loss of the batch plus any L1/L2 penalty, from step `step`'s forward pass.
+    pub loss: f64,
+    /// Learning rate in effect for this update (before per-layer multipliers).
+    pub lr: f64,
+    /// Global gradient L2 norm before and after clipping (equal when clipping is off).
+    pub grad_norm: f64,
+    pub grad_norm_clipped: f64,
+    /// `‖Δθ‖²` of each parameter segment's update, indexed like `model.params.segments`.
+    pub update_sq_norms: &'a [f64],
+    /// The model after the update; its activation and gradient buffers still hold this step's values.
+    pub model: &'a Model<T>,
+}
+
+/// Receives training events. Every method has a do-nothing default.
+pub trait Observer<T: Real> {
+    /// Whether to build and deliver [`OpEvent`]s. Per-step probes say `false`; NaN-origin replays say `true`.
+    fn wants_ops(&self) -> bool {
+        false
+    }
+    fn on_op(&mut self, _event: &OpEvent<'_, T>) {}
+    fn on_step(&mut self, _event: &StepEvent<'_, T>) {}
+}
+
+/// Watches nothing. The baseline that benchmarks compare probes against.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoopObserver;
+
+impl<T: Real> Observer<T> for NoopObserver {}

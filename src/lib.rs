@@ -1,0 +1,3 @@
+//! stabcheck: numerical-stability diagnostics for neural-network training.
+
+pub mod core;
