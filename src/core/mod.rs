@@ -5,6 +5,7 @@
 pub mod clip;
 pub mod data;
 pub mod float;
+pub mod gradcheck;
 pub mod init;
 pub mod layers;
 pub mod loss;
@@ -13,3 +14,4 @@ pub mod params;
 pub mod regularize;
 pub mod rng;
 pub mod schedule;
+pub mod tensor;

@@ -96,7 +96,9 @@ impl Activation {
 
     /// `a = f(z)` elementwise.
     pub fn forward<T: Real>(self, z: ArrayView2<'_, T>, mut a: ArrayViewMut2<'_, T>) {
-        Zip::from(&mut a).and(&z).for_each(|a, &z| *a = self.apply(z));
+        Zip::from(&mut a)
+            .and(&z)
+            .for_each(|a, &z| *a = self.apply(z));
     }
 
     /// `dz = f'(z) ⊙ da` elementwise.

@@ -1,6 +1,9 @@
 //! Layers of the reference model; each file holds one op's forward and backward side by side.
 
 pub mod activation;
+pub mod dense;
+pub mod dropout;
+pub mod norm;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
