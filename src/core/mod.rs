@@ -9,6 +9,8 @@ pub mod gradcheck;
 pub mod init;
 pub mod layers;
 pub mod loss;
+pub mod model;
+pub mod observer;
 pub mod optim;
 pub mod params;
 pub mod regularize;

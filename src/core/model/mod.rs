@@ -1,0 +1,218 @@
+//! The reference model: hidden blocks then a dense output layer, over one flat parameter buffer.
+//!
+//! Layer indices: hidden blocks are `0..depth`, the output layer is `depth`. All buffers are
+//! allocated at construction for a fixed batch size, so a training step allocates nothing.
+
+pub mod emit;
+pub mod hidden;
+
+use ndarray::{Array2, ArrayView2};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use self::emit::Emit;
+use self::hidden::{BlockOptions, Hidden};
+use super::float::Real;
+use super::layers::NormKind;
+use super::layers::activation::Activation;
+use super::layers::dense::Dense;
+use super::observer::{NoopObserver, Phase};
+use super::params::Params;
+use super::rng::{Stream, stream_rng};
+use crate::core::loss::{LossKind, LossTarget};
+
+/// The architecture, validated by the scenario layer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelSpec {
+    pub inputs: usize,
+    /// Width of each hidden block (`[]` is a linear model).
+    pub hidden: Vec<usize>,
+    pub outputs: usize,
+    pub activation: Activation,
+    pub norm: NormKind,
+    pub norm_eps: f64,
+    pub residual: bool,
+    pub dropout: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Model<T> {
+    pub spec: ModelSpec,
+    pub batch: usize,
+    pub params: Params<T>,
+    pub hidden: Vec<Hidden<T>>,
+    pub output: Dense,
+    pub logits: Array2<T>,
+    pub grad_logits: Array2<T>,
+    dropout_rng: ChaCha8Rng,
+    /// Keep the current dropout masks instead of drawing new ones (for gradient checks).
+    pub freeze_dropout: bool,
+}
+
+impl<T: Real> Model<T> {
+    /// A model with zero parameters (and `γ = 1` in norms); initialize with [`Model::init_weights`].
+    pub fn new(spec: ModelSpec, batch: usize, seed: u64) -> Self {
+        let mut params = Params::new();
+        let options = BlockOptions {
+            activation: spec.activation,
+            norm: spec.norm,
+            norm_eps: spec.norm_eps,
+            residual: spec.residual,
+            dropout: spec.dropout,
+        };
+        let mut fan_in = spec.inputs;
+        let mut hidden = Vec::with_capacity(spec.hidden.len());
+        for (i, &width) in spec.hidden.iter().enumerate() {
+            hidden.push(Hidden::new(&mut params, i, fan_in, width, batch, options));
+            fan_in = width;
+        }
+        let output = Dense::new(&mut params, spec.hidden.len(), fan_in, spec.outputs);
+        Model {
+            batch,
+            params,
+            hidden,
+            output,
+            logits: Array2::zeros((batch, spec.outputs)),
+            grad_logits: Array2::zeros((batch, spec.outputs)),
+            dropout_rng: stream_rng(seed, Stream::Dropout),
+            freeze_dropout: false,
+            spec,
+        }
+    }
+
+    /// Number of hidden blocks (the output layer's index).
+    pub fn depth(&self) -> usize {
+        self.hidden.len()
+    }
+
+    /// The dense layer of layer `index` (hidden or output).
+    pub fn dense(&self, index: usize) -> &Dense {
+        self.hidden.get(index).map_or(&self.output, |h| &h.dense)
+    }
+
+    /// Sets every dense layer's weights from `init(layer, fan_in, fan_out)` and hidden biases to
+    /// `bias_init` (the output bias stays 0).
+    pub fn init_weights(
+        &mut self,
+        bias_init: f64,
+        mut init: impl FnMut(usize, usize, usize) -> Array2<T>,
+    ) {
+        for layer in 0..=self.depth() {
+            let d = self.dense(layer).clone();
+            let w = init(layer, d.fan_in, d.fan_out);
+            self.params.value_mut(d.weight).assign(&w);
+            let b = if layer < self.depth() { bias_init } else { 0.0 };
+            self.params.value_mut(d.bias).fill(T::of(b));
+        }
+    }
+
+    /// Forward pass of a batch `x: [batch, inputs]` into `self.logits`.
+    pub fn forward(&mut self, x: ArrayView2<'_, T>, e: &mut Emit<'_, T>) {
+        let rng = if self.freeze_dropout {
+            None
+        } else {
+            Some(&mut self.dropout_rng)
+        };
+        let mut rng = rng;
+        for i in 0..self.hidden.len() {
+            let (before, rest) = self.hidden.split_at_mut(i);
+            let h = before.last().map_or(x, |p| p.output());
+            rest[0].forward(&self.params, h, rng.as_deref_mut(), e);
+        }
+        let h = self.hidden.last().map_or(x, |p| p.output());
+        let l = Some(self.depth());
+        self.output.matmul(&self.params, h, self.logits.view_mut());
+        e.op(
+            l,
+            "dense.matmul",
+            Phase::Forward,
+            &[h, self.params.value(self.output.weight)],
+            self.logits.view(),
+        );
+        self.output.add_bias(&self.params, self.logits.view_mut());
+        e.op(
+            l,
+            "dense.bias",
+            Phase::Forward,
+            &[self.params.value(self.output.bias)],
+            self.logits.view(),
+        );
+    }
+
+    /// Backward pass from `self.grad_logits`: fills every parameter gradient and each hidden
+    /// block's `grad_out` (the gradient back-propagated to the next layer's input).
+    pub fn backward(&mut self, x: ArrayView2<'_, T>, e: &mut Emit<'_, T>) {
+        let depth = self.depth();
+        {
+            let (h, dh) = match self.hidden.last_mut() {
+                Some(last) => last.output_and_grad_mut(),
+                None => (x, None),
+            };
+            self.output.backward(
+                &mut self.params,
+                h,
+                self.grad_logits.view(),
+                dh.map(|d| (d, T::zero())),
+            );
+            let l = Some(depth);
+            e.op(
+                l,
+                "dense.grad_weight",
+                Phase::Backward,
+                &[h, self.grad_logits.view()],
+                self.params.grad(self.output.weight),
+            );
+            e.op(
+                l,
+                "dense.grad_bias",
+                Phase::Backward,
+                &[self.grad_logits.view()],
+                self.params.grad(self.output.bias),
+            );
+            if let Some(last) = self.hidden.last() {
+                e.op(
+                    l,
+                    "dense.grad_input",
+                    Phase::Backward,
+                    &[self.grad_logits.view()],
+                    last.grad_out.view(),
+                );
+            }
+        }
+        for i in (0..depth).rev() {
+            let (before, rest) = self.hidden.split_at_mut(i);
+            let layer = &mut rest[0];
+            match before.last_mut() {
+                Some(prev) => {
+                    let (h, dh) = prev.output_and_grad_mut();
+                    let mut dh = dh.expect("hidden blocks always have a grad_out buffer");
+                    layer.backward(&mut self.params, h, Some(dh.view_mut()), e);
+                    layer.add_skip_gradient(dh.view_mut());
+                    e.op(
+                        Some(i),
+                        "dense.grad_input",
+                        Phase::Backward,
+                        &[layer.grad_out.view()],
+                        dh.view(),
+                    );
+                }
+                None => layer.backward(&mut self.params, x, None, e),
+            }
+        }
+    }
+
+    /// Mean loss of one batch with every gradient filled, watched by nobody (for gradient checks).
+    pub fn loss_and_grad(
+        &mut self,
+        x: ArrayView2<'_, T>,
+        target: &LossTarget<'_, T>,
+        loss: LossKind,
+    ) -> f64 {
+        let mut noop = NoopObserver;
+        let mut e = Emit::new(&mut noop, 0);
+        self.forward(x, &mut e);
+        let value = loss.forward_backward(self.logits.view(), target, self.grad_logits.view_mut());
+        self.backward(x, &mut e);
+        value
+    }
+}
