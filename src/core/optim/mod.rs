@@ -1,7 +1,17 @@
 //! Optimizers: the choice enum, hyperparameters, and the per-segment update driver.
+//!
+//! Weight decay touches [`ParamKind::Weight`] segments only: biases and normalization gains and
+//! shifts are never decayed (the usual PyTorch param-group practice, made the only behaviour here).
+
+pub mod adam;
+pub mod rmsprop;
+pub mod sgd;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+
+use super::float::Real;
+use super::params::{ParamKind, Segment};
 
 /// Which update rule to use. Formulas follow PyTorch's `torch.optim` (see each file).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -30,4 +40,256 @@ pub struct OptimizerSpec {
     /// Weight decay on weight matrices: coupled (added to the gradient) for every kind but `adamw`,
     /// decoupled (`w -= lr·wd·w`) for `adamw`. Defaults to `0.0`.
     pub weight_decay: f64,
+}
+
+impl OptimizerSpec {
+    /// The documented defaults for `kind`: μ 0.9, betas (0.9, 0.999), eps 1e-8, α 0.99, no decay.
+    pub fn defaults(kind: OptimizerKind) -> Self {
+        OptimizerSpec {
+            kind,
+            momentum: 0.9,
+            betas: (0.9, 0.999),
+            eps: 1e-8,
+            alpha: 0.99,
+            weight_decay: 0.0,
+        }
+    }
+}
+
+/// An optimizer with its state, sized once for the whole flat parameter buffer.
+///
+/// `first` holds the momentum buffer (momentum, nesterov) or Adam's `m`; `second` holds Adam's `v`
+/// or RMSprop's running `E[g²]`. Kinds without a buffer keep it empty.
+#[derive(Debug, Clone)]
+pub struct Optimizer<T> {
+    spec: OptimizerSpec,
+    first: Vec<T>,
+    second: Vec<T>,
+    /// Adam's `t`: the number of [`Optimizer::begin_step`] calls so far (1 during the first step).
+    step: u64,
+}
+
+impl<T: Real> Optimizer<T> {
+    /// Allocates all state (zeros) for `n_params` parameters; updates never allocate.
+    pub fn new(spec: OptimizerSpec, n_params: usize) -> Self {
+        let (first, second) = match spec.kind {
+            OptimizerKind::Sgd => (0, 0),
+            OptimizerKind::Momentum | OptimizerKind::Nesterov => (n_params, 0),
+            OptimizerKind::Adam | OptimizerKind::Adamw => (n_params, n_params),
+            OptimizerKind::Rmsprop => (0, n_params),
+        };
+        Optimizer {
+            spec,
+            first: vec![T::zero(); first],
+            second: vec![T::zero(); second],
+            step: 0,
+        }
+    }
+
+    pub fn spec(&self) -> &OptimizerSpec {
+        &self.spec
+    }
+
+    /// Call once per training step, before the segment updates: advances Adam's `t`.
+    pub fn begin_step(&mut self) {
+        self.step += 1;
+    }
+
+    /// Updates one parameter segment in place with effective learning rate `lr` (base lr × per-layer
+    /// multiplier, already scheduled). `values`/`grads` are `params.values[seg.range()]` /
+    /// `params.grads[seg.range()]`; the state is indexed by `seg.range()` too.
+    ///
+    /// Returns `‖Δθ‖²` of the change actually applied (`Σ (w_new − w_old)²` in `f64`), so an update
+    /// lost to rounding counts as zero. NaN propagates.
+    pub fn update_segment(&mut self, seg: &Segment, values: &mut [T], grads: &[T], lr: f64) -> f64 {
+        debug_assert_eq!(
+            values.len(),
+            seg.len(),
+            "values must be the segment's slice"
+        );
+        debug_assert_eq!(grads.len(), seg.len(), "grads must be the segment's slice");
+        let s = &self.spec;
+        let wd = if seg.kind == ParamKind::Weight {
+            s.weight_decay
+        } else {
+            0.0
+        };
+        let r = seg.range();
+        match s.kind {
+            OptimizerKind::Sgd => sgd::sgd(values, grads, lr, wd),
+            OptimizerKind::Momentum | OptimizerKind::Nesterov => {
+                let nesterov = s.kind == OptimizerKind::Nesterov;
+                let buf = &mut self.first[r];
+                sgd::momentum(values, grads, buf, lr, s.momentum, wd, nesterov)
+            }
+            OptimizerKind::Adam | OptimizerKind::Adamw => {
+                debug_assert!(
+                    self.step > 0,
+                    "begin_step must run before Adam's first update"
+                );
+                let decoupled = s.kind == OptimizerKind::Adamw;
+                let hyper = adam::AdamStep {
+                    lr,
+                    betas: s.betas,
+                    eps: s.eps,
+                    t: self.step,
+                    coupled_decay: if decoupled { 0.0 } else { wd },
+                    decoupled_decay: if decoupled { wd } else { 0.0 },
+                };
+                let (m, v) = (&mut self.first[r.clone()], &mut self.second[r]);
+                adam::adam(values, grads, m, v, &hyper)
+            }
+            OptimizerKind::Rmsprop => {
+                let sq_avg = &mut self.second[r];
+                rmsprop::rmsprop(values, grads, sq_avg, lr, s.alpha, s.eps, wd)
+            }
+        }
+    }
+
+    /// Op name of this optimizer's update in events and records.
+    pub fn op_name(&self) -> &'static str {
+        match self.spec.kind {
+            OptimizerKind::Sgd => "sgd.update",
+            OptimizerKind::Momentum => "momentum.update",
+            OptimizerKind::Nesterov => "nesterov.update",
+            OptimizerKind::Adam => "adam.update",
+            OptimizerKind::Adamw => "adamw.update",
+            OptimizerKind::Rmsprop => "rmsprop.update",
+        }
+    }
+
+    /// One segment's (first, second) moment state for probes; a kind without one gives `&[]`.
+    pub fn state(&self, seg: &Segment) -> (&[T], &[T]) {
+        (segment_of(&self.first, seg), segment_of(&self.second, seg))
+    }
+}
+
+/// `seg`'s part of a state buffer, or `&[]` for a buffer the kind does not keep.
+fn segment_of<'a, T>(buf: &'a [T], seg: &Segment) -> &'a [T] {
+    if buf.is_empty() {
+        &[]
+    } else {
+        &buf[seg.range()]
+    }
+}
+
+/// `g + wd·w` when decay is on, else `g` untouched (so `0·inf` never turns an infinite weight's
+/// gradient into NaN, as PyTorch skips the term when `weight_decay == 0`).
+#[inline]
+fn decayed<T: Real>(g: T, w: T, wd: Option<T>) -> T {
+    match wd {
+        Some(wd) => g + wd * w,
+        None => g,
+    }
+}
+
+/// `Some(wd)` in `T` when `wd ≠ 0`.
+fn decay_factor<T: Real>(wd: f64) -> Option<T> {
+    (wd != 0.0).then(|| T::of(wd))
+}
+
+/// `(new − old)²` in `f64`: the squared change one element actually saw. An element that did not
+/// change counts 0 even when it is infinite (`inf − inf` would be NaN); NaN still propagates.
+#[inline]
+fn sq_change<T: Real>(old: T, new: T) -> f64 {
+    if new == old {
+        return 0.0;
+    }
+    let d = new.wide() - old.wide();
+    d * d
+}
+
+/// The shared two-step example the optimizer tests check against hand-computed numbers.
+#[cfg(test)]
+mod testing {
+    use super::*;
+    use crate::core::params::Params;
+
+    /// The defaults of `kind` with the given weight decay.
+    pub fn with_decay(kind: OptimizerKind, weight_decay: f64) -> OptimizerSpec {
+        OptimizerSpec {
+            weight_decay,
+            ..OptimizerSpec::defaults(kind)
+        }
+    }
+
+    /// A `1 × len` segment of `kind` at `offset`.
+    pub fn segment(kind: ParamKind, offset: usize, len: usize) -> Segment {
+        Segment {
+            layer: 0,
+            kind,
+            offset,
+            rows: 1,
+            cols: len,
+        }
+    }
+
+    /// Weights `[1, −2]` (a `Weight` segment) and bias `[3]` (a `Bias` segment), learning rate `lr`.
+    /// Step 1 gradients: weights `[0.5, −1]`, bias `[0.5]`; step 2: weights `[0.25, 2]`, bias `[0.5]`.
+    /// Returns `[w0, w1, b]` and the summed `‖Δθ‖²` after each step.
+    pub fn two_steps(spec: OptimizerSpec, lr: f64) -> [([f64; 3], f64); 2] {
+        let mut p = Params::<f64>::new();
+        p.push(0, ParamKind::Weight, 1, 2);
+        p.push(0, ParamKind::Bias, 1, 1);
+        p.values.copy_from_slice(&[1.0, -2.0, 3.0]);
+        let mut opt = Optimizer::new(spec, p.len());
+        let mut out = [([0.0; 3], 0.0); 2];
+        for (grads, slot) in [[0.5, -1.0, 0.5], [0.25, 2.0, 0.5]].iter().zip(&mut out) {
+            p.grads.copy_from_slice(grads);
+            opt.begin_step();
+            let mut sq = 0.0;
+            for seg in &p.segments {
+                let r = seg.range();
+                sq += opt.update_segment(seg, &mut p.values[r.clone()], &p.grads[r], lr);
+            }
+            slot.0.copy_from_slice(&p.values);
+            slot.1 = sq;
+        }
+        out
+    }
+
+    /// `|actual − expected| ≤ 1e-12` (every example value is of order 1).
+    pub fn assert_close(actual: &[f64], expected: &[f64]) {
+        assert_eq!(actual.len(), expected.len());
+        for (i, (a, e)) in actual.iter().zip(expected).enumerate() {
+            assert!((a - e).abs() <= 1e-12, "element {i}: got {a}, expected {e}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::segment as seg;
+    use super::*;
+
+    #[test]
+    fn state_has_the_moments_each_kind_keeps_and_names_its_op() {
+        let s = seg(ParamKind::Weight, 1, 2);
+        let cases = [
+            (OptimizerKind::Sgd, "sgd.update", 0, 0),
+            (OptimizerKind::Momentum, "momentum.update", 2, 0),
+            (OptimizerKind::Nesterov, "nesterov.update", 2, 0),
+            (OptimizerKind::Adam, "adam.update", 2, 2),
+            (OptimizerKind::Adamw, "adamw.update", 2, 2),
+            (OptimizerKind::Rmsprop, "rmsprop.update", 0, 2),
+        ];
+        for (kind, name, first, second) in cases {
+            let opt = Optimizer::<f32>::new(OptimizerSpec::defaults(kind), 3);
+            assert_eq!(opt.op_name(), name);
+            assert_eq!(opt.spec().kind, kind);
+            let (m, v) = opt.state(&s);
+            assert_eq!((m.len(), v.len()), (first, second), "{name}");
+        }
+    }
+
+    #[test]
+    fn zero_weight_decay_leaves_an_infinite_weight_infinite_not_nan() {
+        // g + 0·inf would be NaN; with decay off the term is skipped, as PyTorch does.
+        let mut opt = Optimizer::<f32>::new(OptimizerSpec::defaults(OptimizerKind::Momentum), 1);
+        let mut w = [f32::INFINITY];
+        opt.begin_step();
+        let sq = opt.update_segment(&seg(ParamKind::Weight, 0, 1), &mut w, &[1.0], 0.1);
+        assert_eq!(w[0], f32::INFINITY);
+        assert_eq!(sq, 0.0, "an unchanged infinite weight moved by 0, not NaN");
+    }
 }
