@@ -1,0 +1,524 @@
+//! CSV datasets: a header row, inputs in the leading columns, targets in the last (see DESIGN's conventions).
+//!
+//! Classification: the last column is an integer class in `0..classes` (`3` and `3.0` both read as 3).
+//! Regression: the last `outputs` columns are targets. Every other column is an input, and their
+//! count must equal `inputs` when given. `samples = Some(n)` reads the first `n` data rows only.
+//! Every rejected cell is reported with the file, its 1-based line (the header is line 1; a quoted
+//! field spanning lines counts from the row's first line) and its 1-based column with the header's
+//! name. Files over [`MAX_CSV_BYTES`] are refused.
+
+use std::fmt;
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use ::csv::{Reader, ReaderBuilder, StringRecord, Trim};
+use ndarray::Array2;
+
+use super::{Dataset, Targets, Task};
+
+/// Largest CSV file read: 1 GiB.
+pub const MAX_CSV_BYTES: u64 = 1 << 30;
+
+/// A CSV file that could not be loaded: which file, where in it, and what is wrong.
+#[derive(Debug, thiserror::Error)]
+pub struct CsvError {
+    pub path: PathBuf,
+    /// 1-based line (the header is line 1), when the problem has one.
+    pub line: Option<u64>,
+    /// 1-based column, when the problem is in one cell or where a row is cut short or overlong.
+    pub column: Option<usize>,
+    /// The header's name of `column`, when the header has that column.
+    pub header: Option<String>,
+    #[source]
+    pub kind: CsvErrorKind,
+}
+
+impl fmt::Display for CsvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CSV file {}", self.path.display())?;
+        if let Some(line) = self.line {
+            write!(f, ", line {line}")?;
+        }
+        if let Some(column) = self.column {
+            write!(f, ", column {column}")?;
+        }
+        if let Some(header) = &self.header {
+            write!(f, " (`{header}`)")?;
+        }
+        write!(f, ": {}", self.kind)
+    }
+}
+
+/// What is wrong with a CSV file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CsvErrorKind {
+    /// The file cannot be opened or read.
+    #[error("cannot read it ({0})")]
+    Io(std::io::Error),
+    /// The file is larger than [`MAX_CSV_BYTES`].
+    #[error("it is larger than the 1 GiB limit ({bytes} bytes or more)")]
+    TooLarge { bytes: u64 },
+    /// No header row.
+    #[error("it is empty; it needs a header row and at least one data row")]
+    Empty,
+    /// A header but no data rows.
+    #[error("the header has no data rows after it")]
+    HeaderOnly,
+    /// No column left for inputs after the targets.
+    #[error(
+        "the header has {columns} columns, but {targets} target(s) and at least one input are needed"
+    )]
+    TooFewColumns { columns: usize, targets: usize },
+    /// The input columns disagree with the scenario's `inputs`.
+    #[error(
+        "the header has {found} input columns (all but the last {targets}), but `inputs` is {expected}"
+    )]
+    InputCount {
+        found: usize,
+        targets: usize,
+        expected: usize,
+    },
+    /// Fewer data rows than `samples` asks for.
+    #[error("it has {found} data rows, but `samples` asks for {wanted}")]
+    TooFewRows { found: usize, wanted: usize },
+    /// A row with fewer fields than the header (the column is the first missing one).
+    #[error("the row ends after {found} fields, but the header has {expected} columns")]
+    RowTooShort { found: usize, expected: usize },
+    /// A row with more fields than the header (the column is the first extra one).
+    #[error("the row has {found} fields, but the header has only {expected} columns")]
+    RowTooLong { found: usize, expected: usize },
+    /// A cell that does not parse as a number (an empty cell shows as ``).
+    #[error("expected a number, found `{0}`")]
+    NotANumber(String),
+    /// NaN, an infinity, or a number too large for `f64`.
+    #[error("`{0}` is not a finite number; inputs and targets must be finite")]
+    NonFinite(String),
+    /// A class cell with a fractional part.
+    #[error("expected an integer class label, found `{0}`")]
+    NotAClass(String),
+    /// A class cell outside `0..classes`.
+    #[error("class `{found}` is out of range; classes are 0 to {last}")]
+    ClassOutOfRange { found: String, last: usize },
+    /// Bytes that are not UTF-8 text.
+    #[error("the text is not valid UTF-8")]
+    NotUtf8,
+    /// Any other failure of the `csv` reader.
+    #[error("the CSV reader failed ({0})")]
+    Reader(::csv::Error),
+}
+
+impl CsvError {
+    fn file(path: &Path, kind: CsvErrorKind) -> Self {
+        CsvError {
+            path: path.to_owned(),
+            line: None,
+            column: None,
+            header: None,
+            kind,
+        }
+    }
+}
+
+/// Reads `path` as a dataset for `task`, in `f64`.
+pub(super) fn read(
+    path: &Path,
+    task: Task,
+    inputs: Option<usize>,
+    samples: Option<usize>,
+) -> Result<Dataset<f64>, CsvError> {
+    let text = read_capped(path)?;
+    let mut at = Locator {
+        path,
+        headers: Vec::new(),
+        text: &text,
+        byte: 0,
+        line: 1,
+    };
+    let mut reader = ReaderBuilder::new()
+        .flexible(true)
+        .trim(Trim::All)
+        .from_reader(text.as_slice());
+    let layout = Layout::from_header(&mut reader, &mut at, task, inputs)?;
+    let mut columns = Columns::default();
+    let mut record = StringRecord::new();
+    while samples.is_none_or(|wanted| columns.rows < wanted) {
+        match reader.read_record(&mut record) {
+            Ok(true) => {
+                let line = at.line_of(record.position());
+                layout.parse_row(&record, line, &at, &mut columns)?;
+            }
+            Ok(false) => break,
+            Err(e) => return Err(at.reader_error(e)),
+        }
+    }
+    layout.finish(&at, samples, columns)
+}
+
+/// The whole file, refusing files over [`MAX_CSV_BYTES`] (the `take` also bounds pipes and devices,
+/// whose metadata has no length).
+fn read_capped(path: &Path) -> Result<Vec<u8>, CsvError> {
+    let io_error = |e| CsvError::file(path, CsvErrorKind::Io(e));
+    let file = File::open(path).map_err(io_error)?;
+    let too_large = |bytes| CsvError::file(path, CsvErrorKind::TooLarge { bytes });
+    let bytes = file.metadata().map_err(io_error)?.len();
+    if bytes > MAX_CSV_BYTES {
+        return Err(too_large(bytes));
+    }
+    let mut text = Vec::new();
+    file.take(MAX_CSV_BYTES + 1)
+        .read_to_end(&mut text)
+        .map_err(io_error)?;
+    match text.len() as u64 > MAX_CSV_BYTES {
+        true => Err(too_large(text.len() as u64)),
+        false => Ok(text),
+    }
+}
+
+/// Turns reader positions into 1-based lines and columns into header names, for error messages.
+struct Locator<'a> {
+    path: &'a Path,
+    headers: Vec<String>,
+    text: &'a [u8],
+    /// Bytes before `byte` have been counted into `line`.
+    byte: usize,
+    line: u64,
+}
+
+impl Locator<'_> {
+    /// The line of the first byte of the record whose reading began at `position` (which only grows).
+    ///
+    /// The `csv` crate's positions point where reading began, before any blank lines and before the
+    /// `\n` of a `\r\n`, so its own line number can be one or more too small.
+    fn line_of(&mut self, position: Option<&::csv::Position>) -> u64 {
+        let byte = position.map_or(0, |p| p.byte() as usize);
+        let mut start = byte.clamp(self.byte, self.text.len());
+        while start < self.text.len() && matches!(self.text[start], b'\r' | b'\n') {
+            start += 1;
+        }
+        // `\n` ends a line, and so does a `\r` not followed by `\n` (old Mac files).
+        let text = self.text;
+        let ends = (self.byte..start)
+            .filter(|&i| text[i] == b'\n' || (text[i] == b'\r' && text.get(i + 1) != Some(&b'\n')));
+        self.line += ends.count() as u64;
+        self.byte = start;
+        self.line
+    }
+
+    /// An error at `line`, in 0-based `column` when given.
+    fn at(&self, line: u64, column: Option<usize>, kind: CsvErrorKind) -> CsvError {
+        CsvError {
+            line: Some(line),
+            column: column.map(|c| c + 1),
+            header: column.and_then(|c| self.headers.get(c).cloned()),
+            ..CsvError::file(self.path, kind)
+        }
+    }
+
+    fn reader_error(&mut self, error: ::csv::Error) -> CsvError {
+        let line = self.line_of(error.position());
+        match error.kind() {
+            ::csv::ErrorKind::Utf8 { err, .. } => {
+                self.at(line, Some(err.field()), CsvErrorKind::NotUtf8)
+            }
+            _ => self.at(line, None, CsvErrorKind::Reader(error)),
+        }
+    }
+}
+
+/// Parsed values, row-major, and the number of rows.
+#[derive(Default)]
+struct Columns {
+    rows: usize,
+    x: Vec<f64>,
+    classes: Vec<usize>,
+    values: Vec<f64>,
+}
+
+/// What the header says: where it is, and how many leading columns are inputs.
+struct Layout {
+    header_line: u64,
+    inputs: usize,
+    task: Task,
+}
+
+impl Layout {
+    /// Reads the header row into `at.headers` and checks its column count against the task.
+    fn from_header(
+        reader: &mut Reader<&[u8]>,
+        at: &mut Locator,
+        task: Task,
+        expected_inputs: Option<usize>,
+    ) -> Result<Layout, CsvError> {
+        let header = reader.headers().map_err(|e| at.reader_error(e))?.clone();
+        let columns = header.len();
+        if columns == 0 {
+            return Err(CsvError::file(at.path, CsvErrorKind::Empty));
+        }
+        let header_line = at.line_of(header.position());
+        let targets = match task {
+            Task::Classification { .. } => 1,
+            Task::Regression { outputs } => outputs,
+        };
+        if columns <= targets {
+            return Err(at.at(
+                header_line,
+                None,
+                CsvErrorKind::TooFewColumns { columns, targets },
+            ));
+        }
+        let inputs = columns - targets;
+        if let Some(expected) = expected_inputs.filter(|&expected| expected != inputs) {
+            let kind = CsvErrorKind::InputCount {
+                found: inputs,
+                targets,
+                expected,
+            };
+            return Err(at.at(header_line, None, kind));
+        }
+        at.headers = header.iter().map(str::to_owned).collect();
+        Ok(Layout {
+            header_line,
+            inputs,
+            task,
+        })
+    }
+
+    /// Appends one data row's inputs and targets to `out`.
+    fn parse_row(
+        &self,
+        record: &StringRecord,
+        line: u64,
+        at: &Locator,
+        out: &mut Columns,
+    ) -> Result<(), CsvError> {
+        let (found, expected) = (record.len(), at.headers.len());
+        if found != expected {
+            let (column, kind) = match found < expected {
+                true => (found, CsvErrorKind::RowTooShort { found, expected }),
+                false => (expected, CsvErrorKind::RowTooLong { found, expected }),
+            };
+            return Err(at.at(line, Some(column), kind));
+        }
+        for (column, field) in record.iter().enumerate() {
+            let cell_error = |kind| at.at(line, Some(column), kind);
+            let value = parse_number(field).map_err(cell_error)?;
+            match self.task {
+                _ if column < self.inputs => out.x.push(value),
+                Task::Classification { classes } => out
+                    .classes
+                    .push(parse_class(value, field, classes).map_err(cell_error)?),
+                Task::Regression { .. } => out.values.push(value),
+            }
+        }
+        out.rows += 1;
+        Ok(())
+    }
+
+    fn finish(
+        self,
+        at: &Locator,
+        samples: Option<usize>,
+        columns: Columns,
+    ) -> Result<Dataset<f64>, CsvError> {
+        let rows = columns.rows;
+        if rows == 0 {
+            return Err(at.at(self.header_line, None, CsvErrorKind::HeaderOnly));
+        }
+        if let Some(wanted) = samples.filter(|&wanted| wanted > rows) {
+            return Err(CsvError::file(
+                at.path,
+                CsvErrorKind::TooFewRows {
+                    found: rows,
+                    wanted,
+                },
+            ));
+        }
+        let invariant = "parse_row pushes exactly `inputs` values and the targets for every row";
+        let x = Array2::from_shape_vec((rows, self.inputs), columns.x).expect(invariant);
+        let targets = match self.task {
+            Task::Classification { .. } => Targets::Classes(columns.classes),
+            Task::Regression { outputs } => Targets::Values(
+                Array2::from_shape_vec((rows, outputs), columns.values).expect(invariant),
+            ),
+        };
+        Ok(Dataset {
+            x,
+            targets,
+            task: self.task,
+        })
+    }
+}
+
+fn parse_number(field: &str) -> Result<f64, CsvErrorKind> {
+    match field.parse::<f64>() {
+        Ok(value) if value.is_finite() => Ok(value),
+        Ok(_) => Err(CsvErrorKind::NonFinite(field.to_owned())),
+        Err(_) => Err(CsvErrorKind::NotANumber(field.to_owned())),
+    }
+}
+
+fn parse_class(value: f64, field: &str, classes: usize) -> Result<usize, CsvErrorKind> {
+    if value.fract() != 0.0 {
+        return Err(CsvErrorKind::NotAClass(field.to_owned()));
+    }
+    match value >= 0.0 && value < classes as f64 {
+        true => Ok(value as usize),
+        false => Err(CsvErrorKind::ClassOutOfRange {
+            found: field.to_owned(),
+            last: classes.saturating_sub(1),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// Writes `content` to `<tempdir>/train.csv` and reads it (the dir lives through the call).
+    fn read_bytes(
+        content: &[u8],
+        task: Task,
+        samples: Option<usize>,
+    ) -> Result<Dataset<f64>, CsvError> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("train.csv");
+        File::create(&path)
+            .and_then(|mut f| f.write_all(content))
+            .expect("write temp csv");
+        read(&path, task, None, samples)
+    }
+
+    /// Reads `content` as 3-class classification and checks the error names `train.csv` and `parts`.
+    fn assert_rejected(content: &[u8], parts: &[&str]) {
+        let task = Task::Classification { classes: 3 };
+        let message = read_bytes(content, task, None)
+            .expect_err("a bad file")
+            .to_string();
+        for part in parts.iter().chain(&["train.csv"]) {
+            assert!(message.contains(part), "{message:?} lacks {part:?}");
+        }
+    }
+
+    #[test]
+    fn reads_classification_with_inputs_first_and_the_class_last() {
+        let text = b"x0, x1 ,label\n1.5,-2,0\n\n3e-1,4,2.0\r\n5,6,1\n";
+        let data = read_bytes(text, Task::Classification { classes: 3 }, None).expect("valid");
+        assert_eq!(data.x, ndarray::array![[1.5, -2.0], [0.3, 4.0], [5.0, 6.0]]);
+        let Targets::Classes(labels) = data.targets else {
+            panic!("classification targets")
+        };
+        assert_eq!(labels, vec![0, 2, 1]);
+    }
+
+    #[test]
+    fn reads_regression_from_the_last_outputs_columns_and_samples_as_a_prefix() {
+        let text = b"a,b,c,y0,y1\n1,2,3,4,5\n6,7,8,9,10\n11,12,13,14,15\n";
+        let data = read_bytes(text, Task::Regression { outputs: 2 }, Some(2)).expect("valid");
+        assert_eq!(data.x, ndarray::array![[1.0, 2.0, 3.0], [6.0, 7.0, 8.0]]);
+        let Targets::Values(y) = data.targets else {
+            panic!("regression targets")
+        };
+        assert_eq!(y, ndarray::array![[4.0, 5.0], [9.0, 10.0]]);
+    }
+
+    #[test]
+    fn bad_cells_are_named_by_line_and_column() {
+        assert_rejected(
+            b"a,b,y\n1,2,0\n3,x,1\n",
+            &["line 3, column 2 (`b`)", "found `x`"],
+        );
+        assert_rejected(b"a,b,y\n1,,0\n", &["line 2, column 2 (`b`)", "found ``"]);
+        assert_rejected(
+            b"a,b,y\n1,inf,0\n",
+            &["line 2, column 2 (`b`): `inf` is not a finite"],
+        );
+        assert_rejected(
+            b"a,b,y\n1,1e400,0\n",
+            &["line 2, column 2 (`b`): `1e400` is not a finite"],
+        );
+        // Blank lines and CRLF still count: the NaN is on line 4.
+        assert_rejected(
+            b"a,b,y\r\n1,2,0\r\n\r\nNaN,2,0\r\n",
+            &["line 4, column 1 (`a`): `NaN`"],
+        );
+        assert_rejected(
+            b"a,b,y\n1,2,0\n1,2,\xff\n",
+            &["line 3, column 3 (`y`)", "not valid UTF-8"],
+        );
+    }
+
+    #[test]
+    fn bad_class_labels_are_named_by_line_and_column() {
+        assert_rejected(
+            b"a,b,y\n1,2,3\n",
+            &["line 2, column 3 (`y`): class `3` is out", "0 to 2"],
+        );
+        assert_rejected(
+            b"a,b,y\n1,2,-1\n",
+            &["line 2, column 3 (`y`): class `-1` is out"],
+        );
+        assert_rejected(
+            b"a,b,y\n1,2,0\n1,2,1.5\n",
+            &["line 3, column 3 (`y`)", "integer class"],
+        );
+    }
+
+    #[test]
+    fn ragged_rows_name_the_first_missing_or_extra_column() {
+        assert_rejected(
+            b"a,b,y\n1,2,0\n1,2\n",
+            &["line 3, column 3 (`y`)", "ends after 2 fields"],
+        );
+        assert_rejected(
+            b"a,b,y\n1,2,0,7\n",
+            &["line 2, column 4: the row has 4 fields"],
+        );
+    }
+
+    #[test]
+    fn empty_header_only_short_and_missing_files_are_rejected() {
+        assert_rejected(b"", &["is empty"]);
+        assert_rejected(b"a,b,y\n", &["line 1: the header has no data rows"]);
+        let text = b"a,y0,y1\n1,2,3\n";
+        let short = read_bytes(text, Task::Regression { outputs: 2 }, Some(5)).expect_err("short");
+        assert!(
+            short
+                .to_string()
+                .contains("train.csv: it has 1 data rows, but `samples` asks for 5")
+        );
+        let narrow = read_bytes(text, Task::Regression { outputs: 3 }, None).expect_err("narrow");
+        assert!(
+            narrow
+                .to_string()
+                .contains("train.csv, line 1: the header has 3 columns")
+        );
+        let path = Path::new("/nonexistent/dir/missing-data.csv");
+        let missing =
+            read(path, Task::Classification { classes: 2 }, None, None).expect_err("missing");
+        assert!(
+            missing
+                .to_string()
+                .contains("/nonexistent/dir/missing-data.csv: cannot read it")
+        );
+    }
+
+    #[test]
+    fn input_columns_must_match_inputs_when_given() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("train.csv");
+        std::fs::write(&path, b"a,b,y\n1,2,0\n").expect("write temp csv");
+        let task = Task::Classification { classes: 3 };
+        let message = read(&path, task, Some(3), None)
+            .expect_err("wrong inputs")
+            .to_string();
+        assert!(
+            message.contains("train.csv, line 1: the header has 2 input columns"),
+            "{message}"
+        );
+        assert!(message.contains("`inputs` is 3"), "{message}");
+        assert!(read(&path, task, Some(2), None).is_ok());
+    }
+}
