@@ -1,0 +1,137 @@
+//! The checking tables as written: `[probe]`, `[gates]` and `[robust]`.
+//!
+//! `Gates` holds only choices and floats, so the validated scenario uses it as is.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::defaults;
+
+/// Whether a non-finite loss, gradient or weight fails the gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum NonfinitePolicy {
+    /// Any NaN or infinity is an error-severity finding.
+    Forbid,
+    /// NaN and infinities are reported but do not fail the gate.
+    Allow,
+}
+
+/// `[probe]`: how often the costlier probes run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProbeTable {
+    /// Gradient histograms at step 0, the last step, and every N steps, >= 0 (0 = only those
+    /// two). Defaults to `50`.
+    #[serde(default = "defaults::histogram_every")]
+    #[schemars(range(min = 0))]
+    pub histogram_every: i64,
+    /// Checkpoints for the deterministic NaN-origin replay every N steps, >= 0 (0 = replay from
+    /// the start). Defaults to `100`.
+    #[serde(default = "defaults::checkpoint_every")]
+    #[schemars(range(min = 0))]
+    pub checkpoint_every: i64,
+    /// Hessian top-eigenvalue estimate every N steps, >= 0 (0 = off). Defaults to `0`.
+    #[serde(default)]
+    #[schemars(range(min = 0))]
+    pub sharpness_every: i64,
+}
+
+/// `[gates]`: thresholds of the error-severity findings that fail the CI gate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Gates {
+    /// Whether non-finite values fail the gate. Defaults to `"forbid"`.
+    #[serde(default = "defaults::nonfinite")]
+    pub nonfinite: NonfinitePolicy,
+    /// Largest allowed global gradient norm, finite and > 0. Defaults to `1e3`.
+    #[serde(default = "defaults::max_grad_norm")]
+    pub max_grad_norm: f64,
+    /// Smallest allowed global gradient norm while the loss is still high, finite, >= 0 and
+    /// below `max_grad_norm` (0 turns the vanishing gate off). Defaults to `1e-7`.
+    #[serde(default = "defaults::min_grad_norm")]
+    pub min_grad_norm: f64,
+    /// Largest allowed ratio of the largest to the smallest per-layer gradient norm, finite and
+    /// >= 1. Defaults to `1e4`.
+    #[serde(default = "defaults::max_layer_grad_ratio")]
+    pub max_layer_grad_ratio: f64,
+    /// Largest allowed loss / running median of the loss, finite and >= 1. Defaults to `5.0`.
+    #[serde(default = "defaults::max_loss_spike")]
+    pub max_loss_spike: f64,
+    /// Final loss / initial loss must fall below this, finite and > 0 (a value above 1 only
+    /// forbids growth). Defaults to `0.9`.
+    #[serde(default = "defaults::max_final_loss_ratio")]
+    pub max_final_loss_ratio: f64,
+    /// Largest allowed fraction of dead (never active) units in a layer, in [0, 1] (1 turns the
+    /// gate off). Defaults to `0.5`.
+    #[serde(default = "defaults::max_dead_fraction")]
+    pub max_dead_fraction: f64,
+}
+
+/// `[robust]`: perturbations drawn by `stabcheck robust`. `lr`, `init_scale` and `input_scale`
+/// are multiplicative on the base value and drawn log-uniform; `batch` is absolute and clamped to
+/// `samples`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RobustTable {
+    /// Perturbed runs, >= 1. Defaults to `64`.
+    #[serde(default = "defaults::robust_cases")]
+    #[schemars(range(min = 1))]
+    pub cases: i64,
+    /// Fraction of stable runs required to pass, in [0, 1]. Defaults to `0.9`.
+    #[serde(default = "defaults::min_stable_fraction")]
+    pub min_stable_fraction: f64,
+    /// `[lo, hi]` multipliers of the learning rate, 0 < lo <= hi, finite. Defaults to `[0.3, 3.0]`.
+    #[serde(default = "defaults::robust_lr")]
+    pub lr: [f64; 2],
+    /// `[lo, hi]` multipliers of `init_scale`, 0 < lo <= hi, finite. Defaults to `[0.5, 2.0]`.
+    #[serde(default = "defaults::robust_init_scale")]
+    pub init_scale: [f64; 2],
+    /// `[lo, hi]` batch sizes, 1 <= lo <= hi. Defaults to `[16, 256]`.
+    #[serde(default = "defaults::robust_batch")]
+    pub batch: [i64; 2],
+    /// `[lo, hi]` multipliers of `input_scale`, 0 < lo <= hi, finite. Defaults to `[0.1, 10.0]`.
+    #[serde(default = "defaults::robust_input_scale")]
+    pub input_scale: [f64; 2],
+    /// Draw a new seed for every case. Defaults to `true`.
+    #[serde(default = "defaults::yes")]
+    pub vary_seed: bool,
+}
+
+impl Default for ProbeTable {
+    fn default() -> Self {
+        Self {
+            histogram_every: defaults::histogram_every(),
+            checkpoint_every: defaults::checkpoint_every(),
+            sharpness_every: 0,
+        }
+    }
+}
+
+impl Default for Gates {
+    fn default() -> Self {
+        Self {
+            nonfinite: defaults::nonfinite(),
+            max_grad_norm: defaults::max_grad_norm(),
+            min_grad_norm: defaults::min_grad_norm(),
+            max_layer_grad_ratio: defaults::max_layer_grad_ratio(),
+            max_loss_spike: defaults::max_loss_spike(),
+            max_final_loss_ratio: defaults::max_final_loss_ratio(),
+            max_dead_fraction: defaults::max_dead_fraction(),
+        }
+    }
+}
+
+impl Default for RobustTable {
+    fn default() -> Self {
+        Self {
+            cases: defaults::robust_cases(),
+            min_stable_fraction: defaults::min_stable_fraction(),
+            lr: defaults::robust_lr(),
+            init_scale: defaults::robust_init_scale(),
+            batch: defaults::robust_batch(),
+            input_scale: defaults::robust_input_scale(),
+            vary_seed: defaults::yes(),
+        }
+    }
+}

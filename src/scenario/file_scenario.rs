@@ -1,0 +1,199 @@
+//! The scenario file as written (serde shape of the TOML): top-level keys, `[data]` and `[model]`.
+//!
+//! Nothing here is checked beyond TOML types; `validate` turns a [`ScenarioFile`] into a
+//! [`super::Scenario`]. Only `name` is required: every other key, and every table, has a default.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::defaults;
+use super::file_checks::{Gates, ProbeTable, RobustTable};
+use super::file_training::{ClipTable, LossTable, OptimizerTable, ScheduleTable};
+use crate::core::data::DataKind;
+use crate::core::init::InitKind;
+use crate::core::layers::NormKind;
+use crate::core::layers::activation::Activation;
+
+/// Float type the training core runs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Precision {
+    /// 32-bit floats, as real training runs (overflow at ~3.4e38 is reproduced faithfully).
+    F32,
+    /// 64-bit floats.
+    F64,
+}
+
+/// A stabcheck scenario file: one training run to diagnose.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    /// Scenario name, `[a-z0-9-]+`; reports go to `reports/<name>/`. Required.
+    pub name: String,
+    /// One line saying what the scenario shows. Defaults to `""`.
+    #[serde(default)]
+    pub description: String,
+    /// Seed of every random stream (data, init, dropout, perturbations), >= 0. Defaults to `7`.
+    #[serde(default = "defaults::seed")]
+    #[schemars(range(min = 0))]
+    pub seed: i64,
+    /// Number of updates, >= 1 (steps are 0-based). Defaults to `300`.
+    #[serde(default = "defaults::steps")]
+    #[schemars(range(min = 1))]
+    pub steps: i64,
+    /// Float type of the run. Defaults to `"f32"`.
+    #[serde(default = "defaults::precision")]
+    pub precision: Precision,
+    /// Training data.
+    #[serde(default)]
+    pub data: DataTable,
+    /// The multilayer perceptron under test.
+    #[serde(default)]
+    pub model: ModelTable,
+    /// Training loss.
+    #[serde(default)]
+    pub loss: LossTable,
+    /// Update rule and its hyperparameters.
+    #[serde(default)]
+    pub optimizer: OptimizerTable,
+    /// Learning-rate schedule.
+    #[serde(default)]
+    pub schedule: ScheduleTable,
+    /// Gradient clipping.
+    #[serde(default)]
+    pub clip: ClipTable,
+    /// How often the expensive probes run.
+    #[serde(default)]
+    pub probe: ProbeTable,
+    /// What fails the CI gate.
+    #[serde(default)]
+    pub gates: Gates,
+    /// Perturbation ranges of `stabcheck robust`.
+    #[serde(default)]
+    pub robust: RobustTable,
+}
+
+/// `[data]`: where the training samples come from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DataTable {
+    /// Dataset generator or `csv`. Defaults to `"teacher-classification"`.
+    #[serde(default = "defaults::data_kind")]
+    pub kind: DataKind,
+    /// Input features, >= 1. Defaults to `64` (`2` for spirals, the only allowed value; for csv,
+    /// the header's column count, checked against this value when given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub inputs: Option<i64>,
+    /// Classes of a classification task, >= 2; not allowed for teacher-regression. Defaults to
+    /// `10` (`2` for spirals). For csv, give `classes` or `outputs` to choose the task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 2))]
+    pub classes: Option<i64>,
+    /// Targets of a regression task, >= 1; only for teacher-regression and csv. Defaults to `1`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub outputs: Option<i64>,
+    /// Training samples, >= 1. Defaults to `2048`; for csv, the number of data rows (checked
+    /// against this value when given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub samples: Option<i64>,
+    /// Samples per update, 1..=samples; `batch = samples` is full-batch. Defaults to `64`.
+    #[serde(default = "defaults::batch")]
+    #[schemars(range(min = 1))]
+    pub batch: i64,
+    /// CSV file (header row; targets in the last column(s)), relative to the working directory.
+    /// Required for `kind = "csv"`, not allowed otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Multiplies every input feature, finite and > 0. Defaults to `1.0`.
+    #[serde(default = "defaults::one")]
+    pub input_scale: f64,
+}
+
+/// `[model]`: a multilayer perceptron, `depth` hidden layers then a linear output layer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ModelTable {
+    /// Hidden layers, >= 0 (0 = a linear model). Defaults to `16`, or the length of `hidden`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
+    pub depth: Option<i64>,
+    /// Width of every hidden layer, >= 1; not together with `hidden`. Defaults to `128`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub width: Option<i64>,
+    /// Width of each hidden layer, e.g. `[256, 128, 64]`; not together with `width`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hidden: Option<Vec<i64>>,
+    /// Activation after every hidden layer. Defaults to `"relu"`.
+    #[serde(default = "defaults::activation")]
+    pub activation: Activation,
+    /// Weight initialization. Defaults to `"he-normal"`.
+    #[serde(default = "defaults::init")]
+    pub init: InitKind,
+    /// Multiplies the init's standard deviation (gain for orthogonal), finite and > 0.
+    /// Defaults to `1.0`.
+    #[serde(default = "defaults::one")]
+    pub init_scale: f64,
+    /// Standard deviation of `init = "normal"`, finite and > 0; required by it, not allowed
+    /// with other inits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init_std: Option<f64>,
+    /// Normalization of hidden pre-activations. Defaults to `"none"`.
+    #[serde(default = "defaults::norm")]
+    pub norm: NormKind,
+    /// Layernorm/batchnorm epsilon, finite and >= 0 (0 shows the 0/0 hazard). Defaults to `1e-5`.
+    #[serde(default = "defaults::norm_eps")]
+    pub norm_eps: f64,
+    /// Constant initial bias of hidden layers, finite (e.g. -3 provokes dead ReLUs).
+    /// Defaults to `0.0`.
+    #[serde(default)]
+    pub bias_init: f64,
+    /// Skip connections around hidden blocks; a block whose input and output widths differ has
+    /// no skip. Defaults to `false`.
+    #[serde(default)]
+    pub residual: bool,
+    /// Dropout probability after hidden activations, in [0, 1). Defaults to `0.0`.
+    #[serde(default)]
+    pub dropout: f64,
+    /// Initial weights (npy/npz), e.g. exported from PyTorch. Defaults to none (use `init`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights: Option<String>,
+}
+
+impl Default for DataTable {
+    fn default() -> Self {
+        Self {
+            kind: defaults::data_kind(),
+            inputs: None,
+            classes: None,
+            outputs: None,
+            samples: None,
+            batch: defaults::batch(),
+            path: None,
+            input_scale: defaults::one(),
+        }
+    }
+}
+
+impl Default for ModelTable {
+    fn default() -> Self {
+        Self {
+            depth: None,
+            width: None,
+            hidden: None,
+            activation: defaults::activation(),
+            init: defaults::init(),
+            init_scale: defaults::one(),
+            init_std: None,
+            norm: defaults::norm(),
+            norm_eps: defaults::norm_eps(),
+            bias_init: 0.0,
+            residual: false,
+            dropout: 0.0,
+            weights: None,
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! A validated scenario back in file shape: every key explicit, so validating it again gives the
+//! same scenario.
+
+use super::file_checks::{ProbeTable, RobustTable};
+use super::file_scenario::{DataTable, ModelTable, ScenarioFile};
+use super::file_training::{ClipTable, GroupTable, LossTable, OptimizerTable, ScheduleTable};
+use super::resolved::{DataConfig, ModelConfig, Scenario};
+use super::resolved_training::{OptimizerConfig, RobustConfig};
+
+/// TOML integers are `i64`; a larger count saturates and validation then judges it.
+fn int(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn opt_int(n: Option<usize>) -> Option<i64> {
+    n.map(int)
+}
+
+impl From<&Scenario> for ScenarioFile {
+    fn from(s: &Scenario) -> Self {
+        ScenarioFile {
+            name: s.name.clone(),
+            description: s.description.clone(),
+            seed: i64::try_from(s.seed).unwrap_or(i64::MAX),
+            steps: int(s.steps),
+            precision: s.precision,
+            data: data_table(&s.data),
+            model: model_table(&s.model),
+            loss: LossTable {
+                kind: Some(s.loss.kind),
+            },
+            optimizer: optimizer_table(&s.optimizer),
+            schedule: ScheduleTable {
+                kind: s.schedule.kind,
+                warmup: int(s.schedule.warmup),
+                step_size: int(s.schedule.step_size),
+                gamma: Some(s.schedule.gamma),
+                min_lr: s.schedule.min_lr,
+            },
+            clip: ClipTable {
+                kind: s.clip.kind,
+                max: s.clip.max,
+            },
+            probe: ProbeTable {
+                histogram_every: int(s.probe.histogram_every),
+                checkpoint_every: int(s.probe.checkpoint_every),
+                sharpness_every: int(s.probe.sharpness_every),
+            },
+            gates: s.gates.clone(),
+            robust: robust_table(&s.robust),
+        }
+    }
+}
+
+fn data_table(d: &DataConfig) -> DataTable {
+    DataTable {
+        kind: d.kind,
+        inputs: opt_int(d.inputs),
+        classes: opt_int(d.classes),
+        outputs: opt_int(d.outputs),
+        samples: opt_int(d.samples),
+        batch: int(d.batch),
+        path: d.path.clone(),
+        input_scale: d.input_scale,
+    }
+}
+
+fn model_table(m: &ModelConfig) -> ModelTable {
+    ModelTable {
+        depth: None,
+        width: None,
+        hidden: Some(m.hidden.iter().copied().map(int).collect()),
+        activation: m.activation,
+        init: m.init,
+        init_scale: m.init_scale,
+        init_std: m.init_std,
+        norm: m.norm,
+        norm_eps: m.norm_eps,
+        bias_init: m.bias_init,
+        residual: m.residual,
+        dropout: m.dropout,
+        weights: m.weights.clone(),
+    }
+}
+
+fn optimizer_table(o: &OptimizerConfig) -> OptimizerTable {
+    OptimizerTable {
+        kind: o.kind,
+        lr: o.lr,
+        momentum: o.momentum,
+        betas: o.betas,
+        eps: o.eps,
+        alpha: o.alpha,
+        weight_decay: o.weight_decay,
+        l1: o.l1,
+        l2: o.l2,
+        groups: o
+            .groups
+            .iter()
+            .map(|g| GroupTable {
+                layers: g.layers.iter().copied().map(int).collect(),
+                lr_scale: g.lr_scale,
+            })
+            .collect(),
+    }
+}
+
+fn robust_table(r: &RobustConfig) -> RobustTable {
+    RobustTable {
+        cases: int(r.cases),
+        min_stable_fraction: r.min_stable_fraction,
+        lr: r.lr,
+        init_scale: r.init_scale,
+        batch: [int(r.batch[0]), int(r.batch[1])],
+        input_scale: r.input_scale,
+        vary_seed: r.vary_seed,
+    }
+}

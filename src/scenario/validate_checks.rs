@@ -1,0 +1,71 @@
+//! Validation of `[probe]`, `[gates]` and `[robust]`.
+
+use super::checker::{Checker, num};
+use super::error::ScenarioError;
+use super::file_checks::{Gates, ProbeTable, RobustTable};
+use super::resolved_training::{ProbeConfig, RobustConfig};
+
+pub(crate) fn validate_probe(ck: &Checker, p: &ProbeTable) -> Result<ProbeConfig, ScenarioError> {
+    Ok(ProbeConfig {
+        histogram_every: ck.int_at_least("probe.histogram_every", p.histogram_every, 0)?,
+        checkpoint_every: ck.int_at_least("probe.checkpoint_every", p.checkpoint_every, 0)?,
+        sharpness_every: ck.int_at_least("probe.sharpness_every", p.sharpness_every, 0)?,
+    })
+}
+
+pub(crate) fn validate_gates(ck: &Checker, g: &Gates) -> Result<Gates, ScenarioError> {
+    let max_grad_norm = ck.positive("gates.max_grad_norm", g.max_grad_norm)?;
+    let min = g.min_grad_norm;
+    if !(min >= 0.0 && min < max_grad_norm) {
+        let expected = format!(
+            "a number in [0, gates.max_grad_norm = {})",
+            num(max_grad_norm)
+        );
+        return Err(ck.range_error("gates.min_grad_norm", &[], num(min), expected));
+    }
+    let at_least_one =
+        |key: &str, value: f64| ck.float(key, value, value >= 1.0, "a finite number >= 1");
+    Ok(Gates {
+        nonfinite: g.nonfinite,
+        max_grad_norm,
+        min_grad_norm: min,
+        max_layer_grad_ratio: at_least_one("gates.max_layer_grad_ratio", g.max_layer_grad_ratio)?,
+        max_loss_spike: at_least_one("gates.max_loss_spike", g.max_loss_spike)?,
+        max_final_loss_ratio: ck.positive("gates.max_final_loss_ratio", g.max_final_loss_ratio)?,
+        max_dead_fraction: ck.fraction("gates.max_dead_fraction", g.max_dead_fraction)?,
+    })
+}
+
+pub(crate) fn validate_robust(
+    ck: &Checker,
+    r: &RobustTable,
+) -> Result<RobustConfig, ScenarioError> {
+    let batch = [
+        ck.int_at_least("robust.batch[0]", r.batch[0], 1)?,
+        ck.int_at_least("robust.batch[1]", r.batch[1], 1)?,
+    ];
+    if batch[0] > batch[1] {
+        let found = format!("{:?}", r.batch);
+        return Err(ck.range_error("robust.batch", &[], found, "[lo, hi] with lo <= hi"));
+    }
+    Ok(RobustConfig {
+        cases: ck.int_at_least("robust.cases", r.cases, 1)?,
+        min_stable_fraction: ck.fraction("robust.min_stable_fraction", r.min_stable_fraction)?,
+        lr: multiplier_range(ck, "robust.lr", r.lr)?,
+        init_scale: multiplier_range(ck, "robust.init_scale", r.init_scale)?,
+        batch,
+        input_scale: multiplier_range(ck, "robust.input_scale", r.input_scale)?,
+        vary_seed: r.vary_seed,
+    })
+}
+
+/// `[lo, hi]` of finite multipliers with 0 < lo <= hi.
+fn multiplier_range(ck: &Checker, key: &str, range: [f64; 2]) -> Result<[f64; 2], ScenarioError> {
+    let lo = ck.positive(&format!("{key}[0]"), range[0])?;
+    let hi = ck.positive(&format!("{key}[1]"), range[1])?;
+    if lo > hi {
+        let found = format!("[{}, {}]", num(lo), num(hi));
+        return Err(ck.range_error(key, &[], found, "[lo, hi] with lo <= hi"));
+    }
+    Ok([lo, hi])
+}

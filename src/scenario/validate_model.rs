@@ -1,0 +1,121 @@
+//! Validation of `[model]`: the hidden-layer shape (`depth` + `width`, or `hidden`), the init and
+//! the regularizing knobs.
+
+use super::checker::{Checker, choice, num};
+use super::defaults;
+use super::error::ScenarioError;
+use super::file_scenario::ModelTable;
+use super::resolved::{DataConfig, ModelConfig};
+use crate::core::init::InitKind;
+
+/// Most hidden layers a model may have.
+pub const MAX_DEPTH: i64 = 1024;
+/// Most weights and biases a model may have (1 GiB of f32): keeps a typo from allocating more.
+pub const MAX_PARAMETERS: u128 = 1 << 28;
+
+pub(crate) fn validate_model(
+    ck: &Checker,
+    m: &ModelTable,
+    data: &DataConfig,
+) -> Result<ModelConfig, ScenarioError> {
+    let hidden = hidden_widths(ck, m)?;
+    check_parameter_count(ck, m, &hidden, data)?;
+    let init_std = match (m.init, m.init_std) {
+        (InitKind::Normal, Some(std)) => Some(ck.positive("model.init_std", std)?),
+        (InitKind::Normal, None) => {
+            let expected =
+                "the standard deviation of the weights, required by model.init = \"normal\"";
+            return Err(ck.missing("model.init_std", &["model.init"], expected));
+        }
+        (_, None) => None,
+        (kind, Some(std)) => {
+            let reason = format!(
+                "only model.init = \"normal\" takes a fixed standard deviation, and model.init = {}; scale it with model.init_scale instead",
+                choice(&kind)
+            );
+            return Err(ck.conflict("model.init_std", &["model.init"], num(std), reason));
+        }
+    };
+    if let Some(path) = m.weights.as_ref().filter(|p| p.trim().is_empty()) {
+        let found = format!("{path:?}");
+        return Err(ck.range_error("model.weights", &[], found, "a non-empty file path"));
+    }
+    Ok(ModelConfig {
+        hidden,
+        activation: m.activation,
+        init: m.init,
+        init_scale: ck.positive("model.init_scale", m.init_scale)?,
+        init_std,
+        norm: m.norm,
+        norm_eps: ck.non_negative("model.norm_eps", m.norm_eps)?,
+        bias_init: ck.float("model.bias_init", m.bias_init, true, "a finite number")?,
+        residual: m.residual,
+        dropout: ck.below_one("model.dropout", m.dropout)?,
+        weights: m.weights.clone(),
+    })
+}
+
+/// `hidden = [..]` as given, or `depth` copies of `width`.
+fn hidden_widths(ck: &Checker, m: &ModelTable) -> Result<Vec<usize>, ScenarioError> {
+    let Some(hidden) = &m.hidden else {
+        let depth = m.depth.unwrap_or(defaults::DEPTH as i64);
+        let depth = ck.int_in("model.depth", depth, 0, MAX_DEPTH)?;
+        let width = m.width.unwrap_or(defaults::WIDTH as i64);
+        let width = ck.int_at_least("model.width", width, 1)?;
+        return Ok(vec![width; depth]);
+    };
+    if m.width.is_some() {
+        let found = format!("{hidden:?}");
+        let reason = "model.width is also set; give either depth and width, or hidden";
+        return Err(ck.conflict("model.hidden", &[], found, reason));
+    }
+    if let Some(depth) = m.depth.filter(|&d| d != hidden.len() as i64) {
+        let reason = format!(
+            "model.hidden lists {} widths; leave depth out or make it match",
+            hidden.len()
+        );
+        return Err(ck.conflict("model.depth", &[], depth, reason));
+    }
+    if hidden.len() as i64 > MAX_DEPTH {
+        let expected = format!("at most {MAX_DEPTH} hidden layers");
+        return Err(ck.range_error(
+            "model.hidden",
+            &[],
+            format!("{} widths", hidden.len()),
+            expected,
+        ));
+    }
+    hidden
+        .iter()
+        .enumerate()
+        .map(|(i, &w)| ck.int_at_least(&format!("model.hidden[{i}]"), w, 1))
+        .collect()
+}
+
+fn check_parameter_count(
+    ck: &Checker,
+    m: &ModelTable,
+    hidden: &[usize],
+    data: &DataConfig,
+) -> Result<(), ScenarioError> {
+    let outputs = data.classes.or(data.outputs).unwrap_or(1);
+    let mut widths = vec![data.inputs.unwrap_or(1)];
+    widths.extend_from_slice(hidden);
+    widths.push(outputs);
+    let parameters: u128 = widths
+        .windows(2)
+        .map(|pair| (pair[0] as u128 + 1) * pair[1] as u128)
+        .sum();
+    if parameters <= MAX_PARAMETERS {
+        return Ok(());
+    }
+    let key = if m.hidden.is_some() {
+        "model.hidden"
+    } else {
+        "model.width"
+    };
+    let expected =
+        format!("a model of at most {MAX_PARAMETERS} parameters; this one has {parameters}");
+    let found = hidden.first().copied().unwrap_or(0);
+    Err(ck.range_error(key, &["model.depth", "data.inputs"], found, expected))
+}

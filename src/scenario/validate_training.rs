@@ -1,0 +1,133 @@
+//! Validation of `[loss]`, `[optimizer]` (with its layer groups), `[schedule]` and `[clip]`.
+
+use super::checker::{Checker, choice, num};
+use super::defaults;
+use super::error::ScenarioError;
+use super::file_training::{ClipTable, GroupTable, LossTable, OptimizerTable, ScheduleTable};
+use super::resolved::DataConfig;
+use super::resolved_training::{
+    ClipConfig, GroupConfig, LossConfig, OptimizerConfig, ScheduleConfig,
+};
+use crate::core::loss::LossKind;
+use crate::core::schedule::ScheduleKind;
+
+pub(crate) fn validate_loss(
+    ck: &Checker,
+    l: &LossTable,
+    data: &DataConfig,
+) -> Result<LossConfig, ScenarioError> {
+    let classification = data.classes.is_some();
+    let kind = match (l.kind, classification) {
+        (Some(kind), _) => kind,
+        (None, true) => LossKind::CrossEntropy,
+        (None, false) => LossKind::Mse,
+    };
+    if !classification && matches!(kind, LossKind::CrossEntropy | LossKind::Bce) {
+        let reason = format!(
+            "it needs class labels, and data.kind = {} has regression targets; use \"mse\"",
+            choice(&data.kind)
+        );
+        return Err(ck.conflict("loss.kind", &["data.kind"], choice(&kind), reason));
+    }
+    Ok(LossConfig { kind })
+}
+
+pub(crate) fn validate_optimizer(
+    ck: &Checker,
+    o: &OptimizerTable,
+    depth: usize,
+) -> Result<OptimizerConfig, ScenarioError> {
+    Ok(OptimizerConfig {
+        kind: o.kind,
+        lr: ck.positive("optimizer.lr", o.lr)?,
+        momentum: ck.below_one("optimizer.momentum", o.momentum)?,
+        betas: [
+            ck.below_one("optimizer.betas[0]", o.betas[0])?,
+            ck.below_one("optimizer.betas[1]", o.betas[1])?,
+        ],
+        eps: ck.non_negative("optimizer.eps", o.eps)?,
+        alpha: ck.below_one("optimizer.alpha", o.alpha)?,
+        weight_decay: ck.non_negative("optimizer.weight_decay", o.weight_decay)?,
+        l1: ck.non_negative("optimizer.l1", o.l1)?,
+        l2: ck.non_negative("optimizer.l2", o.l2)?,
+        groups: validate_groups(ck, &o.groups, depth)?,
+    })
+}
+
+/// Groups hold disjoint, non-empty sets of layer indices in 0..=depth.
+fn validate_groups(
+    ck: &Checker,
+    groups: &[GroupTable],
+    depth: usize,
+) -> Result<Vec<GroupConfig>, ScenarioError> {
+    let mut owner: Vec<Option<usize>> = vec![None; depth + 1];
+    let mut out = Vec::with_capacity(groups.len());
+    for (g, group) in groups.iter().enumerate() {
+        let key = format!("optimizer.groups[{g}]");
+        if group.layers.is_empty() {
+            let expected = "at least one layer index";
+            return Err(ck.range_error(&format!("{key}.layers"), &[], "[]", expected));
+        }
+        let mut layers = Vec::with_capacity(group.layers.len());
+        for (i, &layer) in group.layers.iter().enumerate() {
+            let layer_key = format!("{key}.layers[{i}]");
+            let index = usize::try_from(layer)
+                .ok()
+                .filter(|&index| index <= depth)
+                .ok_or_else(|| {
+                    let expected = format!(
+                        "a layer index in 0..={depth} (hidden layers 0..{depth}, the output layer is {depth})"
+                    );
+                    ck.range_error(&layer_key, &[], layer, expected)
+                })?;
+            if let Some(first) = owner[index] {
+                let reason = format!("layer {index} is already in optimizer.groups[{first}]");
+                return Err(ck.conflict(&layer_key, &[], layer, reason));
+            }
+            owner[index] = Some(g);
+            layers.push(index);
+        }
+        let lr_scale = ck.positive(&format!("{key}.lr_scale"), group.lr_scale)?;
+        out.push(GroupConfig { layers, lr_scale });
+    }
+    Ok(out)
+}
+
+pub(crate) fn validate_schedule(
+    ck: &Checker,
+    s: &ScheduleTable,
+    steps: usize,
+    lr: f64,
+) -> Result<ScheduleConfig, ScenarioError> {
+    let warmup = ck.int_at_least("schedule.warmup", s.warmup, 0)?;
+    if warmup >= steps {
+        let expected = format!("an integer in 0..{steps} (fewer than steps = {steps})");
+        return Err(ck.range_error("schedule.warmup", &["steps"], warmup, expected));
+    }
+    let default_gamma = match s.kind {
+        ScheduleKind::Exponential => defaults::EXPONENTIAL_GAMMA,
+        _ => defaults::STEP_GAMMA,
+    };
+    let gamma = s.gamma.unwrap_or(default_gamma);
+    let gamma_ok = gamma > 0.0 && gamma <= 1.0;
+    let gamma = ck.float("schedule.gamma", gamma, gamma_ok, "a number in (0, 1]")?;
+    let min_lr = s.min_lr;
+    if !(min_lr >= 0.0 && min_lr <= lr) {
+        let expected = format!("a number in [0, optimizer.lr = {}]", num(lr));
+        return Err(ck.range_error("schedule.min_lr", &[], num(min_lr), expected));
+    }
+    Ok(ScheduleConfig {
+        kind: s.kind,
+        warmup,
+        step_size: ck.int_at_least("schedule.step_size", s.step_size, 1)?,
+        gamma,
+        min_lr,
+    })
+}
+
+pub(crate) fn validate_clip(ck: &Checker, c: &ClipTable) -> Result<ClipConfig, ScenarioError> {
+    Ok(ClipConfig {
+        kind: c.kind,
+        max: ck.positive("clip.max", c.max)?,
+    })
+}
