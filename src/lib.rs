@@ -1,4 +1,13 @@
 //! stabcheck: numerical-stability diagnostics for neural-network training.
+//!
+//! Data flows one way: `scenario` (TOML → validated [`scenario::Scenario`]) → `core` (build and
+//! train, watched through [`core::observer::Observer`]) → results. `core` depends on nothing else
+//! in this crate; `cli` is the only module that touches the terminal and exit codes.
 
+pub mod cli;
 pub mod core;
+pub mod error;
+pub mod run;
 pub mod scenario;
+
+pub use error::Error;

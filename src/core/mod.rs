@@ -17,3 +17,4 @@ pub mod regularize;
 pub mod rng;
 pub mod schedule;
 pub mod tensor;
+pub mod train;
