@@ -8,7 +8,7 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 use crate::run::{RunSummary, run_scenario};
-use crate::scenario::{self, Scenario};
+use crate::scenario::{self, Overrides, Scenario, SetOverride};
 
 /// Numerical-stability diagnostics for neural-network training.
 #[derive(Debug, Parser)]
@@ -30,6 +30,10 @@ pub enum Command {
         /// Override the number of training steps.
         #[arg(long)]
         steps: Option<usize>,
+        /// Override any scenario key, e.g. `--set optimizer.lr=0.5` (value parsed as TOML; a bare
+        /// word is a string); validated like the file. Repeatable; a later one wins.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
         /// Print every K-th step (default: about 20 lines per run).
         #[arg(long, value_name = "K")]
         every: Option<usize>,
@@ -64,8 +68,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
             target,
             seed,
             steps,
+            set,
             every,
-        } => run_command(&target, seed, steps, every),
+        } => {
+            let overrides = Overrides {
+                seed,
+                steps: steps.map(|n| n as u64),
+                set: set
+                    .iter()
+                    .map(|a| SetOverride::parse(a))
+                    .collect::<Result<_, _>>()?,
+            };
+            run_command(&target, &overrides, every)
+        }
         Command::List => {
             for name in scenario::builtin_names() {
                 let description = scenario::resolve(name)
@@ -93,22 +108,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-fn run_command(
-    target: &str,
-    seed: Option<u64>,
-    steps: Option<usize>,
-    every: Option<usize>,
-) -> Result<ExitCode> {
-    let mut s = scenario::resolve(target)?;
-    if seed.is_some() || steps.is_some() {
-        if let Some(seed) = seed {
-            s.seed = seed;
-        }
-        if let Some(steps) = steps {
-            s.steps = steps;
-        }
-        s = s.revalidate()?;
-    }
+fn run_command(target: &str, overrides: &Overrides, every: Option<usize>) -> Result<ExitCode> {
+    let s = scenario::apply_overrides(&scenario::resolve(target)?, overrides)?;
     let base_dir = Path::new(target)
         .parent()
         .filter(|_| Path::new(target).is_file());

@@ -4,7 +4,9 @@ use std::fmt::{Debug, Display};
 use std::iter::Sum;
 use std::ops::{AddAssign, DivAssign, MulAssign, SubAssign};
 
-use ndarray::{LinalgScalar, ScalarOperand};
+use ndarray::{ArrayView2, ArrayViewMut2, LinalgScalar, ScalarOperand};
+
+use super::tensor::faer_matmul;
 use num_traits::{Float, FromPrimitive, ToPrimitive};
 
 /// A real scalar the training core can run in.
@@ -37,6 +39,16 @@ pub trait Real:
 
     /// Widens to `f64` exactly.
     fn wide(self) -> f64;
+
+    /// `c = alpha·a·b`, or `c += alpha·a·b` when `accumulate`: the GEMM kernel for this type.
+    /// Call [`crate::core::tensor::matmul_into`], which checks shapes and handles `beta`.
+    fn matmul_kernel(
+        alpha: Self,
+        a: ArrayView2<'_, Self>,
+        b: ArrayView2<'_, Self>,
+        accumulate: bool,
+        c: ArrayViewMut2<'_, Self>,
+    );
 }
 
 impl Real for f32 {
@@ -49,6 +61,15 @@ impl Real for f32 {
     fn wide(self) -> f64 {
         f64::from(self)
     }
+    fn matmul_kernel(
+        alpha: Self,
+        a: ArrayView2<'_, Self>,
+        b: ArrayView2<'_, Self>,
+        accumulate: bool,
+        c: ArrayViewMut2<'_, Self>,
+    ) {
+        faer_matmul(alpha, a, b, accumulate, c);
+    }
 }
 
 impl Real for f64 {
@@ -60,6 +81,15 @@ impl Real for f64 {
     #[inline]
     fn wide(self) -> f64 {
         self
+    }
+    fn matmul_kernel(
+        alpha: Self,
+        a: ArrayView2<'_, Self>,
+        b: ArrayView2<'_, Self>,
+        accumulate: bool,
+        c: ArrayViewMut2<'_, Self>,
+    ) {
+        faer_matmul(alpha, a, b, accumulate, c);
     }
 }
 

@@ -16,5 +16,6 @@ pub mod params;
 pub mod regularize;
 pub mod rng;
 pub mod schedule;
+pub mod simd;
 pub mod tensor;
 pub mod train;

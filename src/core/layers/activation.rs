@@ -9,6 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::core::float::Real;
+use crate::core::simd::{Kernel, vectorized};
 
 /// Slope of leaky-relu for negative inputs (PyTorch's default).
 pub const LEAKY_SLOPE: f64 = 0.01;
@@ -52,7 +53,7 @@ impl Activation {
     #[inline]
     pub fn apply<T: Real>(self, z: T) -> T {
         match self {
-            Activation::Relu => z.max(T::zero()),
+            Activation::Relu => positive_part(z),
             Activation::LeakyRelu => {
                 if z > T::zero() {
                     z
@@ -63,7 +64,7 @@ impl Activation {
             Activation::Gelu => T::of(gelu(z.wide())),
             Activation::Tanh => z.tanh(),
             Activation::Sigmoid => sigmoid(z),
-            Activation::Softplus => z.max(T::zero()) + (-z.abs()).exp().ln_1p(),
+            Activation::Softplus => positive_part(z) + (-z.abs()).exp().ln_1p(),
             Activation::Identity => z,
         }
     }
@@ -72,11 +73,12 @@ impl Activation {
     #[inline]
     pub fn derivative<T: Real>(self, z: T, a: T) -> T {
         match self {
+            // PyTorch's threshold_backward: only `z <= 0` blocks, so a NaN input passes its gradient.
             Activation::Relu => {
-                if z > T::zero() {
-                    T::one()
-                } else {
+                if z <= T::zero() {
                     T::zero()
+                } else {
+                    T::one()
                 }
             }
             Activation::LeakyRelu => {
@@ -96,9 +98,12 @@ impl Activation {
 
     /// `a = f(z)` elementwise.
     pub fn forward<T: Real>(self, z: ArrayView2<'_, T>, mut a: ArrayViewMut2<'_, T>) {
-        Zip::from(&mut a)
-            .and(&z)
-            .for_each(|a, &z| *a = self.apply(z));
+        match (z.as_slice(), a.as_slice_mut()) {
+            (Some(z), Some(a)) => vectorized(Forward { act: self, z, a }),
+            _ => Zip::from(&mut a)
+                .and(&z)
+                .for_each(|a, &z| *a = self.apply(z)),
+        }
     }
 
     /// `dz = f'(z) ⊙ da` elementwise.
@@ -109,11 +114,98 @@ impl Activation {
         da: ArrayView2<'_, T>,
         mut dz: ArrayViewMut2<'_, T>,
     ) {
-        Zip::from(&mut dz)
-            .and(&z)
-            .and(&a)
-            .and(&da)
-            .for_each(|dz, &z, &a, &da| *dz = self.derivative(z, a) * da);
+        match (z.as_slice(), a.as_slice(), da.as_slice(), dz.as_slice_mut()) {
+            (Some(z), Some(a), Some(da), Some(dz)) => vectorized(Backward {
+                act: self,
+                z,
+                a,
+                da,
+                dz,
+            }),
+            _ => Zip::from(&mut dz)
+                .and(&z)
+                .and(&a)
+                .and(&da)
+                .for_each(|dz, &z, &a, &da| *dz = self.derivative(z, a) * da),
+        }
+    }
+}
+
+/// `max(z, 0)` that keeps NaN (`f32::max` would turn `max(NaN, 0)` into 0 and hide it).
+#[inline(always)]
+pub fn positive_part<T: Real>(z: T) -> T {
+    if z <= T::zero() { T::zero() } else { z }
+}
+
+/// The forward loop, one specialised loop per activation so the cheap ones vectorize and none
+/// branches per element on the activation kind (a per-element match cost 5 ns/element).
+struct Forward<'a, T> {
+    act: Activation,
+    z: &'a [T],
+    a: &'a mut [T],
+}
+
+impl<T: Real> Kernel for Forward<'_, T> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        let Forward { act, z, a } = self;
+        let slope = T::of(LEAKY_SLOPE);
+        let each =
+            |f: &dyn Fn(T) -> T, a: &mut [T]| a.iter_mut().zip(z).for_each(|(a, &z)| *a = f(z));
+        match act {
+            Activation::Relu => a
+                .iter_mut()
+                .zip(z)
+                .for_each(|(a, &z)| *a = positive_part(z)),
+            Activation::LeakyRelu => a
+                .iter_mut()
+                .zip(z)
+                .for_each(|(a, &z)| *a = if z > T::zero() { z } else { z * slope }),
+            Activation::Identity => a.copy_from_slice(z),
+            other => each(&|z| other.apply(z), a),
+        }
+    }
+}
+
+struct Backward<'a, T> {
+    act: Activation,
+    z: &'a [T],
+    a: &'a [T],
+    da: &'a [T],
+    dz: &'a mut [T],
+}
+
+impl<T: Real> Kernel for Backward<'_, T> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        let Backward { act, z, a, da, dz } = self;
+        let slope = T::of(LEAKY_SLOPE);
+        let zs = z.iter().zip(da);
+        match act {
+            Activation::Relu => dz
+                .iter_mut()
+                .zip(zs)
+                .for_each(|(dz, (&z, &d))| *dz = if z <= T::zero() { T::zero() } else { d }),
+            Activation::LeakyRelu => dz
+                .iter_mut()
+                .zip(zs)
+                .for_each(|(dz, (&z, &d))| *dz = if z > T::zero() { d } else { d * slope }),
+            Activation::Identity => dz.copy_from_slice(da),
+            Activation::Tanh => dz
+                .iter_mut()
+                .zip(a.iter().zip(da))
+                .for_each(|(dz, (&a, &d))| *dz = (T::one() - a * a) * d),
+            Activation::Sigmoid => dz
+                .iter_mut()
+                .zip(a.iter().zip(da))
+                .for_each(|(dz, (&a, &d))| *dz = a * (T::one() - a) * d),
+            other => dz
+                .iter_mut()
+                .zip(zs.zip(a))
+                .for_each(|(dz, ((&z, &d), &a))| *dz = other.derivative(z, a) * d),
+        }
     }
 }
 
@@ -158,6 +250,44 @@ mod tests {
         assert_eq!(sigmoid(f32::MAX), 1.0);
         assert_eq!(sigmoid(f32::MIN), 0.0);
         assert_eq!(sigmoid(1e4f64), 1.0);
+    }
+
+    #[test]
+    fn relu_propagates_nan_forward_and_backward() {
+        use ndarray::{Array2, array};
+        let z = array![[f32::NAN, -1.0, 2.0]];
+        let mut a = Array2::zeros((1, 3));
+        Activation::Relu.forward(z.view(), a.view_mut());
+        assert!(a[(0, 0)].is_nan(), "relu(NaN) must stay NaN, not become 0");
+        assert_eq!((a[(0, 1)], a[(0, 2)]), (0.0, 2.0));
+        let mut dz = Array2::zeros((1, 3));
+        let da = array![[5.0f32, 5.0, 5.0]];
+        Activation::Relu.backward(z.view(), a.view(), da.view(), dz.view_mut());
+        assert_eq!(dz, array![[5.0, 0.0, 5.0]]);
+        assert!(Activation::Softplus.apply(f64::NAN).is_nan());
+    }
+
+    #[test]
+    fn fast_loops_match_the_scalar_formulas() {
+        use ndarray::{Array2, Zip};
+        let z = Array2::from_shape_fn((5, 7), |(i, j)| {
+            (i as f64 - 2.0) * 0.9 + j as f64 * 0.31 - 1.0
+        });
+        let da = Array2::from_shape_fn((5, 7), |(i, j)| 1.0 + (i * j) as f64 * 0.1);
+        for act in ALL {
+            let mut a = Array2::zeros((5, 7));
+            act.forward(z.view(), a.view_mut());
+            let mut dz = Array2::zeros((5, 7));
+            act.backward(z.view(), a.view(), da.view(), dz.view_mut());
+            Zip::from(&z)
+                .and(&a)
+                .and(&da)
+                .and(&dz)
+                .for_each(|&z, &a, &d, &g| {
+                    assert_eq!(a, act.apply(z), "{act:?} forward at {z}");
+                    assert_eq!(g, act.derivative(z, a) * d, "{act:?} backward at {z}");
+                });
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@ use ndarray::{ArrayView2, ArrayViewMut2};
 
 use super::LossTarget;
 use crate::core::float::Real;
-use crate::core::layers::activation::sigmoid;
+use crate::core::layers::activation::{positive_part, sigmoid};
 
 pub fn forward_backward<T: Real>(
     logits: ArrayView2<'_, T>,
@@ -20,7 +20,7 @@ pub fn forward_backward<T: Real>(
     for ((i, j), g) in grad.indexed_iter_mut() {
         let z = logits[(i, j)];
         let y = target.at(i, j);
-        let loss = z.max(T::zero()) - z * y + (-z.abs()).exp().ln_1p();
+        let loss = positive_part(z) - z * y + (-z.abs()).exp().ln_1p();
         total += loss.wide();
         *g = (sigmoid(z) - y) * scale;
     }

@@ -12,7 +12,7 @@
 //! `T` in PyTorch's order (`((1 − β2)·g)·g`), so `f32` runs overflow where real ones do. `eps` is the
 //! only epsilon: with `eps = 0` a zero gradient gives `0/0 = NaN`, a hazard the probes must see.
 
-use super::{decay_factor, decayed, sq_change};
+use super::{decay_factor, decayed, update_each};
 use crate::core::float::Real;
 
 /// Hyperparameters of one Adam/AdamW segment update.
@@ -47,19 +47,19 @@ pub(super) fn adam<T: Real>(
     let eps = T::of(h.eps);
     let coupled = decay_factor::<T>(h.coupled_decay);
     let shrink = (h.decoupled_decay != 0.0).then(|| T::of(1.0 - h.lr * h.decoupled_decay));
-    let mut sq = 0.0;
-    let moments = m.iter_mut().zip(v.iter_mut());
-    for ((w, &g), (m, v)) in values.iter_mut().zip(grads).zip(moments) {
-        let old = *w;
+    assert!(
+        m.len() == values.len() && v.len() == values.len(),
+        "two moments per parameter"
+    );
+    update_each(values, grads, |i, old, g| {
+        let (m, v) = (&mut m[i], &mut v[i]);
         let current = shrink.map_or(old, |s| old * s);
         let g = decayed(g, current, coupled);
         *m = b1 * *m + one_minus_b1 * g;
         *v = b2 * *v + one_minus_b2 * g * g;
         let denom = v.sqrt() / bias_correction2_sqrt + eps;
-        *w = current - step_size * *m / denom;
-        sq += sq_change(old, *w);
-    }
-    sq
+        current - step_size * *m / denom
+    })
 }
 
 #[cfg(test)]

@@ -11,7 +11,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::float::Real;
+use super::params::{LANES, LaneSum};
 use super::params::{ParamKind, Segment};
+use super::simd::{Kernel, vectorized};
 
 /// Which update rule to use. Formulas follow PyTorch's `torch.optim` (see each file).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -188,15 +190,70 @@ fn decay_factor<T: Real>(wd: f64) -> Option<T> {
     (wd != 0.0).then(|| T::of(wd))
 }
 
+/// Runs `step(index, old, grad) -> new` over one segment and returns `‖Δθ‖²`, summed in
+/// [`LaneSum`] order. Lanes are kept in registers by working in fixed blocks of [`LANES`]:
+/// an indexed accumulator array in memory made the update 5× slower than the GEMMs around it.
+#[inline(always)]
+fn update_each<T: Real>(values: &mut [T], grads: &[T], step: impl FnMut(usize, T, T) -> T) -> f64 {
+    assert_eq!(
+        values.len(),
+        grads.len(),
+        "a segment's values and grads have one length"
+    );
+    vectorized(UpdateEach {
+        values,
+        grads,
+        step,
+    })
+}
+
+struct UpdateEach<'a, T, F> {
+    values: &'a mut [T],
+    grads: &'a [T],
+    step: F,
+}
+
+impl<T: Real, F: FnMut(usize, T, T) -> T> Kernel for UpdateEach<'_, T, F> {
+    type Output = f64;
+
+    #[inline(always)]
+    fn run(self) -> f64 {
+        let UpdateEach {
+            values,
+            grads,
+            mut step,
+        } = self;
+        let mut acc = [0.0f64; LANES];
+        let full = values.len() - values.len() % LANES;
+        let blocks = values[..full]
+            .chunks_exact_mut(LANES)
+            .zip(grads[..full].chunks_exact(LANES));
+        for (block, (w, g)) in blocks.enumerate() {
+            for k in 0..LANES {
+                let old = w[k];
+                let new = step(block * LANES + k, old, g[k]);
+                w[k] = new;
+                acc[k] += sq_change(old, new);
+            }
+        }
+        for (k, (w, &g)) in values[full..].iter_mut().zip(&grads[full..]).enumerate() {
+            let old = *w;
+            *w = step(full + k, old, g);
+            acc[k] += sq_change(old, *w);
+        }
+        LaneSum::from_lanes(acc).total()
+    }
+}
+
 /// `(new − old)²` in `f64`: the squared change one element actually saw. An element that did not
 /// change counts 0 even when it is infinite (`inf − inf` would be NaN); NaN still propagates.
-#[inline]
+#[inline(always)]
 fn sq_change<T: Real>(old: T, new: T) -> f64 {
-    if new == old {
-        return 0.0;
-    }
+    // Branch-free on purpose: weights whose gradient is exactly 0 (dead ReLU units) make
+    // `new == old` unpredictable, and a branch here cost more than the whole update.
     let d = new.wide() - old.wide();
-    d * d
+    let sq = d * d;
+    if new == old { 0.0 } else { sq }
 }
 
 /// The shared two-step example the optimizer tests check against hand-computed numbers.

@@ -7,7 +7,7 @@
 //! Elementwise math runs in `T` in PyTorch's order (`((1 − α)·g)·g`), so `f32` overflows as real
 //! `f32` training does. `eps` is the only epsilon: `eps = 0` with a zero gradient gives NaN.
 
-use super::{decay_factor, decayed, sq_change};
+use super::{decay_factor, decayed, update_each};
 use crate::core::float::Real;
 
 /// One RMSprop update of a segment with running mean square `sq_avg`; returns `‖Δθ‖²`.
@@ -23,15 +23,17 @@ pub(super) fn rmsprop<T: Real>(
     let (lr, eps) = (T::of(lr), T::of(eps));
     let (alpha, one_minus_alpha) = (T::of(alpha), T::of(1.0 - alpha));
     let wd = decay_factor::<T>(wd);
-    let mut sq = 0.0;
-    for ((w, &g), v) in values.iter_mut().zip(grads).zip(sq_avg.iter_mut()) {
-        let old = *w;
+    assert_eq!(
+        sq_avg.len(),
+        values.len(),
+        "one running mean square per parameter"
+    );
+    update_each(values, grads, |i, old, g| {
+        let v = &mut sq_avg[i];
         let g = decayed(g, old, wd);
         *v = alpha * *v + one_minus_alpha * g * g;
-        *w = old - lr * g / (v.sqrt() + eps);
-        sq += sq_change(old, *w);
-    }
-    sq
+        old - lr * g / (v.sqrt() + eps)
+    })
 }
 
 #[cfg(test)]

@@ -8,20 +8,14 @@
 //! The buffer starts at zero, so the first step has `v = g` exactly as PyTorch's "copy `g` on the
 //! first step". Elementwise math runs in `T`, so `f32` overflows as real `f32` training does.
 
-use super::{decay_factor, decayed, sq_change};
+use super::{decay_factor, decayed, update_each};
 use crate::core::float::Real;
 
 /// Plain SGD on one segment; returns `‖Δθ‖²`.
 pub(super) fn sgd<T: Real>(values: &mut [T], grads: &[T], lr: f64, wd: f64) -> f64 {
     let lr = T::of(lr);
     let wd = decay_factor::<T>(wd);
-    let mut sq = 0.0;
-    for (w, &g) in values.iter_mut().zip(grads) {
-        let old = *w;
-        *w = old - lr * decayed(g, old, wd);
-        sq += sq_change(old, *w);
-    }
-    sq
+    update_each(values, grads, |_, w, g| w - lr * decayed(g, w, wd))
 }
 
 /// Momentum or (with `nesterov`) Nesterov momentum on one segment; `buf` is the segment's
@@ -37,16 +31,14 @@ pub(super) fn momentum<T: Real>(
 ) -> f64 {
     let (lr, mu) = (T::of(lr), T::of(mu));
     let wd = decay_factor::<T>(wd);
-    let mut sq = 0.0;
-    for ((w, &g), v) in values.iter_mut().zip(grads).zip(buf.iter_mut()) {
-        let old = *w;
+    assert_eq!(buf.len(), values.len(), "one velocity per parameter");
+    update_each(values, grads, |i, old, g| {
+        let v = &mut buf[i];
         let g = decayed(g, old, wd);
         *v = mu * *v + g;
         let step = if nesterov { g + mu * *v } else { *v };
-        *w = old - lr * step;
-        sq += sq_change(old, *w);
-    }
-    sq
+        old - lr * step
+    })
 }
 
 #[cfg(test)]
