@@ -79,3 +79,18 @@ fn cli_output_is_identical_whatever_the_thread_count() {
     assert!(one.contains("checksum"), "{one}");
     assert_eq!(one, two);
 }
+
+#[test]
+fn per_layer_fused_update_matches_update_after_the_whole_backward_pass() {
+    // Clipping by global norm forces the unfused path; with a max it never reaches, the numbers
+    // must equal the fused path's (no clipping) bit for bit.
+    let fused = deep_mlp(20, 7);
+    let mut unfused = fused.clone();
+    unfused.clip.kind = stabcheck::core::clip::ClipKind::Norm;
+    unfused.clip.max = 1e30;
+    let unfused = unfused.revalidate().unwrap();
+    let (p1, l1) = train(&fused);
+    let (p2, l2) = train(&unfused);
+    assert_eq!(p1, p2);
+    assert_eq!(loss_bits(&l1), loss_bits(&l2));
+}

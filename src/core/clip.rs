@@ -46,16 +46,21 @@ impl Clip {
             }
             ClipKind::Norm => norm,
             ClipKind::Value => {
-                let (hi, lo) = (T::of(self.max), T::of(-self.max));
-                for g in grads.iter_mut() {
-                    // Comparisons with NaN are false, so NaN passes through unchanged.
-                    if *g > hi {
-                        *g = hi;
-                    } else if *g < lo {
-                        *g = lo;
-                    }
-                }
+                self.clamp(grads);
                 sq_norm(grads).sqrt()
+            }
+        }
+    }
+
+    /// Clamps every element to `[−max, max]`; NaN passes through unchanged.
+    pub fn clamp<T: Real>(&self, grads: &mut [T]) {
+        let (hi, lo) = (T::of(self.max), T::of(-self.max));
+        for g in grads.iter_mut() {
+            // Comparisons with NaN are false, so NaN passes through unchanged.
+            if *g > hi {
+                *g = hi;
+            } else if *g < lo {
+                *g = lo;
             }
         }
     }

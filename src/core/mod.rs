@@ -19,3 +19,4 @@ pub mod schedule;
 pub mod simd;
 pub mod tensor;
 pub mod train;
+pub mod update;

@@ -46,6 +46,9 @@ pub struct StepEvent<'a, T> {
     /// Global gradient L2 norm before and after clipping (equal when clipping is off).
     pub grad_norm: f64,
     pub grad_norm_clipped: f64,
+    /// `‖g‖²` of each parameter segment's gradient before clipping (penalties included), indexed
+    /// like `model.params.segments`.
+    pub grad_sq_norms: &'a [f64],
     /// `‖Δθ‖²` of each parameter segment's update, indexed like `model.params.segments`.
     pub update_sq_norms: &'a [f64],
     /// The model after the update; its activation and gradient buffers still hold this step's values.

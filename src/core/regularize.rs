@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::float::Real;
-use super::params::{ParamKind, Params};
+use super::params::{ParamKind, Params, Segment};
 
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct Penalties {
@@ -24,26 +24,30 @@ impl Penalties {
     /// Adds the penalty gradients to the weight segments' gradients and returns the penalty value
     /// to add to the loss (`0` when both coefficients are zero).
     pub fn apply<T: Real>(&self, params: &mut Params<T>) -> f64 {
-        if self.l1 == 0.0 && self.l2 == 0.0 {
+        let mut total = 0.0;
+        for k in 0..params.segments.len() {
+            let seg = params.segments[k];
+            let r = seg.range();
+            total += self.apply_segment(&seg, &params.values[r.clone()], &mut params.grads[r]);
+        }
+        total
+    }
+
+    /// [`Penalties::apply`] for one segment: nothing unless it is a weight matrix.
+    pub fn apply_segment<T: Real>(&self, seg: &Segment, values: &[T], grads: &mut [T]) -> f64 {
+        if seg.kind != ParamKind::Weight || (self.l1 == 0.0 && self.l2 == 0.0) {
             return 0.0;
         }
         let (l1, l2) = (T::of(self.l1), T::of(self.l2));
         let (mut abs_sum, mut sq_sum) = (0.0, 0.0);
-        let weights = params
-            .segments
-            .iter()
-            .filter(|s| s.kind == ParamKind::Weight);
-        for seg in weights {
-            let r = seg.range();
-            for (&w, g) in params.values[r.clone()].iter().zip(&mut params.grads[r]) {
-                if self.l1 != 0.0 {
-                    abs_sum += w.wide().abs();
-                    *g += l1 * sign(w);
-                }
-                if self.l2 != 0.0 {
-                    sq_sum += w.wide() * w.wide();
-                    *g += l2 * w;
-                }
+        for (&w, g) in values.iter().zip(grads) {
+            if self.l1 != 0.0 {
+                abs_sum += w.wide().abs();
+                *g += l1 * sign(w);
+            }
+            if self.l2 != 0.0 {
+                sq_sum += w.wide() * w.wide();
+                *g += l2 * w;
             }
         }
         let l1_value = if self.l1 != 0.0 {
@@ -60,7 +64,6 @@ impl Penalties {
     }
 }
 
-/// `−1`, `0` or `1` by the sign of `w`, and NaN for NaN (`Float::signum` gives `1` for `+0`).
 #[inline]
 fn sign<T: Real>(w: T) -> T {
     if w > T::zero() {

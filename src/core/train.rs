@@ -1,6 +1,6 @@
 //! The train loop: batch → forward → loss → backward → penalties → clip → scheduled update → step event.
 
-use ndarray::{Array2, ArrayView2};
+use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
 use super::clip::Clip;
@@ -13,6 +13,7 @@ use super::observer::{Observer, Phase, StepEvent};
 use super::optim::Optimizer;
 use super::regularize::Penalties;
 use super::schedule::Schedule;
+use super::update::Updater;
 
 /// What one step measured, kept by the core itself so a run is useful with no probe attached.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -28,17 +29,12 @@ pub struct StepSummary {
 #[derive(Debug, Clone)]
 pub struct Trainer<T> {
     pub model: Model<T>,
-    pub optimizer: Optimizer<T>,
+    pub updater: Updater<T>,
     pub schedule: Schedule,
-    pub clip: Clip,
-    pub penalties: Penalties,
     pub loss: LossKind,
-    /// Learning-rate multiplier of each layer (`depth + 1` entries), from `[[optimizer.groups]]`.
-    pub lr_scales: Vec<f64>,
     pub data: Dataset<T>,
     pub batcher: Batcher,
     pub batch: Batch<T>,
-    update_sq_norms: Vec<f64>,
     /// The next step to run (0-based).
     pub step: usize,
 }
@@ -57,47 +53,61 @@ impl<T: Real> Trainer<T> {
         batcher: Batcher,
     ) -> Self {
         let batch = batcher.alloc_batch(&data);
-        let update_sq_norms = vec![0.0; model.params.segments.len()];
+        let updater = Updater::new(optimizer, clip, penalties, lr_scales, &model.params);
         Trainer {
             model,
-            optimizer,
+            updater,
             schedule,
-            clip,
-            penalties,
             loss,
-            lr_scales,
             data,
             batcher,
             batch,
-            update_sq_norms,
             step: 0,
         }
     }
 
     /// Runs one training step and reports it to `observer`.
+    ///
+    /// Order: batch → forward → loss → backward → L1/L2 penalty gradients → clipping → update.
+    /// Unless clipping is by global norm, each layer is penalized, clipped and updated right after
+    /// its own backward pass (its weights are no longer needed by then), which gives the same
+    /// numbers as updating after the whole backward pass while the gradients are still in cache.
     pub fn step(&mut self, observer: &mut dyn Observer<T>) -> StepSummary {
         let step = self.step;
         self.batcher.next_into(&self.data, &mut self.batch);
         let mut e = Emit::new(observer, step);
         let x = self.batch.x.view();
         self.model.forward(x, &mut e);
-        let data_loss = {
-            let target = match &self.batch.targets {
-                BatchTargets::Classes(labels) => LossTarget::Classes(labels),
-                BatchTargets::Values(v) => LossTarget::Values(v.view()),
-            };
-            let m = &mut self.model;
-            m.loss_forward_backward(self.loss, &target, &mut e)
+        let target = match &self.batch.targets {
+            BatchTargets::Classes(labels) => LossTarget::Classes(labels),
+            BatchTargets::Values(v) => LossTarget::Values(v.view()),
         };
-        self.model.backward(x, &mut e);
-        let penalty = self.penalties.apply(&mut self.model.params);
-        let grad_norm = self.model.params.grad_norm();
-        let grad_norm_clipped = self.clip.apply(&mut self.model.params.grads, grad_norm);
+        let data_loss = self.model.loss_forward_backward(self.loss, &target, &mut e);
         let lr = self.schedule.lr_at(step);
-        self.update(lr, &mut e);
+        let updater = &mut self.updater;
+        updater.optimizer.begin_step();
+        let (grad_norm, grad_norm_clipped) = if updater.can_fuse() {
+            self.model
+                .backward_with(x, &mut e, &mut |params, layer, e| {
+                    updater.prepare_layer(params, layer);
+                    updater.update_layer(params, layer, lr, e);
+                });
+            updater.clip_global(&mut self.model.params)
+        } else {
+            self.model.backward(x, &mut e);
+            let params = &mut self.model.params;
+            for layer in 0..updater.layers() {
+                updater.prepare_layer(params, layer);
+            }
+            let norms = updater.clip_global(params);
+            for layer in 0..updater.layers() {
+                updater.update_layer(params, layer, lr, &mut e);
+            }
+            norms
+        };
         let summary = StepSummary {
             step,
-            loss: data_loss + penalty,
+            loss: data_loss + updater.total_penalty(),
             lr,
             grad_norm,
             grad_norm_clipped,
@@ -108,7 +118,8 @@ impl<T: Real> Trainer<T> {
             lr,
             grad_norm,
             grad_norm_clipped,
-            update_sq_norms: &self.update_sq_norms,
+            grad_sq_norms: &updater.grad_sq_norms,
+            update_sq_norms: &updater.update_sq_norms,
             model: &self.model,
         });
         self.step += 1;
@@ -118,35 +129,6 @@ impl<T: Real> Trainer<T> {
     /// Runs `steps` steps, returning each step's summary.
     pub fn run(&mut self, steps: usize, observer: &mut dyn Observer<T>) -> Vec<StepSummary> {
         (0..steps).map(|_| self.step(observer)).collect()
-    }
-
-    fn update(&mut self, lr: f64, e: &mut Emit<'_, T>) {
-        self.optimizer.begin_step();
-        let params = &mut self.model.params;
-        for (k, seg) in params.segments.iter().enumerate() {
-            let r = seg.range();
-            let seg_lr = lr * self.lr_scales.get(seg.layer).copied().unwrap_or(1.0);
-            self.update_sq_norms[k] = self.optimizer.update_segment(
-                seg,
-                &mut params.values[r.clone()],
-                &params.grads[r.clone()],
-                seg_lr,
-            );
-            if e.on {
-                let shape = (seg.rows, seg.cols);
-                let value = ArrayView2::from_shape(shape, &params.values[r.clone()]);
-                let grad = ArrayView2::from_shape(shape, &params.grads[r]);
-                if let (Ok(value), Ok(grad)) = (value, grad) {
-                    e.op(
-                        Some(seg.layer),
-                        self.optimizer.op_name(),
-                        Phase::Update,
-                        &[grad],
-                        value,
-                    );
-                }
-            }
-        }
     }
 }
 

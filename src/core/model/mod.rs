@@ -21,6 +21,9 @@ use super::params::Params;
 use super::rng::{Stream, stream_rng};
 use crate::core::loss::{LossKind, LossTarget};
 
+/// Called by [`Model::backward_with`] once a layer's gradients are final: `(params, layer, emit)`.
+pub type LayerHook<'a, T> = dyn FnMut(&mut Params<T>, usize, &mut Emit<'_, T>) + 'a;
+
 /// The architecture, validated by the scenario layer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelSpec {
@@ -142,6 +145,18 @@ impl<T: Real> Model<T> {
     /// Backward pass from `self.grad_logits`: fills every parameter gradient and each hidden
     /// block's `grad_out` (the gradient back-propagated to the next layer's input).
     pub fn backward(&mut self, x: ArrayView2<'_, T>, e: &mut Emit<'_, T>) {
+        self.backward_with(x, e, &mut |_, _, _| {});
+    }
+
+    /// [`Model::backward`], calling `after_layer(params, layer, e)` as soon as a layer's parameter
+    /// gradients are final and its weights no longer needed (output layer first). The train loop
+    /// updates each layer there while its gradients are still in cache.
+    pub fn backward_with(
+        &mut self,
+        x: ArrayView2<'_, T>,
+        e: &mut Emit<'_, T>,
+        after_layer: &mut LayerHook<'_, T>,
+    ) {
         let depth = self.depth();
         {
             let (h, dh) = match self.hidden.last_mut() {
@@ -179,6 +194,7 @@ impl<T: Real> Model<T> {
                 );
             }
         }
+        after_layer(&mut self.params, depth, e);
         for i in (0..depth).rev() {
             let (before, rest) = self.hidden.split_at_mut(i);
             let layer = &mut rest[0];
@@ -198,6 +214,7 @@ impl<T: Real> Model<T> {
                 }
                 None => layer.backward(&mut self.params, x, None, e),
             }
+            after_layer(&mut self.params, i, e);
         }
     }
 
