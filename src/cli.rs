@@ -35,8 +35,8 @@ pub enum Command {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
         /// Print every K-th step (default: about 20 lines per run).
-        #[arg(long, value_name = "K")]
-        every: Option<usize>,
+        #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..))]
+        every: Option<u64>,
     },
     /// List the built-in scenarios.
     List,
@@ -108,7 +108,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-fn run_command(target: &str, overrides: &Overrides, every: Option<usize>) -> Result<ExitCode> {
+fn run_command(target: &str, overrides: &Overrides, every: Option<u64>) -> Result<ExitCode> {
     let s = scenario::apply_overrides(&scenario::resolve(target)?, overrides)?;
     let base_dir = Path::new(target)
         .parent()
@@ -117,7 +117,10 @@ fn run_command(target: &str, overrides: &Overrides, every: Option<usize>) -> Res
     let started = Instant::now();
     let summary = run_scenario(&s, base_dir)?;
     let elapsed = started.elapsed();
-    print_steps(&summary, every.unwrap_or_else(|| (s.steps / 20).max(1)));
+    print_steps(
+        &summary,
+        every.map_or((s.steps / 20).max(1), |k| k as usize),
+    );
     print_final(&summary);
     eprintln!(
         "ran {} steps in {:.3} s ({:.3} ms/step)",
@@ -195,14 +198,14 @@ fn print_final(summary: &RunSummary) {
     );
 }
 
-/// Four significant digits; non-finite values spelled as in run.json (`NaN`, `inf`, `-inf`).
+/// Four significant digits (as snapshot tests round); non-finite values spelled as in run.json (`NaN`, `inf`, `-inf`).
 fn num(x: f64) -> String {
     if x.is_nan() {
         "NaN".into()
     } else if x.is_infinite() {
         if x > 0.0 { "inf".into() } else { "-inf".into() }
     } else {
-        format!("{x:.4e}")
+        format!("{x:.3e}")
     }
 }
 
@@ -220,6 +223,6 @@ mod tests {
     fn numbers_spell_non_finite_values_like_run_json() {
         assert_eq!(num(f64::NAN), "NaN");
         assert_eq!(num(f64::NEG_INFINITY), "-inf");
-        assert_eq!(num(1234.5), "1.2345e3");
+        assert_eq!(num(1234.5), "1.234e3");
     }
 }

@@ -20,6 +20,16 @@ pub enum Error {
         "data.batch = {batch} is larger than the {samples} samples the data provides: use a batch of at most {samples}"
     )]
     BatchTooLarge { batch: usize, samples: usize },
+    /// The model built on the loaded data (a CSV file decides the input count) is over the limits
+    /// validation enforces: 2^28 parameters, 2^26 activation values per batch.
+    #[error(
+        "with the {inputs} input columns the data provides, the model would have {parameters} parameters and {activations} activation values per batch; the limits are 268435456 and 67108864: use fewer input columns, narrower layers or a smaller batch"
+    )]
+    ModelTooLarge {
+        inputs: usize,
+        parameters: u128,
+        activations: u128,
+    },
     /// A file could not be read or written.
     #[error("{}: {source}", path.display())]
     Io {

@@ -181,3 +181,42 @@ fn help_is_available_everywhere() {
             .stdout(predicate::str::contains("Usage"));
     }
 }
+
+#[test]
+fn every_zero_is_a_usage_error_not_a_panic() {
+    let assert = stabcheck()
+        .args(["scenario", "deep-mlp", "--steps", "2", "--every", "0"])
+        .assert()
+        .code(2);
+    assert!(!String::from_utf8_lossy(&assert.get_output().stderr).contains("panicked"));
+}
+
+const CSV_SCENARIO: &str = "name = \"csv-run\"\nsteps = 3\n[data]\nkind = \"csv\"\npath = \"train.csv\"\nclasses = 2\nbatch = 4\n[model]\ndepth = 1\nwidth = 4\n";
+
+#[test]
+fn csv_data_is_read_relative_to_the_scenario_file() {
+    let dir = TempDir::new().unwrap();
+    let rows: String = (0..8)
+        .map(|i| format!("{}.5,{},{}\n", i, 7 - i, i % 2))
+        .collect();
+    write(&dir, "train.csv", &format!("a,b,label\n{rows}"));
+    let scenario = write(&dir, "csv.toml", CSV_SCENARIO);
+    stabcheck()
+        .arg("scenario")
+        .arg(&scenario)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("final: loss"));
+}
+
+#[test]
+fn a_bad_csv_cell_exits_2_naming_file_line_and_column() {
+    let dir = TempDir::new().unwrap();
+    write(&dir, "train.csv", "a,b,label\n1,2,0\n3,oops,1\n");
+    let scenario = write(&dir, "csv.toml", CSV_SCENARIO);
+    let assert = stabcheck().arg("scenario").arg(&scenario).assert().code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    for needle in ["train.csv", "line 3", "column 2", "oops"] {
+        assert!(stderr.contains(needle), "`{needle}` missing from {stderr}");
+    }
+}

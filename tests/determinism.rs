@@ -72,6 +72,9 @@ fn cli_output(threads: &str) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// A single run is single-threaded (faer runs with `Par::Seq`, and nothing uses rayon yet), so
+/// today this is a two-process repeat; it guards against a thread pool sneaking into a run later,
+/// the way DESIGN asks thread counts to be compared (a subprocess per `RAYON_NUM_THREADS`).
 #[test]
 fn cli_output_is_identical_whatever_the_thread_count() {
     let one = cli_output("1");

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Precision, Scenario};
+use super::{MAX_ACTIVATIONS, MAX_PARAMETERS, Precision, Scenario};
 use crate::core::clip::Clip;
 use crate::core::data::{self, Batcher, DataSpec, Task};
 use crate::core::float::Real;
@@ -47,6 +47,7 @@ pub fn build_trainer<T: Real>(s: &Scenario, base_dir: Option<&Path>) -> Result<T
             samples: dataset.len(),
         });
     }
+    check_loaded_size(s, dataset.inputs(), dataset.outputs())?;
     let spec = ModelSpec {
         inputs: dataset.inputs(),
         hidden: s.model.hidden.clone(),
@@ -110,6 +111,27 @@ pub fn build_trainer<T: Real>(s: &Scenario, base_dir: Option<&Path>) -> Result<T
         dataset,
         batcher,
     ))
+}
+
+/// Validation bounds the model with the scenario's sizes; a CSV file decides its own input count,
+/// so the bounds are checked again once the data is loaded.
+fn check_loaded_size(s: &Scenario, inputs: usize, outputs: usize) -> Result<(), Error> {
+    let mut widths = vec![inputs];
+    widths.extend_from_slice(&s.model.hidden);
+    widths.push(outputs);
+    let parameters: u128 = widths
+        .windows(2)
+        .map(|p| (p[0] as u128 + 1) * p[1] as u128)
+        .sum();
+    let activations = s.data.batch as u128 * widths.iter().map(|&w| w as u128).sum::<u128>();
+    if parameters > MAX_PARAMETERS || activations > MAX_ACTIVATIONS {
+        return Err(Error::ModelTooLarge {
+            inputs,
+            parameters,
+            activations,
+        });
+    }
+    Ok(())
 }
 
 /// Whether the scenario runs in `f64` (otherwise `f32`).

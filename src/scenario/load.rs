@@ -86,7 +86,7 @@ mod tests {
         let origin = file.path().display().to_string();
         assert_eq!(
             err.to_string(),
-            format!("{origin}:2:9: steps = 0 is not allowed: expected an integer >= 1")
+            format!("{origin}:2:9: steps = 0 is not allowed: expected an integer in 1..=1000000")
         );
     }
 

@@ -49,4 +49,4 @@ pub use resolved_training::{
 };
 pub use schema::json_schema;
 pub use validate::{MAX_DATA_VALUES, MAX_NAME_LEN};
-pub use validate_model::{MAX_DEPTH, MAX_PARAMETERS};
+pub use validate_model::{MAX_ACTIVATIONS, MAX_DEPTH, MAX_PARAMETERS};

@@ -44,7 +44,7 @@ fn bad_seed_and_steps_name_the_flag() {
     let err = apply_overrides(&deep_mlp(), &zero_steps).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "--steps 0: steps = 0 is not allowed: expected an integer >= 1"
+        "--steps 0: steps = 0 is not allowed: expected an integer in 1..=1000000"
     );
     let huge_seed = Overrides {
         seed: Some(u64::MAX),

@@ -16,6 +16,9 @@ use crate::core::data::DataKind;
 pub const MAX_NAME_LEN: usize = 64;
 /// Largest `samples × (inputs + outputs)`: keeps a typo from allocating gigabytes.
 pub const MAX_DATA_VALUES: u128 = 1 << 28;
+/// Most training steps a run may have: the per-step summaries of a longer run would not fit in
+/// memory comfortably, and no diagnosis needs more.
+pub const MAX_STEPS: i64 = 1_000_000;
 
 impl ScenarioFile {
     /// Check every value and fill every default. Errors carry keys but no line numbers; use
@@ -28,7 +31,7 @@ impl ScenarioFile {
 pub(crate) fn validate_with(file: &ScenarioFile, ck: &Checker) -> Result<Scenario, ScenarioError> {
     check_name(ck, &file.name)?;
     let seed = ck.int_at_least("seed", file.seed, 0)? as u64;
-    let steps = ck.int_at_least("steps", file.steps, 1)?;
+    let steps = ck.int_in("steps", file.steps, 1, MAX_STEPS)?;
     let data = validate_data(ck, &file.data)?;
     let model = validate_model(ck, &file.model, &data)?;
     let loss = validate_loss(ck, &file.loss, &data)?;

@@ -7,11 +7,15 @@ use super::error::ScenarioError;
 use super::file_scenario::ModelTable;
 use super::resolved::{DataConfig, ModelConfig};
 use crate::core::init::InitKind;
+use crate::core::layers::NormKind;
 
 /// Most hidden layers a model may have.
 pub const MAX_DEPTH: i64 = 1024;
 /// Most weights and biases a model may have (1 GiB of f32): keeps a typo from allocating more.
 pub const MAX_PARAMETERS: u128 = 1 << 28;
+/// Most activation values one batch may hold (`batch × (inputs + Σ widths + outputs)`, 256 MiB
+/// of f32 per buffer; a layer keeps about eight such buffers).
+pub const MAX_ACTIVATIONS: u128 = 1 << 26;
 
 pub(crate) fn validate_model(
     ck: &Checker,
@@ -36,9 +40,18 @@ pub(crate) fn validate_model(
             return Err(ck.conflict("model.init_std", &["model.init"], num(std), reason));
         }
     };
-    if let Some(path) = m.weights.as_ref().filter(|p| p.trim().is_empty()) {
-        let found = format!("{path:?}");
-        return Err(ck.range_error("model.weights", &[], found, "a non-empty file path"));
+    if let Some(path) = &m.weights {
+        // Refused rather than ignored: a user expecting their exported weights must not silently
+        // get random ones. Loading npy/npz arrives with the probes issue.
+        let expected = "no value yet: loading initial weights (npy/npz) is not implemented in this version; leave the key out";
+        return Err(ck.range_error("model.weights", &[], format!("{path:?}"), expected));
+    }
+    if m.norm == NormKind::Batchnorm && data.batch < 2 {
+        let reason = format!(
+            "batchnorm normalizes each feature over the batch, and data.batch = {}: one sample has variance 0, so every output would be the shift β and no gradient would reach earlier layers (PyTorch refuses this too); use data.batch >= 2 or model.norm = \"layernorm\"",
+            data.batch
+        );
+        return Err(ck.conflict("model.norm", &["data.batch"], "\"batchnorm\"", reason));
     }
     Ok(ModelConfig {
         hidden,
@@ -107,7 +120,7 @@ fn check_parameter_count(
         .map(|pair| (pair[0] as u128 + 1) * pair[1] as u128)
         .sum();
     if parameters <= MAX_PARAMETERS {
-        return Ok(());
+        return check_activation_count(ck, m, hidden, data.batch, &widths);
     }
     let key = if m.hidden.is_some() {
         "model.hidden"
@@ -118,4 +131,28 @@ fn check_parameter_count(
         format!("a model of at most {MAX_PARAMETERS} parameters; this one has {parameters}");
     let found = hidden.first().copied().unwrap_or(0);
     Err(ck.range_error(key, &["model.depth", "data.inputs"], found, expected))
+}
+
+/// `batch × (inputs + Σ widths + outputs)` within [`MAX_ACTIVATIONS`].
+fn check_activation_count(
+    ck: &Checker,
+    m: &ModelTable,
+    hidden: &[usize],
+    batch: usize,
+    widths: &[usize],
+) -> Result<(), ScenarioError> {
+    let activations = batch as u128 * widths.iter().map(|&w| w as u128).sum::<u128>();
+    if activations > MAX_ACTIVATIONS {
+        let expected = format!(
+            "at most {MAX_ACTIVATIONS} activation values per batch (batch × (inputs + Σ widths + outputs)); this model needs {activations}"
+        );
+        let key = if m.hidden.is_some() {
+            "model.hidden"
+        } else {
+            "model.width"
+        };
+        let found = hidden.first().copied().unwrap_or(0);
+        return Err(ck.range_error(key, &["data.batch", "model.depth"], found, expected));
+    }
+    Ok(())
 }

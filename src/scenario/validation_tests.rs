@@ -7,7 +7,8 @@ use super::*;
 #[rustfmt::skip]
 const CASES: &[(&str, usize, usize, &str, &str)] = &[
     ("seed = -1\n", 2, 8, "seed", "an integer >= 0"),
-    ("steps = 0\n", 2, 9, "steps", "an integer >= 1"),
+    ("steps = 0\n", 2, 9, "steps", "an integer in 1..=1000000"),
+    ("steps = 1000001\n", 2, 9, "steps", "an integer in 1..=1000000"),
     ("[data]\nclasses = 1\n", 3, 11, "data.classes", "an integer >= 2"),
     ("[data]\noutputs = 2\n", 3, 11, "data.outputs", "has class labels"),
     ("[data]\nkind = \"spirals\"\ninputs = 3\n", 4, 10, "data.inputs", "2 (spirals are 2-D)"),
@@ -18,6 +19,15 @@ const CASES: &[(&str, usize, usize, &str, &str)] = &[
     ("[model]\ndepth = 3\nhidden = [8, 8]\n", 3, 9, "model.depth", "lists 2 widths"),
     ("[model]\ndepth = 2000\n", 3, 9, "model.depth", "an integer in 0..=1024"),
     ("[model]\nwidth = 100000\n", 3, 9, "model.width", "at most 268435456 parameters"),
+    (
+        "[data]\nsamples = 100000\nbatch = 100000\n[model]\ndepth = 2\nwidth = 4000\n",
+        7,
+        9,
+        "model.width",
+        "at most 67108864 activation values",
+    ),
+    ("[data]\nsamples = 4\nbatch = 1\n[model]\nnorm = \"batchnorm\"\n", 6, 8, "model.norm", "data.batch >= 2"),
+    ("[model]\nweights = \"init.npz\"\n", 3, 11, "model.weights", "not implemented"),
     ("[model]\ninit = \"normal\"\n", 3, 8, "model.init_std", "missing required key"),
     ("[model]\ninit_std = 0.1\n", 3, 12, "model.init_std", "only model.init = \"normal\""),
     ("[model]\ninit = \"normal\"\ninit_std = -0.1\n", 4, 12, "model.init_std", "> 0"),

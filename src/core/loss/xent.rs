@@ -31,7 +31,10 @@ pub fn forward_backward<T: Real>(
         let mut dot = T::zero();
         for (j, (g, &zj)) in g.iter_mut().zip(z.iter()).enumerate() {
             let y = target.at(i, j);
-            dot += y * zj;
+            // A zero target weight contributes nothing, even against a −inf logit (0·(−inf) would be NaN).
+            if y != T::zero() {
+                dot += y * zj;
+            }
             *g = (*g / sum - y) * inv_batch;
         }
         total += (lse - dot).wide();
@@ -63,6 +66,16 @@ mod tests {
         // sample 0 is wrong by 1e4, sample 1 right: mean loss 5e3
         assert_eq!(loss, 5e3);
         assert!(g.iter().all(|g| g.is_finite()));
+    }
+
+    #[test]
+    fn minus_infinity_on_a_wrong_class_is_a_finite_loss() {
+        // PyTorch gives loss 0 here: the wrong class has probability exactly 0.
+        let z = array![[f32::NEG_INFINITY, 0.0]];
+        let mut g = Array2::zeros((1, 2));
+        let loss = forward_backward(z.view(), &LossTarget::Classes(&[1]), g.view_mut());
+        assert_eq!(loss, 0.0);
+        assert_eq!(g, array![[0.0, 0.0]]);
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Adam and AdamW (PyTorch `torch.optim.Adam` / `AdamW`, `amsgrad = false`).
 //!
 //! With `t` the 1-based step and coupled decay `g ← g + wd·w` (Adam only, weight segments only):
-//! - `m ← β1·m + (1 − β1)·g`, `v ← β2·v + (1 − β2)·g·g`
+//! - `m ← m + (1 − β1)·(g − m)` (PyTorch's `lerp_`; equal to `β1·m + (1 − β1)·g` in exact
+//!   arithmetic), `v ← β2·v + (1 − β2)·g·g`
 //! - `w ← w − lr·m̂ / (√v̂ + eps)` with `m̂ = m / (1 − β1^t)`, `v̂ = v / (1 − β2^t)`
 //!
 //! AdamW instead first shrinks weight segments, `w ← w·(1 − lr·wd)` (PyTorch's form of the
@@ -42,7 +43,7 @@ pub(super) fn adam<T: Real>(
     let t = h.t as f64;
     let step_size = T::of(h.lr / (1.0 - beta1.powf(t)));
     let bias_correction2_sqrt = T::of((1.0 - beta2.powf(t)).sqrt());
-    let (b1, one_minus_b1) = (T::of(beta1), T::of(1.0 - beta1));
+    let one_minus_b1 = T::of(1.0 - beta1);
     let (b2, one_minus_b2) = (T::of(beta2), T::of(1.0 - beta2));
     let eps = T::of(h.eps);
     let coupled = decay_factor::<T>(h.coupled_decay);
@@ -55,7 +56,7 @@ pub(super) fn adam<T: Real>(
         let (m, v) = (&mut m[i], &mut v[i]);
         let current = shrink.map_or(old, |s| old * s);
         let g = decayed(g, current, coupled);
-        *m = b1 * *m + one_minus_b1 * g;
+        *m += one_minus_b1 * (g - *m);
         *v = b2 * *v + one_minus_b2 * g * g;
         let denom = v.sqrt() / bias_correction2_sqrt + eps;
         current - step_size * *m / denom
