@@ -62,19 +62,9 @@ fn assert_model_gradient(spec: ModelSpec, loss: LossKind) {
     );
 }
 
-const SMOOTH_AND_KINKED: [Activation; 7] = [
-    Activation::Relu,
-    Activation::LeakyRelu,
-    Activation::Gelu,
-    Activation::Tanh,
-    Activation::Sigmoid,
-    Activation::Softplus,
-    Activation::Identity,
-];
-
 #[test]
 fn plain_mlp_gradients_for_every_activation() {
-    for act in SMOOTH_AND_KINKED {
+    for act in Activation::ALL {
         assert_model_gradient(
             spec(act, NormKind::None, false, 0.0),
             LossKind::CrossEntropy,

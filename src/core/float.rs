@@ -51,47 +51,34 @@ pub trait Real:
     );
 }
 
-impl Real for f32 {
-    const NAME: &'static str = "f32";
-    #[inline]
-    fn of(x: f64) -> Self {
-        x as f32
-    }
-    #[inline]
-    fn wide(self) -> f64 {
-        f64::from(self)
-    }
-    fn matmul_kernel(
-        alpha: Self,
-        a: ArrayView2<'_, Self>,
-        b: ArrayView2<'_, Self>,
-        accumulate: bool,
-        c: ArrayViewMut2<'_, Self>,
-    ) {
-        faer_matmul(alpha, a, b, accumulate, c);
-    }
+/// The two implementations differ only in their name and widening.
+macro_rules! impl_real {
+    ($t:ty, $name:literal) => {
+        impl Real for $t {
+            const NAME: &'static str = $name;
+            #[inline]
+            fn of(x: f64) -> Self {
+                x as $t
+            }
+            #[inline]
+            fn wide(self) -> f64 {
+                f64::from(self)
+            }
+            fn matmul_kernel(
+                alpha: Self,
+                a: ArrayView2<'_, Self>,
+                b: ArrayView2<'_, Self>,
+                accumulate: bool,
+                c: ArrayViewMut2<'_, Self>,
+            ) {
+                faer_matmul(alpha, a, b, accumulate, c);
+            }
+        }
+    };
 }
 
-impl Real for f64 {
-    const NAME: &'static str = "f64";
-    #[inline]
-    fn of(x: f64) -> Self {
-        x
-    }
-    #[inline]
-    fn wide(self) -> f64 {
-        self
-    }
-    fn matmul_kernel(
-        alpha: Self,
-        a: ArrayView2<'_, Self>,
-        b: ArrayView2<'_, Self>,
-        accumulate: bool,
-        c: ArrayViewMut2<'_, Self>,
-    ) {
-        faer_matmul(alpha, a, b, accumulate, c);
-    }
-}
+impl_real!(f32, "f32");
+impl_real!(f64, "f64");
 
 #[cfg(test)]
 mod tests {

@@ -68,11 +68,7 @@ impl<T: Real> Updater<T> {
 
     /// Penalty gradients, value clipping and norms for every segment of `layer`.
     pub fn prepare_layer(&mut self, params: &mut Params<T>, layer: usize) {
-        for &k in self
-            .layer_segments
-            .get(layer)
-            .map_or(&[][..], Vec::as_slice)
-        {
+        for &k in segments_of(&self.layer_segments, layer) {
             let seg = params.segments[k];
             let r = seg.range();
             self.penalty[k] = self.penalties.apply_segment(
@@ -100,11 +96,7 @@ impl<T: Real> Updater<T> {
         e: &mut Emit<'_, T>,
     ) {
         let seg_lr = lr * self.lr_scales.get(layer).copied().unwrap_or(1.0);
-        for &k in self
-            .layer_segments
-            .get(layer)
-            .map_or(&[][..], Vec::as_slice)
-        {
+        for &k in segments_of(&self.layer_segments, layer) {
             let seg = params.segments[k];
             let r = seg.range();
             self.update_sq_norms[k] = self.optimizer.update_segment(
@@ -157,4 +149,9 @@ impl<T: Real> Updater<T> {
     pub fn layers(&self) -> usize {
         self.layer_segments.len()
     }
+}
+
+/// The segment indices of `layer` (none for a layer index out of range).
+fn segments_of(layer_segments: &[Vec<usize>], layer: usize) -> &[usize] {
+    layer_segments.get(layer).map_or(&[], Vec::as_slice)
 }

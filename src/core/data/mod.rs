@@ -8,6 +8,7 @@
 
 pub mod batcher;
 pub mod csv;
+pub mod csv_error;
 pub mod spirals;
 pub mod teacher;
 
@@ -22,7 +23,7 @@ use crate::core::float::Real;
 use crate::core::rng::{Stream, stream_rng};
 
 pub use self::batcher::{Batch, BatchTargets, Batcher};
-pub use self::csv::{CsvError, CsvErrorKind};
+pub use self::csv_error::{CsvError, CsvErrorKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]

@@ -27,6 +27,17 @@ pub enum Activation {
 }
 
 impl Activation {
+    /// Every activation, for tests and sweeps that go through them all.
+    pub const ALL: [Activation; 7] = [
+        Activation::Relu,
+        Activation::LeakyRelu,
+        Activation::Gelu,
+        Activation::Tanh,
+        Activation::Sigmoid,
+        Activation::Softplus,
+        Activation::Identity,
+    ];
+
     /// Op name used in events and records.
     pub fn name(self) -> &'static str {
         match self {
@@ -235,15 +246,7 @@ fn gelu_derivative(z: f64) -> f64 {
 mod tests {
     use super::*;
 
-    const ALL: [Activation; 7] = [
-        Activation::Relu,
-        Activation::LeakyRelu,
-        Activation::Gelu,
-        Activation::Tanh,
-        Activation::Sigmoid,
-        Activation::Softplus,
-        Activation::Identity,
-    ];
+    const ALL: [Activation; 7] = Activation::ALL;
 
     #[test]
     fn test_sigmoid_overflow() {
