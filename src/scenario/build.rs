@@ -65,29 +65,11 @@ pub fn build_trainer<T: Real>(s: &Scenario, base_dir: Option<&Path>) -> Result<T
         let mut rng = stream_rng(s.seed, Stream::Init(layer));
         init_weights(m.init, fan_in, fan_out, m.init_scale, std, &mut rng)
     });
-    let o = &s.optimizer;
-    let optimizer = Optimizer::new(
-        OptimizerSpec {
-            kind: o.kind,
-            momentum: o.momentum,
-            betas: (o.betas[0], o.betas[1]),
-            eps: o.eps,
-            alpha: o.alpha,
-            weight_decay: o.weight_decay,
-        },
-        model.params.len(),
-    );
-    let mut lr_scales = vec![1.0; model.depth() + 1];
-    for group in &o.groups {
-        for &layer in &group.layers {
-            if let Some(scale) = lr_scales.get_mut(layer) {
-                *scale = group.lr_scale;
-            }
-        }
-    }
+    let optimizer = Optimizer::new(optimizer_spec(s), model.params.len());
+    let lr_scales = lr_scales(s, model.depth());
     let schedule = Schedule {
         kind: s.schedule.kind,
-        lr: o.lr,
+        lr: s.optimizer.lr,
         steps: s.steps,
         warmup: s.schedule.warmup,
         step_size: s.schedule.step_size,
@@ -98,7 +80,10 @@ pub fn build_trainer<T: Real>(s: &Scenario, base_dir: Option<&Path>) -> Result<T
         kind: s.clip.kind,
         max: s.clip.max,
     };
-    let penalties = Penalties { l1: o.l1, l2: o.l2 };
+    let penalties = Penalties {
+        l1: s.optimizer.l1,
+        l2: s.optimizer.l2,
+    };
     let batcher = Batcher::new(dataset.len(), s.data.batch, s.seed);
     Ok(Trainer::new(
         model,
@@ -111,6 +96,31 @@ pub fn build_trainer<T: Real>(s: &Scenario, base_dir: Option<&Path>) -> Result<T
         dataset,
         batcher,
     ))
+}
+
+fn optimizer_spec(s: &Scenario) -> OptimizerSpec {
+    let o = &s.optimizer;
+    OptimizerSpec {
+        kind: o.kind,
+        momentum: o.momentum,
+        betas: (o.betas[0], o.betas[1]),
+        eps: o.eps,
+        alpha: o.alpha,
+        weight_decay: o.weight_decay,
+    }
+}
+
+/// Each layer's learning-rate multiplier (`depth + 1` entries) from `[[optimizer.groups]]`.
+fn lr_scales(s: &Scenario, depth: usize) -> Vec<f64> {
+    let mut scales = vec![1.0; depth + 1];
+    for group in &s.optimizer.groups {
+        for &layer in &group.layers {
+            if let Some(scale) = scales.get_mut(layer) {
+                *scale = group.lr_scale;
+            }
+        }
+    }
+    scales
 }
 
 /// Validation bounds the model with the scenario's sizes; a CSV file decides its own input count,

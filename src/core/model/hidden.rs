@@ -122,22 +122,7 @@ impl<T: Real> Hidden<T> {
         e: &mut Emit<'_, T>,
     ) {
         let l = Some(self.index);
-        self.dense.matmul(params, h, self.z.view_mut());
-        e.op(
-            l,
-            "dense.matmul",
-            Phase::Forward,
-            &[h, params.value(self.dense.weight)],
-            self.z.view(),
-        );
-        self.dense.add_bias(params, self.z.view_mut());
-        e.op(
-            l,
-            "dense.bias",
-            Phase::Forward,
-            &[params.value(self.dense.bias)],
-            self.z.view(),
-        );
+        dense_forward(&self.dense, params, h, self.z.view_mut(), e);
         if let Some(norm) = &mut self.norm {
             norm.normalize(self.z.view());
             e.op(
@@ -250,20 +235,7 @@ impl<T: Real> Hidden<T> {
         };
         self.dense
             .backward(params, h, dz, dh.map(|dh| (dh, T::zero())));
-        e.op(
-            l,
-            "dense.grad_weight",
-            Phase::Backward,
-            &[h, dz],
-            params.grad(self.dense.weight),
-        );
-        e.op(
-            l,
-            "dense.grad_bias",
-            Phase::Backward,
-            &[dz],
-            params.grad(self.dense.bias),
-        );
+        dense_grad_events(&self.dense, params, h, dz, e);
     }
 
     /// Adds the skip path's gradient `grad_out` to `dh` (after `backward` wrote the dense path's).
@@ -309,4 +281,56 @@ impl<T: Real> Hidden<T> {
         };
         (out, Some(self.grad_out.view_mut()))
     }
+}
+
+/// `z = h·W + b` as two ops, each reported to the observer.
+pub(super) fn dense_forward<T: Real>(
+    dense: &Dense,
+    params: &Params<T>,
+    h: ArrayView2<'_, T>,
+    mut z: ArrayViewMut2<'_, T>,
+    e: &mut Emit<'_, T>,
+) {
+    let l = Some(dense.layer);
+    dense.matmul(params, h, z.view_mut());
+    e.op(
+        l,
+        "dense.matmul",
+        Phase::Forward,
+        &[h, params.value(dense.weight)],
+        z.view(),
+    );
+    dense.add_bias(params, z.view_mut());
+    e.op(
+        l,
+        "dense.bias",
+        Phase::Forward,
+        &[params.value(dense.bias)],
+        z.view(),
+    );
+}
+
+/// Reports a dense layer's weight and bias gradients (computed by [`Dense::backward`]).
+pub(super) fn dense_grad_events<T: Real>(
+    dense: &Dense,
+    params: &Params<T>,
+    h: ArrayView2<'_, T>,
+    dz: ArrayView2<'_, T>,
+    e: &mut Emit<'_, T>,
+) {
+    let l = Some(dense.layer);
+    e.op(
+        l,
+        "dense.grad_weight",
+        Phase::Backward,
+        &[h, dz],
+        params.grad(dense.weight),
+    );
+    e.op(
+        l,
+        "dense.grad_bias",
+        Phase::Backward,
+        &[dz],
+        params.grad(dense.bias),
+    );
 }

@@ -11,7 +11,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use self::emit::Emit;
-use self::hidden::{BlockOptions, Hidden};
+use self::hidden::{BlockOptions, Hidden, dense_forward, dense_grad_events};
 use super::float::Real;
 use super::layers::NormKind;
 use super::layers::activation::Activation;
@@ -123,23 +123,7 @@ impl<T: Real> Model<T> {
             rest[0].forward(&self.params, h, rng.as_deref_mut(), e);
         }
         let h = self.hidden.last().map_or(x, |p| p.output());
-        let l = Some(self.depth());
-        self.output.matmul(&self.params, h, self.logits.view_mut());
-        e.op(
-            l,
-            "dense.matmul",
-            Phase::Forward,
-            &[h, self.params.value(self.output.weight)],
-            self.logits.view(),
-        );
-        self.output.add_bias(&self.params, self.logits.view_mut());
-        e.op(
-            l,
-            "dense.bias",
-            Phase::Forward,
-            &[self.params.value(self.output.bias)],
-            self.logits.view(),
-        );
+        dense_forward(&self.output, &self.params, h, self.logits.view_mut(), e);
     }
 
     /// Backward pass from `self.grad_logits`: fills every parameter gradient and each hidden
@@ -169,21 +153,8 @@ impl<T: Real> Model<T> {
                 self.grad_logits.view(),
                 dh.map(|d| (d, T::zero())),
             );
+            dense_grad_events(&self.output, &self.params, h, self.grad_logits.view(), e);
             let l = Some(depth);
-            e.op(
-                l,
-                "dense.grad_weight",
-                Phase::Backward,
-                &[h, self.grad_logits.view()],
-                self.params.grad(self.output.weight),
-            );
-            e.op(
-                l,
-                "dense.grad_bias",
-                Phase::Backward,
-                &[self.grad_logits.view()],
-                self.params.grad(self.output.bias),
-            );
             if let Some(last) = self.hidden.last() {
                 e.op(
                     l,
