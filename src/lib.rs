@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod core;
 pub mod error;
+pub mod probe;
 pub mod run;
 pub mod scenario;
 

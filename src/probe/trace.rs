@@ -1,0 +1,96 @@
+//! What the probes record: per-step and per-layer statistics, gradient histograms, and the NaN origin.
+//!
+//! These types are the probes' output and the serialized trace inside run.json. Floats that can be
+//! non-finite are plain `f64` here; the record writer spells them `"NaN"`, `"inf"`, `"-inf"`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::observer::Phase;
+
+/// Everything recorded during one run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Trace {
+    /// One entry per recorded step, in step order.
+    pub steps: Vec<StepRecord>,
+    /// Gradient-value histograms, on the `[probe] histogram_every` schedule.
+    pub histograms: Vec<HistogramRecord>,
+}
+
+/// One step: the global numbers and one [`LayerStats`] per layer (hidden `0..depth`, then output).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepRecord {
+    pub step: usize,
+    pub loss: f64,
+    pub lr: f64,
+    pub grad_norm: f64,
+    pub grad_norm_clipped: f64,
+    pub layers: Vec<LayerStats>,
+}
+
+/// Per-layer statistics of one step.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LayerStats {
+    pub layer: usize,
+    /// `‖∂L/∂W‖₂` and `‖∂L/∂b‖₂` (after penalties, before clipping).
+    pub weight_grad_norm: f64,
+    pub bias_grad_norm: f64,
+    /// `‖∂L/∂h‖₂` of the gradient back-propagated to this layer's input `h` (`None` for layer 0,
+    /// whose input is the data).
+    pub input_grad_norm: Option<f64>,
+    /// `‖W‖₂` after the update, and `‖ΔW‖₂ / ‖W_before‖₂`.
+    pub weight_norm: f64,
+    pub update_ratio: f64,
+    /// Statistics of the layer's output over the batch (for the output layer: the logits).
+    pub activation_mean: f64,
+    pub activation_std: f64,
+    pub activation_max_abs: f64,
+    /// Fraction of units whose output is 0 for every sample (ReLU family; 0 otherwise).
+    pub dead_fraction: f64,
+    /// Fraction of units whose local derivative is below 1e-3 for every sample (tanh/sigmoid; 0 otherwise).
+    pub saturated_fraction: f64,
+    /// Non-finite values seen in this layer's tensors this step (activations, gradients, weights).
+    pub nonfinite: u64,
+}
+
+/// Log-spaced histogram of `|g|` for one layer's weight gradient at one step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistogramRecord {
+    pub step: usize,
+    pub layer: usize,
+    /// Bin edges in `|g|`: `edges[i]..edges[i+1]` is bin `i` (log-spaced from 1e-12 to 1e6).
+    pub edges: Vec<f64>,
+    pub counts: Vec<u64>,
+    /// Elements exactly 0, below the first edge (but not 0), above the last edge, and non-finite.
+    pub zero: u64,
+    pub underflow: u64,
+    pub overflow: u64,
+    pub nonfinite: u64,
+}
+
+/// The first op that produced a non-finite value from finite inputs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NanOrigin {
+    pub step: usize,
+    /// `None` for the loss.
+    pub layer: Option<usize>,
+    pub op: String,
+    pub phase: Phase,
+    /// Whether the output held NaN, +inf or -inf (first found, in that priority).
+    pub value: String,
+    /// Summary statistics of each input of the op.
+    pub inputs: Vec<TensorSummary>,
+    /// A plain-language reason, e.g. "exp input max 97.3 exceeds ln(f32::MAX) = 88.7".
+    pub explanation: String,
+}
+
+/// A few numbers that describe a tensor without storing it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TensorSummary {
+    pub rows: usize,
+    pub cols: usize,
+    pub min: f64,
+    pub max: f64,
+    pub max_abs: f64,
+    pub mean: f64,
+    pub nonfinite: u64,
+}
