@@ -61,6 +61,8 @@ pub trait Observer<T: Real> {
     fn wants_ops(&self) -> bool {
         false
     }
+    /// Called once before step 0 with the freshly built model (initial weights).
+    fn on_start(&mut self, _model: &Model<T>) {}
     fn on_op(&mut self, _event: &OpEvent<'_, T>) {}
     fn on_step(&mut self, _event: &StepEvent<'_, T>) {}
 }

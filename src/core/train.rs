@@ -74,6 +74,9 @@ impl<T: Real> Trainer<T> {
     /// numbers as updating after the whole backward pass while the gradients are still in cache.
     pub fn step(&mut self, observer: &mut dyn Observer<T>) -> StepSummary {
         let step = self.step;
+        if step == 0 {
+            observer.on_start(&self.model);
+        }
         self.batcher.next_into(&self.data, &mut self.batch);
         let mut e = Emit::new(observer, step);
         let x = self.batch.x.view();
