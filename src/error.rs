@@ -30,6 +30,12 @@ pub enum Error {
         parameters: u128,
         activations: u128,
     },
+    /// A run record could not be written or read back (malformed JSON, wrong schema).
+    #[error("{}{message}", path.as_ref().map(|p| format!("{}: ", p.display())).unwrap_or_default())]
+    Record {
+        path: Option<PathBuf>,
+        message: String,
+    },
     /// A file could not be read or written.
     #[error("{}: {source}", path.display())]
     Io {

@@ -1,0 +1,64 @@
+//! Atomic file writes: write a temp file in the target folder, flush it to disk, rename it into place.
+//!
+//! A rename within one folder is atomic on POSIX file systems, so a reader (or a later run) sees
+//! either the old complete file or the new complete file, never a half-written one, even if the
+//! process is killed mid-write.
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::error::Error;
+
+/// Writes `bytes` to `path` atomically, creating the parent folder if needed.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let io = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".stabcheck-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(io)?;
+    tmp.write_all(bytes).map_err(io)?;
+    tmp.as_file().sync_all().map_err(io)?;
+    tmp.persist(path).map_err(|e| io(e.error))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_the_file_and_leaves_no_temp_behind() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let path = dir.path().join("sub/run.json");
+        write_atomic(&path, b"first").unwrap();
+        write_atomic(&path, b"second").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"second");
+        let names: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("run.json")]);
+    }
+
+    #[test]
+    fn a_failed_write_keeps_the_old_file() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let path = dir.path().join("run.json");
+        write_atomic(&path, b"good").unwrap();
+        // A directory where the file should go makes the rename fail; the good file is untouched.
+        let blocked = dir.path().join("blocked");
+        std::fs::create_dir(&blocked).unwrap();
+        std::fs::create_dir(blocked.join("run.json")).unwrap();
+        assert!(write_atomic(&blocked.join("run.json"), b"bad").is_err());
+        assert_eq!(std::fs::read(&path).unwrap(), b"good");
+    }
+}
