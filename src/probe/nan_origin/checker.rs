@@ -105,14 +105,18 @@ pub fn summarize<T: Real>(t: ArrayView2<'_, T>) -> TensorSummary {
     s
 }
 
-/// Finds the first op of a step that turned finite inputs into a non-finite output.
+/// Finds the first op of a step whose output holds a non-finite value.
+///
+/// That op is the origin when its inputs are finite. It is also the only op worth reporting when
+/// they are not: some ops update a buffer in place and list only their other inputs (`dense.bias`
+/// reads `z` from `dense.matmul`, an update reads the old parameter), so once anything in the step
+/// is non-finite a later op can look "finite in, non-finite out" while it only carries the damage
+/// on. A first op with non-finite inputs means the non-finite value predates the step (data,
+/// initial weights, optimizer state), and its explanation says so.
 #[derive(Debug)]
 pub struct OriginChecker {
     hyper: Hyper,
-    /// The first op whose output is non-finite while all its inputs are finite.
     pub origin: Option<NanOrigin>,
-    /// The first op whose output is non-finite at all (reported when no op qualifies).
-    pub first_nonfinite: Option<NanOrigin>,
 }
 
 impl OriginChecker {
@@ -120,13 +124,7 @@ impl OriginChecker {
         OriginChecker {
             hyper,
             origin: None,
-            first_nonfinite: None,
         }
-    }
-
-    /// The qualifying op, else the first op with any non-finite output.
-    pub fn into_origin(self) -> Option<NanOrigin> {
-        self.origin.or(self.first_nonfinite)
     }
 }
 
@@ -143,30 +141,22 @@ impl<T: Real> Observer<T> for OriginChecker {
             return;
         };
         let inputs: Vec<TensorSummary> = event.inputs.iter().map(|v| summarize(v.view())).collect();
-        let inputs_finite = inputs.iter().all(|s| s.nonfinite == 0);
-        if !inputs_finite && self.first_nonfinite.is_some() {
-            return;
-        }
         let site = Site {
             event,
             value,
             at,
             inputs: &inputs,
         };
-        let origin = NanOrigin {
+        let explanation = explain(&site, &self.hyper);
+        self.origin = Some(NanOrigin {
             step: event.step,
             layer: event.layer,
             op: event.op.to_string(),
             phase: event.phase,
             value: value.label().to_string(),
-            explanation: explain(&site, &self.hyper),
+            explanation,
             inputs,
-        };
-        if inputs_finite {
-            self.origin = Some(origin);
-        } else {
-            self.first_nonfinite = Some(origin);
-        }
+        });
     }
 }
 
@@ -188,4 +178,44 @@ impl<T: Real> Observer<T> for ParamWatch {
 
 fn has_nonfinite<T: Real>(model: &Model<T>) -> bool {
     model.params.values.iter().any(|v| !v.is_finite())
+}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::array;
+
+    use super::*;
+
+    #[test]
+    fn summary_propagates_nan_instead_of_skipping_it() {
+        let s = summarize(array![[1.0f32, f32::NAN], [-3.0, 2.0]].view());
+        assert_eq!((s.rows, s.cols, s.nonfinite), (2, 2, 1));
+        assert!(s.min.is_nan() && s.max.is_nan() && s.max_abs.is_nan() && s.mean.is_nan());
+    }
+
+    #[test]
+    fn summary_of_finite_values_matches_hand_computation() {
+        // min −3, max 2, max |x| 3, mean (1 + 0.5 − 3 + 2)/4 = 0.125.
+        let s = summarize(array![[1.0f64, 0.5], [-3.0, 2.0]].view());
+        assert_eq!(
+            (s.min, s.max, s.max_abs, s.mean, s.nonfinite),
+            (-3.0, 2.0, 3.0, 0.125, 0)
+        );
+        let inf = summarize(array![[f64::NEG_INFINITY, 1.0]].view());
+        assert_eq!(
+            (inf.min, inf.max_abs, inf.nonfinite),
+            (f64::NEG_INFINITY, f64::INFINITY, 1)
+        );
+    }
+
+    #[test]
+    fn nan_outranks_inf_which_outranks_minus_inf() {
+        let t = array![[f32::NEG_INFINITY, f32::INFINITY], [1.0, f32::NAN]];
+        assert_eq!(first_nonfinite(t.view()), Some((NonFinite::Nan, [1, 1])));
+        let t = array![[f32::NEG_INFINITY, 0.0], [f32::INFINITY, f32::INFINITY]];
+        assert_eq!(first_nonfinite(t.view()), Some((NonFinite::PosInf, [1, 0])));
+        let t = array![[0.0, f32::NEG_INFINITY]];
+        assert_eq!(first_nonfinite(t.view()), Some((NonFinite::NegInf, [0, 1])));
+        assert_eq!(first_nonfinite(array![[f32::MAX, 0.0]].view()), None);
+    }
 }

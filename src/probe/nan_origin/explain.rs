@@ -109,15 +109,14 @@ pub fn explain<T: Real>(site: &Site<'_, '_, T>, h: &Hyper) -> String {
 fn already_nonfinite<T>(site: &Site<'_, '_, T>, k: usize) -> String {
     let n = site.input(k).nonfinite;
     let name = site.name(k);
-    if site.event.layer.is_none() {
+    if site.event.op == "softmax_xent" {
         return format!(
-            "{name} already hold {n} non-finite values: softmax/exp of ±inf gives inf/inf = NaN"
+            "{name} already hold {n} non-finite values: the softmax of ±inf logits is inf/inf = NaN"
         );
     }
     format!(
-        "no op of this step made a non-finite value from finite inputs: {name} already held {n} \
-         non-finite values, carried over from state this step did not compute (parameters or \
-         optimizer moments)"
+        "{name} already held {n} non-finite values when this step first produced one: the \
+         damage predates the step (data, initial weights or optimizer state)"
     )
 }
 

@@ -38,8 +38,9 @@ pub fn first_nonfinite_step(summaries: &[StepSummary]) -> Option<usize> {
 /// A replay and what it found.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OriginReplay {
-    /// The first op that made a non-finite value from finite inputs (else the first op with a
-    /// non-finite output); `None` when the replayed step stayed finite.
+    /// The first op of the examined step with a non-finite output: the op that made a non-finite
+    /// value from finite inputs, or, when its inputs were already non-finite, where the damage
+    /// from before the step first shows. `None` when the examined step stayed finite.
     pub origin: Option<NanOrigin>,
     /// The summaries of every replayed step, in step order.
     pub replayed: Vec<StepSummary>,
@@ -148,7 +149,7 @@ fn replay_in<T: Real>(
         replayed.push(summary);
     }
     Ok(OriginReplay {
-        origin: checker.into_origin(),
+        origin: checker.origin,
         replayed,
     })
 }
