@@ -2,4 +2,5 @@
 //!
 //! Knows the core only through `core::observer`; never touches the terminal or files.
 
+pub mod nan_origin;
 pub mod trace;
