@@ -2,4 +2,7 @@
 //!
 //! Knows the core only through `core::observer`; never touches the terminal or files.
 
+pub mod histogram;
+pub mod recorder;
+pub mod stats;
 pub mod trace;
