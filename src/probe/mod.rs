@@ -2,5 +2,8 @@
 //!
 //! Knows the core only through `core::observer`; never touches the terminal or files.
 
+pub mod histogram;
 pub mod nan_origin;
+pub mod recorder;
+pub mod stats;
 pub mod trace;

@@ -1,0 +1,242 @@
+//! The per-step recorder: an [`Observer`] that turns each step event into a [`StepRecord`] and,
+//! on the histogram schedule, gradient histograms.
+//!
+//! It reads only what the step event and the model's buffers already hold, never asks for op
+//! events, and after the first step allocates only each step's own `Vec<LayerStats>` (and the
+//! histograms on their schedule).
+
+use std::marker::PhantomData;
+
+use ndarray::ArrayView2;
+
+use super::histogram::{LogBins, histogram_due};
+use super::stats::{Moments, inactive_unit_fraction, moments, nonfinite_given_sq_norm};
+use super::trace::{LayerStats, StepRecord, Trace};
+use crate::core::float::Real;
+use crate::core::layers::activation::Activation;
+use crate::core::model::Model;
+use crate::core::observer::{Observer, StepEvent};
+use crate::core::params::{Segment, sq_norm};
+
+/// A unit is saturated when its local derivative `f'(z)` is below this for every sample.
+pub const SATURATION_DERIVATIVE: f64 = 1e-3;
+
+/// Records one [`StepRecord`] per step and gradient histograms on a schedule.
+///
+/// Per layer: gradient norms come from the step event's per-segment `‖g‖²` (no extra pass);
+/// `input_grad_norm` of layer `i ≥ 1` is `‖hidden[i-1].grad_out‖`; `weight_norm` is `‖W‖` after
+/// the update and `update_ratio = ‖ΔW‖ / ‖W_before‖`, where `‖W_before‖` is the previous step's
+/// recorded `weight_norm` (weights change only in updates) or, at the first step, the norm taken
+/// in [`Observer::on_start`]. A recorder attached after step 0 (no `on_start`) reports NaN for its
+/// first step's ratio, since it never saw the weights before that update.
+///
+/// `dead_fraction` (ReLU family): relu units whose output is exactly 0 for every sample;
+/// leaky-relu output is never 0 below the kink, so there a unit is dead when its output is `≤ 0`
+/// for every sample. `saturated_fraction` (tanh, sigmoid): units with `f'(z) <`
+/// [`SATURATION_DERIVATIVE`] for every sample. NaN never counts as dead or saturated (it is in
+/// `nonfinite`).
+#[derive(Debug, Clone)]
+pub struct Recorder<T> {
+    histogram_every: usize,
+    total_steps: usize,
+    trace: Trace,
+    /// `(weight, bias)` segment index of each layer `0..=depth`, filled at the first event.
+    segments: Vec<(usize, usize)>,
+    /// `‖W‖` of each layer as last seen, i.e. before the next update.
+    weight_norms: Vec<f64>,
+    /// Per-unit scratch for the dead / saturated scans, as wide as the widest layer.
+    unit_flags: Vec<u8>,
+    bins: LogBins,
+    _float: PhantomData<fn() -> T>,
+}
+
+impl<T: Real> Recorder<T> {
+    /// A recorder for a run of `total_steps` steps, with histograms at step 0, the last step and
+    /// every `histogram_every` steps (0: first and last only).
+    pub fn new(histogram_every: usize, total_steps: usize) -> Self {
+        Recorder {
+            histogram_every,
+            total_steps,
+            trace: Trace {
+                steps: Vec::with_capacity(total_steps),
+                histograms: Vec::new(),
+            },
+            segments: Vec::new(),
+            weight_norms: Vec::new(),
+            unit_flags: Vec::new(),
+            bins: LogBins::new(),
+            _float: PhantomData,
+        }
+    }
+
+    /// The trace recorded so far.
+    pub fn trace(&self) -> &Trace {
+        &self.trace
+    }
+
+    pub fn into_trace(self) -> Trace {
+        self.trace
+    }
+
+    /// Learns the model's layout; `weight_norms` are the current `‖W‖` when `know_weights`.
+    fn prepare(&mut self, model: &Model<T>, know_weights: bool) {
+        let layers = model.depth() + 1;
+        self.segments = (0..layers)
+            .map(|l| (model.dense(l).weight, model.dense(l).bias))
+            .collect();
+        self.weight_norms = self
+            .segments
+            .iter()
+            .map(|&(w, _)| match know_weights {
+                true => sq_norm(segment(&model.params.values, &model.params.segments[w])).sqrt(),
+                false => f64::NAN,
+            })
+            .collect();
+        let widest = model.hidden.iter().map(|h| h.a.ncols()).max().unwrap_or(0);
+        self.unit_flags = vec![0; widest];
+    }
+
+    /// Statistics of layer `l`; `input_sq` is `‖∂L/∂input‖²` (from the previous layer's
+    /// `grad_out`). Returns them with `‖grad_out‖²` of this layer, the next layer's `input_sq`.
+    fn layer_stats(
+        &mut self,
+        event: &StepEvent<'_, T>,
+        l: usize,
+        input_sq: Option<f64>,
+    ) -> (LayerStats, f64) {
+        let model = event.model;
+        let params = &model.params;
+        let (w, b) = self.segments[l];
+        let (w_seg, b_seg) = (&params.segments[w], &params.segments[b]);
+        let w_values = segment(&params.values, w_seg);
+        let w_sq = sq_norm(w_values);
+        let b_values = segment(&params.values, b_seg);
+        let mut nonfinite = nonfinite_given_sq_norm(w_values, w_sq)
+            + nonfinite_given_sq_norm(b_values, sq_norm(b_values))
+            + nonfinite_given_sq_norm(segment(&params.grads, w_seg), event.grad_sq_norms[w])
+            + nonfinite_given_sq_norm(segment(&params.grads, b_seg), event.grad_sq_norms[b]);
+        let (output, grad_out) = match model.hidden.get(l) {
+            Some(h) => (h.output(), h.grad_out.view()),
+            None => (model.logits.view(), model.grad_logits.view()),
+        };
+        let act: Moments = moments(contiguous(&output));
+        let grad_out = contiguous(&grad_out);
+        let grad_out_sq = sq_norm(grad_out);
+        nonfinite += act.nonfinite + nonfinite_given_sq_norm(grad_out, grad_out_sq);
+        let (dead_fraction, saturated_fraction) = self.unit_fractions(model, l);
+        let weight_norm = w_sq.sqrt();
+        let update_ratio = event.update_sq_norms[w].sqrt() / self.weight_norms[l];
+        self.weight_norms[l] = weight_norm;
+        let stats = LayerStats {
+            layer: l,
+            weight_grad_norm: event.grad_sq_norms[w].sqrt(),
+            bias_grad_norm: event.grad_sq_norms[b].sqrt(),
+            input_grad_norm: input_sq.map(f64::sqrt),
+            weight_norm,
+            update_ratio,
+            activation_mean: act.mean,
+            activation_std: act.std,
+            activation_max_abs: act.max_abs,
+            dead_fraction,
+            saturated_fraction,
+            nonfinite,
+        };
+        (stats, grad_out_sq)
+    }
+
+    /// `(dead_fraction, saturated_fraction)` of hidden layer `l` (zeros for the output layer).
+    fn unit_fractions(&mut self, model: &Model<T>, l: usize) -> (f64, f64) {
+        let Some(h) = model.hidden.get(l) else {
+            return (0.0, 0.0);
+        };
+        let width = h.a.ncols();
+        let a = contiguous(&h.a.view());
+        let flags = &mut self.unit_flags;
+        let zero = T::zero();
+        match h.activation {
+            Activation::Relu => (
+                inactive_unit_fraction(a, a, width, flags, |_, a| a != zero),
+                0.0,
+            ),
+            Activation::LeakyRelu => (
+                inactive_unit_fraction(a, a, width, flags, |_, a| a > zero || a.is_nan()),
+                0.0,
+            ),
+            Activation::Tanh => (
+                0.0,
+                saturated(h.pre_activation(), a, width, flags, |z, a| {
+                    Activation::Tanh.derivative(z, a)
+                }),
+            ),
+            Activation::Sigmoid => (
+                0.0,
+                saturated(h.pre_activation(), a, width, flags, |z, a| {
+                    Activation::Sigmoid.derivative(z, a)
+                }),
+            ),
+            _ => (0.0, 0.0),
+        }
+    }
+}
+
+/// Fraction of units whose `derivative(z, a)` is below [`SATURATION_DERIVATIVE`] for every sample.
+fn saturated<T: Real>(
+    z: ArrayView2<'_, T>,
+    a: &[T],
+    width: usize,
+    flags: &mut [u8],
+    derivative: impl Fn(T, T) -> T,
+) -> f64 {
+    let threshold = T::of(SATURATION_DERIVATIVE);
+    inactive_unit_fraction(contiguous(&z), a, width, flags, |z, a| {
+        let d = derivative(z, a);
+        d >= threshold || d.is_nan()
+    })
+}
+
+/// A segment's slice of a flat parameter buffer.
+fn segment<'a, T>(buffer: &'a [T], seg: &Segment) -> &'a [T] {
+    &buffer[seg.range()]
+}
+
+/// The model's activation and gradient buffers are owned standard-layout arrays, so their views
+/// are contiguous.
+fn contiguous<'a, T>(view: &ArrayView2<'a, T>) -> &'a [T] {
+    view.to_slice()
+        .expect("model buffers are owned standard-layout arrays, so always contiguous")
+}
+
+impl<T: Real> Observer<T> for Recorder<T> {
+    fn on_start(&mut self, model: &Model<T>) {
+        self.prepare(model, true);
+    }
+
+    fn on_step(&mut self, event: &StepEvent<'_, T>) {
+        let model = event.model;
+        if self.segments.len() != model.depth() + 1 {
+            self.prepare(model, false);
+        }
+        let mut layers = Vec::with_capacity(model.depth() + 1);
+        let mut input_sq = None;
+        for l in 0..=model.depth() {
+            let (stats, grad_out_sq) = self.layer_stats(event, l, input_sq);
+            layers.push(stats);
+            input_sq = Some(grad_out_sq);
+        }
+        self.trace.steps.push(StepRecord {
+            step: event.step,
+            loss: event.loss,
+            lr: event.lr,
+            grad_norm: event.grad_norm,
+            grad_norm_clipped: event.grad_norm_clipped,
+            layers,
+        });
+        if histogram_due(event.step, self.histogram_every, self.total_steps) {
+            for (l, &(w, _)) in self.segments.iter().enumerate() {
+                let grads = segment(&model.params.grads, &model.params.segments[w]);
+                let record = self.bins.record(grads, event.step, l);
+                self.trace.histograms.push(record);
+            }
+        }
+    }
+}
