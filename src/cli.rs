@@ -1,13 +1,13 @@
 //! The command-line front end: the only place that touches the terminal, file layout and exit codes.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
-use crate::run::{RunSummary, run_scenario};
+use crate::probe::nan_origin::CheckedOrigin;
+use crate::run::{RunSummary, run_recorded};
 use crate::scenario::{self, Overrides, Scenario, SetOverride};
 
 /// Numerical-stability diagnostics for neural-network training.
@@ -34,6 +34,12 @@ pub enum Command {
         /// word is a string); validated like the file. Repeatable; a later one wins.
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
+        /// Folder for run.json (default: reports/<scenario name>).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Do not write run.json.
+        #[arg(long)]
+        no_report: bool,
         /// Print every K-th step (default: about 20 lines per run).
         #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..))]
         every: Option<u64>,
@@ -70,6 +76,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             steps,
             set,
             every,
+            out,
+            no_report,
         } => {
             let overrides = Overrides {
                 seed,
@@ -79,7 +87,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     .map(|a| SetOverride::parse(a))
                     .collect::<Result<_, _>>()?,
             };
-            run_command(&target, &overrides, every)
+            run_command(&target, &overrides, every, &Output { out, no_report })
         }
         Command::List => {
             for name in scenario::builtin_names() {
@@ -108,27 +116,64 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-fn run_command(target: &str, overrides: &Overrides, every: Option<u64>) -> Result<ExitCode> {
+/// Where and whether `stabcheck scenario` writes its report.
+#[derive(Debug, Clone)]
+struct Output {
+    out: Option<PathBuf>,
+    no_report: bool,
+}
+
+fn run_command(
+    target: &str,
+    overrides: &Overrides,
+    every: Option<u64>,
+    output: &Output,
+) -> Result<ExitCode> {
     let s = scenario::apply_overrides(&scenario::resolve(target)?, overrides)?;
     let base_dir = Path::new(target)
         .parent()
         .filter(|_| Path::new(target).is_file());
     println!("{}", headline(&s));
-    let started = Instant::now();
-    let summary = run_scenario(&s, base_dir)?;
-    let elapsed = started.elapsed();
-    print_steps(
-        &summary,
-        every.map_or((s.steps / 20).max(1), |k| k as usize),
-    );
-    print_final(&summary);
+    let run = run_recorded(&s, base_dir)?;
+    let summary = &run.summary;
+    print_steps(summary, every.map_or((s.steps / 20).max(1), |k| k as usize));
+    print_final(summary);
+    print_origin(&run.origin);
     eprintln!(
-        "ran {} steps in {:.3} s ({:.3} ms/step)",
+        "ran {} steps in {:.3} s ({:.3} ms/step, probes on)",
         summary.steps.len(),
-        elapsed.as_secs_f64(),
-        elapsed.as_secs_f64() * 1e3 / summary.steps.len().max(1) as f64
+        run.elapsed.as_secs_f64(),
+        run.elapsed.as_secs_f64() * 1e3 / summary.steps.len().max(1) as f64
     );
+    if !output.no_report {
+        let dir = output
+            .out
+            .clone()
+            .unwrap_or_else(|| Path::new("reports").join(&s.name));
+        let path = run.to_record(&s).write(&dir)?;
+        eprintln!("wrote {}", path.display());
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+fn print_origin(origin: &CheckedOrigin) {
+    if let Some(o) = &origin.origin {
+        let layer = o
+            .layer
+            .map_or("the loss".to_string(), |l| format!("layer {l}"));
+        println!(
+            "first non-finite value ({}): step {}, {layer}, op {} ({:?}): {}",
+            o.value, o.step, o.op, o.phase, o.explanation
+        );
+    }
+    if let Some(d) = &origin.replay_divergence {
+        println!(
+            "warning: the replay did not reproduce step {} bit for bit (loss {} vs {}); the origin above describes the replay",
+            d.step,
+            num(d.original_loss),
+            num(d.replayed_loss)
+        );
+    }
 }
 
 fn headline(s: &Scenario) -> String {

@@ -2,10 +2,16 @@
 
 use std::path::Path;
 
+use std::time::{Duration, Instant};
+
 use crate::core::float::Real;
 use crate::core::observer::NoopObserver;
 use crate::core::train::{StepSummary, Trainer};
 use crate::error::Error;
+use crate::probe::nan_origin::{CheckedOrigin, find_nan_origin_checked};
+use crate::probe::recorder::Recorder;
+use crate::probe::trace::Trace;
+use crate::record::{MAX_RECORDED_STEPS, RunRecord, SCHEMA, Timings, downsample};
 use crate::scenario::Scenario;
 use crate::scenario::build::{build_trainer, is_f64};
 
@@ -16,6 +22,69 @@ pub struct RunSummary {
     pub n_params: usize,
     /// FNV-1a of the final parameters' bits: equal exactly when the runs are bit-identical.
     pub param_checksum: u64,
+}
+
+/// A run watched by the probes: the summary, the trace, and the NaN origin when one was found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedRun {
+    pub summary: RunSummary,
+    pub trace: Trace,
+    pub origin: CheckedOrigin,
+    pub elapsed: Duration,
+}
+
+/// Builds and runs `s` with the probe recorder attached; when a step went non-finite, replays the
+/// run to name the op where it started (a healthy run never replays).
+pub fn run_recorded(s: &Scenario, base_dir: Option<&Path>) -> Result<RecordedRun, Error> {
+    let started = Instant::now();
+    let (summary, trace) = if is_f64(s) {
+        recorded_in::<f64>(build_trainer(s, base_dir)?, s)
+    } else {
+        recorded_in::<f32>(build_trainer(s, base_dir)?, s)
+    };
+    let elapsed = started.elapsed();
+    let origin = find_nan_origin_checked(s, base_dir, &summary.steps)?;
+    Ok(RecordedRun {
+        summary,
+        trace,
+        origin,
+        elapsed,
+    })
+}
+
+fn recorded_in<T: Real>(mut trainer: Trainer<T>, s: &Scenario) -> (RunSummary, Trace) {
+    let mut recorder = Recorder::<T>::new(s.probe.histogram_every, s.steps);
+    let steps = trainer.run(s.steps, &mut recorder);
+    let summary = RunSummary {
+        steps,
+        n_params: trainer.model.params.len(),
+        param_checksum: checksum(&trainer.model.params.values),
+    };
+    (summary, recorder.into_trace())
+}
+
+impl RecordedRun {
+    /// The run.json record of this run (long traces downsampled).
+    pub fn to_record(&self, s: &Scenario) -> RunRecord {
+        let mut trace = self.trace.clone();
+        let step_stride = downsample(&mut trace, MAX_RECORDED_STEPS);
+        let total_ms = self.elapsed.as_secs_f64() * 1e3;
+        RunRecord {
+            schema: SCHEMA,
+            stabcheck_version: env!("CARGO_PKG_VERSION").to_string(),
+            scenario: s.clone(),
+            steps_run: self.summary.steps.len(),
+            step_stride,
+            parameters: self.summary.n_params,
+            param_checksum: format!("{:016x}", self.summary.param_checksum),
+            trace,
+            nan_origin: self.origin.origin.clone(),
+            timings: Timings {
+                total_ms,
+                ms_per_step: total_ms / self.summary.steps.len().max(1) as f64,
+            },
+        }
+    }
 }
 
 /// Builds and runs `s` for `s.steps` steps.

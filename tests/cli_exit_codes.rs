@@ -137,7 +137,7 @@ fn usage_errors_exit_2() {
 #[test]
 fn a_valid_run_exits_0_and_prints_steps_and_final_numbers() {
     stabcheck()
-        .args(["scenario", "deep-mlp", "--steps", "5"])
+        .args(["scenario", "deep-mlp", "--steps", "5", "--no-report"])
         .assert()
         .code(0)
         .stdout(predicate::str::contains("final: loss").and(predicate::str::contains("checksum")));
@@ -204,6 +204,7 @@ fn csv_data_is_read_relative_to_the_scenario_file() {
     stabcheck()
         .arg("scenario")
         .arg(&scenario)
+        .arg("--no-report")
         .assert()
         .code(0)
         .stdout(predicate::str::contains("final: loss"));
@@ -219,4 +220,50 @@ fn a_bad_csv_cell_exits_2_naming_file_line_and_column() {
     for needle in ["train.csv", "line 3", "column 2", "oops"] {
         assert!(stderr.contains(needle), "`{needle}` missing from {stderr}");
     }
+}
+
+#[test]
+fn a_run_writes_run_json_that_reads_back() {
+    let dir = TempDir::new().unwrap();
+    stabcheck()
+        .args(["scenario", "deep-mlp", "--steps", "3", "--out"])
+        .arg(dir.path())
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("run.json"));
+    let record = stabcheck::record::RunRecord::read(&dir.path().join("run.json")).unwrap();
+    assert_eq!(
+        (record.schema, record.steps_run, record.trace.steps.len()),
+        (1, 3, 3)
+    );
+    assert_eq!(record.scenario.name, "deep-mlp");
+    let none = TempDir::new().unwrap();
+    stabcheck()
+        .args([
+            "scenario",
+            "deep-mlp",
+            "--steps",
+            "2",
+            "--no-report",
+            "--out",
+        ])
+        .arg(none.path())
+        .assert()
+        .code(0);
+    assert!(!none.path().join("run.json").exists());
+}
+
+#[test]
+fn a_truncated_record_is_a_clear_error() {
+    let dir = TempDir::new().unwrap();
+    let path = write(&dir, "run.json", "{\"schema\": 1, \"stabcheck_version\": ");
+    let err = stabcheck::record::RunRecord::read(&path)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("run.json") && err.contains("line 1"), "{err}");
+    let wrong = write(&dir, "old.json", "{\"schema\": 99}");
+    let err = stabcheck::record::RunRecord::read(&wrong)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("schema"), "{err}");
 }

@@ -60,7 +60,15 @@ fn adding_a_layer_changes_neither_the_data_nor_earlier_layers_init() {
 fn cli_output(threads: &str) -> String {
     let out = Command::cargo_bin("stabcheck")
         .unwrap()
-        .args(["scenario", "deep-mlp", "--steps", "50", "--every", "1"])
+        .args([
+            "scenario",
+            "deep-mlp",
+            "--steps",
+            "50",
+            "--every",
+            "1",
+            "--no-report",
+        ])
         .env("RAYON_NUM_THREADS", threads)
         .output()
         .unwrap();
@@ -96,4 +104,56 @@ fn per_layer_fused_update_matches_update_after_the_whole_backward_pass() {
     let (p2, l2) = train(&unfused);
     assert_eq!(p1, p2);
     assert_eq!(loss_bits(&l1), loss_bits(&l2));
+}
+
+/// run.json of a run in a fresh folder, with the `timings` field removed.
+fn record_without_timings(threads: &str, scenario_args: &[&str]) -> String {
+    let dir = tempfile::TempDir::new().unwrap();
+    let out = Command::cargo_bin("stabcheck")
+        .unwrap()
+        .args(scenario_args)
+        .arg("--out")
+        .arg(dir.path())
+        .env("RAYON_NUM_THREADS", threads)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(dir.path().join("run.json")).unwrap();
+    let mut value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let timings = value.as_object_mut().unwrap().remove("timings");
+    assert!(timings.is_some(), "run.json has a timings field");
+    value.to_string()
+}
+
+#[test]
+fn run_json_is_byte_identical_apart_from_timings() {
+    let args = ["scenario", "deep-mlp", "--steps", "30"];
+    let a = record_without_timings("1", &args);
+    let b = record_without_timings("2", &args);
+    assert_eq!(a, b);
+    assert!(a.contains("\"schema\":1"));
+}
+
+#[test]
+fn run_json_of_a_failing_run_keeps_non_finite_values_and_the_origin() {
+    let args = [
+        "scenario",
+        "deep-mlp",
+        "--steps",
+        "4",
+        "--set",
+        "optimizer.kind=sgd",
+        "--set",
+        "optimizer.lr=1e38",
+    ];
+    let a = record_without_timings("1", &args);
+    assert_eq!(a, record_without_timings("2", &args));
+    let value: serde_json::Value = serde_json::from_str(&a).unwrap();
+    assert_eq!(value["trace"]["steps"][3]["loss"], "NaN");
+    assert_eq!(value["nan_origin"]["op"], "dense.matmul");
+    assert_eq!(value["nan_origin"]["phase"], "forward");
 }

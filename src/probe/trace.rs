@@ -1,7 +1,7 @@
 //! What the probes record: per-step and per-layer statistics, gradient histograms, and the NaN origin.
 //!
-//! These types are the probes' output and the serialized trace inside run.json. Floats that can be
-//! non-finite are plain `f64` here; the record writer spells them `"NaN"`, `"inf"`, `"-inf"`.
+//! These types are the probes' output and the serialized trace inside run.json. Every float is
+//! written through `record::nonfinite`, so NaN and infinities survive as `"NaN"`, `"inf"`, `"-inf"`.
 
 use serde::{Deserialize, Serialize};
 
@@ -20,9 +20,13 @@ pub struct Trace {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StepRecord {
     pub step: usize,
+    #[serde(with = "crate::record::nonfinite")]
     pub loss: f64,
+    #[serde(with = "crate::record::nonfinite")]
     pub lr: f64,
+    #[serde(with = "crate::record::nonfinite")]
     pub grad_norm: f64,
+    #[serde(with = "crate::record::nonfinite")]
     pub grad_norm_clipped: f64,
     pub layers: Vec<LayerStats>,
 }
@@ -32,21 +36,31 @@ pub struct StepRecord {
 pub struct LayerStats {
     pub layer: usize,
     /// `‖∂L/∂W‖₂` and `‖∂L/∂b‖₂` (after penalties, before clipping).
+    #[serde(with = "crate::record::nonfinite")]
     pub weight_grad_norm: f64,
+    #[serde(with = "crate::record::nonfinite")]
     pub bias_grad_norm: f64,
     /// `‖∂L/∂h‖₂` of the gradient back-propagated to this layer's input `h` (`None` for layer 0,
     /// whose input is the data).
+    #[serde(with = "crate::record::nonfinite::option")]
     pub input_grad_norm: Option<f64>,
     /// `‖W‖₂` after the update, and `‖ΔW‖₂ / ‖W_before‖₂`.
+    #[serde(with = "crate::record::nonfinite")]
     pub weight_norm: f64,
+    #[serde(with = "crate::record::nonfinite")]
     pub update_ratio: f64,
     /// Statistics of the layer's output over the batch (for the output layer: the logits).
+    #[serde(with = "crate::record::nonfinite")]
     pub activation_mean: f64,
+    #[serde(with = "crate::record::nonfinite")]
     pub activation_std: f64,
+    #[serde(with = "crate::record::nonfinite")]
     pub activation_max_abs: f64,
     /// Fraction of units whose output is 0 for every sample (ReLU family; 0 otherwise).
+    #[serde(with = "crate::record::nonfinite")]
     pub dead_fraction: f64,
     /// Fraction of units whose local derivative is below 1e-3 for every sample (tanh/sigmoid; 0 otherwise).
+    #[serde(with = "crate::record::nonfinite")]
     pub saturated_fraction: f64,
     /// Non-finite values seen in this layer's tensors this step (activations, gradients, weights).
     pub nonfinite: u64,
@@ -58,6 +72,7 @@ pub struct HistogramRecord {
     pub step: usize,
     pub layer: usize,
     /// Bin edges in `|g|`: `edges[i]..edges[i+1]` is bin `i` (log-spaced from 1e-12 to 1e6).
+    #[serde(with = "crate::record::nonfinite::vec")]
     pub edges: Vec<f64>,
     pub counts: Vec<u64>,
     /// Elements exactly 0, below the first edge (but not 0), above the last edge, and non-finite.
@@ -88,9 +103,13 @@ pub struct NanOrigin {
 pub struct TensorSummary {
     pub rows: usize,
     pub cols: usize,
+    #[serde(with = "crate::record::nonfinite")]
     pub min: f64,
+    #[serde(with = "crate::record::nonfinite")]
     pub max: f64,
+    #[serde(with = "crate::record::nonfinite")]
     pub max_abs: f64,
+    #[serde(with = "crate::record::nonfinite")]
     pub mean: f64,
     pub nonfinite: u64,
 }
