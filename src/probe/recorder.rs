@@ -10,13 +10,15 @@ use std::marker::PhantomData;
 use ndarray::ArrayView2;
 
 use super::histogram::{LogBins, histogram_due};
-use super::stats::{Moments, inactive_unit_fraction, moments, nonfinite_given_sq_norm};
+use super::stats::{
+    Moments, moments, nonfinite_given_sq_norm, sq_norm, units_never, units_never_pair,
+};
 use super::trace::{LayerStats, StepRecord, Trace};
 use crate::core::float::Real;
 use crate::core::layers::activation::Activation;
 use crate::core::model::Model;
 use crate::core::observer::{Observer, StepEvent};
-use crate::core::params::{Segment, sq_norm};
+use crate::core::params::Segment;
 
 /// A unit is saturated when its local derivative `f'(z)` is below this for every sample.
 pub const SATURATION_DERIVATIVE: f64 = 1e-3;
@@ -45,7 +47,7 @@ pub struct Recorder<T> {
     /// `‖W‖` of each layer as last seen, i.e. before the next update.
     weight_norms: Vec<f64>,
     /// Per-unit scratch for the dead / saturated scans, as wide as the widest layer.
-    unit_flags: Vec<u8>,
+    unit_flags: Vec<u32>,
     bins: LogBins,
     _float: PhantomData<fn() -> T>,
 }
@@ -154,12 +156,9 @@ impl<T: Real> Recorder<T> {
         let flags = &mut self.unit_flags;
         let zero = T::zero();
         match h.activation {
-            Activation::Relu => (
-                inactive_unit_fraction(a, a, width, flags, |_, a| a != zero),
-                0.0,
-            ),
+            Activation::Relu => (units_never(a, width, flags, |a| a != zero), 0.0),
             Activation::LeakyRelu => (
-                inactive_unit_fraction(a, a, width, flags, |_, a| a > zero || a.is_nan()),
+                units_never(a, width, flags, |a| a > zero || a.is_nan()),
                 0.0,
             ),
             Activation::Tanh => (
@@ -184,11 +183,11 @@ fn saturated<T: Real>(
     z: ArrayView2<'_, T>,
     a: &[T],
     width: usize,
-    flags: &mut [u8],
+    flags: &mut [u32],
     derivative: impl Fn(T, T) -> T,
 ) -> f64 {
     let threshold = T::of(SATURATION_DERIVATIVE);
-    inactive_unit_fraction(contiguous(&z), a, width, flags, |z, a| {
+    units_never_pair(contiguous(&z), a, width, flags, |z, a| {
         let d = derivative(z, a);
         d >= threshold || d.is_nan()
     })
