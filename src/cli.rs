@@ -150,7 +150,7 @@ fn run_command(
             .out
             .clone()
             .unwrap_or_else(|| Path::new("reports").join(&s.name));
-        let path = run.to_record(&s).write(&dir)?;
+        let path = run.into_record(&s).write(&dir)?;
         eprintln!("wrote {}", path.display());
     }
     Ok(ExitCode::SUCCESS)

@@ -8,7 +8,7 @@ use crate::core::float::Real;
 use crate::core::observer::NoopObserver;
 use crate::core::train::{StepSummary, Trainer};
 use crate::error::Error;
-use crate::probe::nan_origin::{CheckedOrigin, find_nan_origin_checked};
+use crate::probe::nan_origin::{CheckedOrigin, first_divergence, first_nonfinite_step, replay};
 use crate::probe::recorder::Recorder;
 use crate::probe::trace::Trace;
 use crate::record::{MAX_RECORDED_STEPS, RunRecord, SCHEMA, Timings, downsample};
@@ -43,12 +43,43 @@ pub fn run_recorded(s: &Scenario, base_dir: Option<&Path>) -> Result<RecordedRun
         recorded_in::<f32>(build_trainer(s, base_dir)?, s)
     };
     let elapsed = started.elapsed();
-    let origin = find_nan_origin_checked(s, base_dir, &summary.steps)?;
+    let origin = find_origin(s, base_dir, &summary.steps, &trace)?;
     Ok(RecordedRun {
         summary,
         trace,
         origin,
         elapsed,
+    })
+}
+
+/// The NaN origin, replayed from the first step whose loss or gradient norm is non-finite, or
+/// (earlier, when an update made a weight non-finite while the step still looked finite) the first
+/// step whose recorded layers hold a non-finite value.
+fn find_origin(
+    s: &Scenario,
+    base_dir: Option<&Path>,
+    steps: &[StepSummary],
+    trace: &Trace,
+) -> Result<CheckedOrigin, Error> {
+    let by_layers = trace
+        .steps
+        .iter()
+        .find(|r| r.layers.iter().any(|l| l.nonfinite > 0))
+        .map(|r| r.step);
+    let trigger = match (first_nonfinite_step(steps), by_layers) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let Some(first_bad_step) = trigger else {
+        return Ok(CheckedOrigin {
+            origin: None,
+            replay_divergence: None,
+        });
+    };
+    let replayed = replay(s, base_dir, first_bad_step)?;
+    Ok(CheckedOrigin {
+        replay_divergence: first_divergence(steps, &replayed.replayed),
+        origin: replayed.origin,
     })
 }
 
@@ -64,9 +95,9 @@ fn recorded_in<T: Real>(mut trainer: Trainer<T>, s: &Scenario) -> (RunSummary, T
 }
 
 impl RecordedRun {
-    /// The run.json record of this run (long traces downsampled).
-    pub fn to_record(&self, s: &Scenario) -> RunRecord {
-        let mut trace = self.trace.clone();
+    /// The run.json record of this run (long traces downsampled in place, not copied).
+    pub fn into_record(self, s: &Scenario) -> RunRecord {
+        let mut trace = self.trace;
         let step_stride = downsample(&mut trace, MAX_RECORDED_STEPS);
         let total_ms = self.elapsed.as_secs_f64() * 1e3;
         RunRecord {
@@ -78,7 +109,8 @@ impl RecordedRun {
             parameters: self.summary.n_params,
             param_checksum: format!("{:016x}", self.summary.param_checksum),
             trace,
-            nan_origin: self.origin.origin.clone(),
+            nan_origin: self.origin.origin,
+            replay_divergence: self.origin.replay_divergence,
             timings: Timings {
                 total_ms,
                 ms_per_step: total_ms / self.summary.steps.len().max(1) as f64,

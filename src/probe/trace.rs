@@ -9,6 +9,7 @@ use crate::core::observer::Phase;
 
 /// Everything recorded during one run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Trace {
     /// One entry per recorded step, in step order.
     pub steps: Vec<StepRecord>,
@@ -18,6 +19,7 @@ pub struct Trace {
 
 /// One step: the global numbers and one [`LayerStats`] per layer (hidden `0..depth`, then output).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StepRecord {
     pub step: usize,
     #[serde(with = "crate::record::nonfinite")]
@@ -33,6 +35,7 @@ pub struct StepRecord {
 
 /// Per-layer statistics of one step.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LayerStats {
     pub layer: usize,
     /// `‖∂L/∂W‖₂` and `‖∂L/∂b‖₂` (after penalties, before clipping).
@@ -68,6 +71,7 @@ pub struct LayerStats {
 
 /// Log-spaced histogram of `|g|` for one layer's weight gradient at one step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct HistogramRecord {
     pub step: usize,
     pub layer: usize,
@@ -84,6 +88,7 @@ pub struct HistogramRecord {
 
 /// The first op that produced a non-finite value from finite inputs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NanOrigin {
     pub step: usize,
     /// `None` for the loss.
@@ -100,6 +105,7 @@ pub struct NanOrigin {
 
 /// A few numbers that describe a tensor without storing it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TensorSummary {
     pub rows: usize,
     pub cols: usize,

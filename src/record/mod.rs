@@ -9,6 +9,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
+use crate::probe::nan_origin::ReplayDivergence;
 use crate::probe::trace::{NanOrigin, Trace};
 use crate::scenario::Scenario;
 
@@ -16,7 +17,7 @@ use crate::scenario::Scenario;
 pub const SCHEMA: u32 = 1;
 /// Longest trace kept in a record; longer runs are downsampled (see [`downsample`]).
 pub const MAX_RECORDED_STEPS: usize = 2000;
-/// Largest run.json read back (a 10,000-step deep-mlp record is a few MB).
+/// Largest run.json read back (a 10,000-step deep-mlp record measures 18.2 MB).
 pub const MAX_RECORD_BYTES: u64 = 256 << 20;
 
 /// Everything one `stabcheck scenario` run produced.
@@ -36,6 +37,9 @@ pub struct RunRecord {
     pub param_checksum: String,
     pub trace: Trace,
     pub nan_origin: Option<NanOrigin>,
+    /// Set when the NaN-origin replay did not reproduce the original run bit for bit: then
+    /// `nan_origin` describes the replay, not necessarily this run.
+    pub replay_divergence: Option<ReplayDivergence>,
     /// Wall-clock figures: the only part of a record that differs between identical runs.
     pub timings: Timings,
 }
@@ -70,6 +74,7 @@ impl RunRecord {
     /// Reads a record, refusing files over [`MAX_RECORD_BYTES`] and other schema versions; errors
     /// name the file, line and column.
     pub fn read(path: &Path) -> Result<RunRecord, Error> {
+        use std::io::Read;
         let io = |source| Error::Io {
             path: path.to_path_buf(),
             source,
@@ -78,44 +83,80 @@ impl RunRecord {
             path: Some(path.to_path_buf()),
             message,
         };
-        let len = std::fs::metadata(path).map_err(io)?.len();
-        if len > MAX_RECORD_BYTES {
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .map_err(io)?
+            .take(MAX_RECORD_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(io)?;
+        if bytes.len() as u64 > MAX_RECORD_BYTES {
             return Err(bad(format!(
-                "{len} bytes is over the {MAX_RECORD_BYTES}-byte limit for a record"
+                "over the {MAX_RECORD_BYTES}-byte limit for a record"
             )));
         }
-        let text = std::fs::read_to_string(path).map_err(io)?;
-        let value: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| bad(format!("line {}, column {}: {e}", e.line(), e.column())))?;
-        match value.get("schema").and_then(serde_json::Value::as_u64) {
-            Some(v) if v == u64::from(SCHEMA) => {}
-            other => {
+        #[derive(Deserialize)]
+        struct SchemaOnly {
+            schema: Option<u64>,
+        }
+        // The schema first, so an old or foreign file gets that message rather than a field error.
+        match serde_json::from_slice::<SchemaOnly>(&bytes) {
+            Ok(SchemaOnly { schema: Some(v) }) if v == u64::from(SCHEMA) => {}
+            Ok(SchemaOnly { schema }) => {
                 return Err(bad(format!(
-                    "schema {other:?} is not supported: this stabcheck reads schema {SCHEMA}"
+                    "schema {schema:?} is not supported: this stabcheck reads schema {SCHEMA}"
                 )));
             }
+            Err(e) => return Err(bad(e.to_string())),
         }
-        serde_json::from_str(&text)
-            .map_err(|e| bad(format!("line {}, column {}: {e}", e.line(), e.column())))
+        serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))
     }
 }
+
+/// Keeps at most [`MAX_NONFINITE_STEPS`] extra steps beyond the stride, so a run that diverged
+/// early (every later step non-finite) still stays small.
+pub const MAX_NONFINITE_STEPS: usize = 16;
+/// Most distinct steps that keep gradient histograms.
+pub const MAX_HISTOGRAM_STEPS: usize = 100;
 
 /// Keeps at most about [`MAX_RECORDED_STEPS`] steps: every `stride`-th, the first and last, and
 /// every step with a non-finite loss, gradient norm or layer value. Returns the stride.
 pub fn downsample(trace: &mut Trace, max_steps: usize) -> usize {
     let n = trace.steps.len();
     let stride = n.div_ceil(max_steps.max(1)).max(1);
-    if stride == 1 {
-        return 1;
-    }
     let last = trace.steps.last().map_or(0, |s| s.step);
+    let mut extra = 0;
     trace.steps.retain(|s| {
+        if s.step % stride == 0 || s.step == last {
+            return true;
+        }
         let odd = !s.loss.is_finite()
             || !s.grad_norm.is_finite()
             || s.layers.iter().any(|l| l.nonfinite > 0);
-        s.step % stride == 0 || s.step == last || odd
+        extra += usize::from(odd);
+        odd && extra <= MAX_NONFINITE_STEPS
     });
+    downsample_histograms(trace);
     stride
+}
+
+/// Keeps the histograms of at most [`MAX_HISTOGRAM_STEPS`] evenly spaced steps (first and last included).
+fn downsample_histograms(trace: &mut Trace) {
+    let mut steps: Vec<usize> = trace.histograms.iter().map(|h| h.step).collect();
+    steps.dedup();
+    if steps.len() <= MAX_HISTOGRAM_STEPS {
+        return;
+    }
+    let every = steps.len().div_ceil(MAX_HISTOGRAM_STEPS);
+    let last = steps.last().copied();
+    let keep: Vec<usize> = steps
+        .iter()
+        .enumerate()
+        .filter(|(i, s)| i % every == 0 || Some(**s) == last)
+        .map(|(_, s)| *s)
+        .collect();
+    trace
+        .histograms
+        .retain(|h| keep.binary_search(&h.step).is_ok());
 }
 
 #[cfg(test)]
@@ -145,6 +186,15 @@ mod tests {
         assert_eq!(downsample(&mut t, 4), 3);
         let kept: Vec<usize> = t.steps.iter().map(|s| s.step).collect();
         assert_eq!(kept, vec![0, 3, 6, 7, 9]);
+        // A run that diverged early keeps only MAX_NONFINITE_STEPS steps beyond the stride.
+        let mut diverged = Trace {
+            steps: (0..1000)
+                .map(|i| step(i, if i >= 5 { f64::NAN } else { 1.0 }))
+                .collect(),
+            histograms: vec![],
+        };
+        assert_eq!(downsample(&mut diverged, 10), 100);
+        assert_eq!(diverged.steps.len(), 10 + 1 + MAX_NONFINITE_STEPS);
         let mut short = Trace {
             steps: (0..3).map(|i| step(i, 1.0)).collect(),
             histograms: vec![],

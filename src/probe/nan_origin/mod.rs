@@ -50,7 +50,9 @@ pub struct OriginReplay {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ReplayDivergence {
     pub step: usize,
+    #[serde(with = "crate::record::nonfinite")]
     pub original_loss: f64,
+    #[serde(with = "crate::record::nonfinite")]
     pub replayed_loss: f64,
 }
 
