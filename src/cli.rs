@@ -40,6 +40,9 @@ pub enum Command {
         /// Do not write run.json.
         #[arg(long)]
         no_report: bool,
+        /// Write the final weights to this .npz file (arrays `layer{L}.weight`, `layer{L}.bias`, ...).
+        #[arg(long, value_name = "PATH")]
+        save_weights: Option<PathBuf>,
         /// Print every K-th step (default: about 20 lines per run).
         #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..))]
         every: Option<u64>,
@@ -78,6 +81,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             every,
             out,
             no_report,
+            save_weights,
         } => {
             let overrides = Overrides {
                 seed,
@@ -87,7 +91,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     .map(|a| SetOverride::parse(a))
                     .collect::<Result<_, _>>()?,
             };
-            run_command(&target, &overrides, every, &Output { out, no_report })
+            let output = Output {
+                out,
+                no_report,
+                save_weights,
+            };
+            run_command(&target, &overrides, every, &output)
         }
         Command::List => {
             for name in scenario::builtin_names() {
@@ -121,6 +130,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
 struct Output {
     out: Option<PathBuf>,
     no_report: bool,
+    save_weights: Option<PathBuf>,
 }
 
 fn run_command(
@@ -134,7 +144,7 @@ fn run_command(
         .parent()
         .filter(|_| Path::new(target).is_file());
     println!("{}", headline(&s));
-    let run = run_recorded(&s, base_dir)?;
+    let run = run_recorded(&s, base_dir, output.save_weights.as_deref())?;
     let summary = &run.summary;
     print_steps(summary, every.map_or((s.steps / 20).max(1), |k| k as usize));
     print_final(summary);

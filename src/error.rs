@@ -14,6 +14,9 @@ pub enum Error {
     /// The scenario's data could not be generated or loaded (e.g. a bad CSV cell).
     #[error(transparent)]
     Data(#[from] DataError),
+    /// `[model] weights` or `--save-weights` failed (missing file, wrong array names or shapes).
+    #[error(transparent)]
+    Weights(#[from] crate::core::weights::WeightsError),
     /// The batch asks for more samples than the data has (possible only when a CSV file is shorter
     /// than the scenario expects).
     #[error(

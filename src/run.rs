@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use crate::core::float::Real;
 use crate::core::observer::NoopObserver;
 use crate::core::train::{StepSummary, Trainer};
+use crate::core::weights::save_npz;
 use crate::error::Error;
 use crate::probe::nan_origin::{CheckedOrigin, first_divergence, first_nonfinite_step, replay};
 use crate::probe::recorder::Recorder;
@@ -35,12 +36,18 @@ pub struct RecordedRun {
 
 /// Builds and runs `s` with the probe recorder attached; when a step went non-finite, replays the
 /// run to name the op where it started (a healthy run never replays).
-pub fn run_recorded(s: &Scenario, base_dir: Option<&Path>) -> Result<RecordedRun, Error> {
+///
+/// `save_weights`: where to write the final weights (`.npz`, the run's precision), if anywhere.
+pub fn run_recorded(
+    s: &Scenario,
+    base_dir: Option<&Path>,
+    save_weights: Option<&Path>,
+) -> Result<RecordedRun, Error> {
     let started = Instant::now();
     let (summary, trace) = if is_f64(s) {
-        recorded_in::<f64>(build_trainer(s, base_dir)?, s)
+        recorded_in::<f64>(build_trainer(s, base_dir)?, s, save_weights)?
     } else {
-        recorded_in::<f32>(build_trainer(s, base_dir)?, s)
+        recorded_in::<f32>(build_trainer(s, base_dir)?, s, save_weights)?
     };
     let elapsed = started.elapsed();
     let origin = find_origin(s, base_dir, &summary.steps, &trace)?;
@@ -83,7 +90,11 @@ fn find_origin(
     })
 }
 
-fn recorded_in<T: Real>(mut trainer: Trainer<T>, s: &Scenario) -> (RunSummary, Trace) {
+fn recorded_in<T: Real>(
+    mut trainer: Trainer<T>,
+    s: &Scenario,
+    save_weights: Option<&Path>,
+) -> Result<(RunSummary, Trace), Error> {
     let mut recorder = Recorder::<T>::new(s.probe.histogram_every, s.steps);
     let steps = trainer.run(s.steps, &mut recorder);
     let summary = RunSummary {
@@ -91,7 +102,10 @@ fn recorded_in<T: Real>(mut trainer: Trainer<T>, s: &Scenario) -> (RunSummary, T
         n_params: trainer.model.params.len(),
         param_checksum: checksum(&trainer.model.params.values),
     };
-    (summary, recorder.into_trace())
+    if let Some(path) = save_weights {
+        save_npz(path, &trainer.model.params)?;
+    }
+    Ok((summary, recorder.into_trace()))
 }
 
 impl RecordedRun {

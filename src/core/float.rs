@@ -29,6 +29,7 @@ pub trait Real:
     + SubAssign
     + MulAssign
     + DivAssign
+    + ndarray_npy::WritableElement
     + 'static
 {
     /// Name used in records and messages (`"f32"` / `"f64"`).

@@ -20,3 +20,4 @@ pub mod simd;
 pub mod tensor;
 pub mod train;
 pub mod update;
+pub mod weights;

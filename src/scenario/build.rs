@@ -13,6 +13,7 @@ use crate::core::regularize::Penalties;
 use crate::core::rng::{Stream, stream_rng};
 use crate::core::schedule::Schedule;
 use crate::core::train::Trainer;
+use crate::core::weights::load_npz;
 use crate::error::Error;
 
 /// The data description of a scenario; a relative CSV path is taken relative to `base_dir`
@@ -24,10 +25,7 @@ pub fn data_spec(s: &Scenario, base_dir: Option<&Path>) -> DataSpec {
             outputs: s.outputs(),
         },
     };
-    let path = s.data.path.as_ref().map(|p| match base_dir {
-        Some(dir) if Path::new(p).is_relative() => dir.join(p),
-        _ => PathBuf::from(p),
-    });
+    let path = s.data.path.as_ref().map(|p| relative_to(base_dir, p));
     DataSpec {
         kind: s.data.kind,
         inputs: s.data.inputs,
@@ -35,6 +33,14 @@ pub fn data_spec(s: &Scenario, base_dir: Option<&Path>) -> DataSpec {
         samples: s.data.samples,
         input_scale: s.data.input_scale,
         path,
+    }
+}
+
+/// `path` taken relative to `base_dir` (the scenario file's folder) unless it is absolute.
+pub fn relative_to(base_dir: Option<&Path>, path: &str) -> PathBuf {
+    match base_dir {
+        Some(dir) if Path::new(path).is_relative() => dir.join(path),
+        _ => PathBuf::from(path),
     }
 }
 
@@ -65,6 +71,9 @@ pub fn build_trainer<T: Real>(s: &Scenario, base_dir: Option<&Path>) -> Result<T
         let mut rng = stream_rng(s.seed, Stream::Init(layer));
         init_weights(m.init, fan_in, fan_out, m.init_scale, std, &mut rng)
     });
+    if let Some(path) = &m.weights {
+        load_npz(&relative_to(base_dir, path), &mut model.params)?;
+    }
     let optimizer = Optimizer::new(optimizer_spec(s), model.params.len());
     let lr_scales = lr_scales(s, model.depth());
     let schedule = Schedule {

@@ -40,11 +40,14 @@ pub(crate) fn validate_model(
             return Err(ck.conflict("model.init_std", &["model.init"], num(std), reason));
         }
     };
-    if let Some(path) = &m.weights {
-        // Refused rather than ignored: a user expecting their exported weights must not silently
-        // get random ones. Loading npy/npz arrives with the probes issue.
-        let expected = "no value yet: loading initial weights (npy/npz) is not implemented in this version; leave the key out";
-        return Err(ck.range_error("model.weights", &[], format!("{path:?}"), expected));
+    if let Some(path) = m.weights.as_ref().filter(|p| p.trim().is_empty()) {
+        let found = format!("{path:?}");
+        return Err(ck.range_error(
+            "model.weights",
+            &[],
+            found,
+            "a non-empty path to an .npz file",
+        ));
     }
     if m.norm == NormKind::Batchnorm && data.batch < 2 {
         let reason = format!(

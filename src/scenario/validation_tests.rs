@@ -27,7 +27,7 @@ const CASES: &[(&str, usize, usize, &str, &str)] = &[
         "at most 67108864 activation values",
     ),
     ("[data]\nsamples = 4\nbatch = 1\n[model]\nnorm = \"batchnorm\"\n", 6, 8, "model.norm", "data.batch >= 2"),
-    ("[model]\nweights = \"init.npz\"\n", 3, 11, "model.weights", "not implemented"),
+    ("[model]\nweights = \" \"\n", 3, 11, "model.weights", "a non-empty path"),
     ("[model]\ninit = \"normal\"\n", 3, 8, "model.init_std", "missing required key"),
     ("[model]\ninit_std = 0.1\n", 3, 12, "model.init_std", "only model.init = \"normal\""),
     ("[model]\ninit = \"normal\"\ninit_std = -0.1\n", 4, 12, "model.init_std", "> 0"),

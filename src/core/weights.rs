@@ -1,0 +1,164 @@
+//! Model weights in and out as NumPy `.npz` files, so an init exported from PyTorch or NumPy can be
+//! checked exactly, and a run's final weights inspected.
+//!
+//! Array names: `layer{L}.weight` (`[fan_in, fan_out]`, i.e. PyTorch's `Linear.weight`
+//! transposed), `layer{L}.bias` (`[fan_out]`), and for normalized layers `layer{L}.norm_gain` and
+//! `layer{L}.norm_shift` (`[width]`), with `L` the layer index (hidden `0..depth`, output `depth`).
+//! Weights and biases are required; norm parameters are optional (default γ = 1, β = 0). Arrays
+//! may be float32 or float64 whatever the run's precision (converted as a cast would). An array
+//! the model has no place for is an error, so a misnamed file cannot be half-applied silently.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+
+use ndarray::{ArrayD, IxDyn};
+use ndarray_npy::{NpzReader, NpzWriter};
+
+use super::float::Real;
+use super::params::{ParamKind, Params, Segment};
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WeightsError {
+    /// The file could not be opened, read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a readable `.npz` archive (or an array in it is not float32/float64).
+    #[error("{}: not a readable .npz file of float32/float64 arrays: {message}", path.display())]
+    Format { path: PathBuf, message: String },
+    /// A required array is missing.
+    #[error("{}: no array `{name}`; expected the arrays {expected}", path.display())]
+    Missing {
+        path: PathBuf,
+        name: String,
+        expected: String,
+    },
+    /// An array the model has no place for.
+    #[error("{}: array `{name}` matches no parameter of this model; expected the arrays {expected}", path.display())]
+    Unknown {
+        path: PathBuf,
+        name: String,
+        expected: String,
+    },
+    /// An array with the wrong shape.
+    #[error("{}: `{name}` (layer {layer}) has shape {found:?} but the model needs {expected:?}", path.display())]
+    Shape {
+        path: PathBuf,
+        name: String,
+        layer: usize,
+        found: Vec<usize>,
+        expected: Vec<usize>,
+    },
+}
+
+/// The array name and shape of a parameter segment.
+pub fn array_name(seg: &Segment) -> (String, Vec<usize>) {
+    let (kind, shape) = match seg.kind {
+        ParamKind::Weight => ("weight", vec![seg.rows, seg.cols]),
+        ParamKind::Bias => ("bias", vec![seg.cols]),
+        ParamKind::NormGain => ("norm_gain", vec![seg.cols]),
+        ParamKind::NormShift => ("norm_shift", vec![seg.cols]),
+    };
+    (format!("layer{}.{kind}", seg.layer), shape)
+}
+
+/// Overwrites `params` with the arrays of `path`.
+pub fn load_npz<T: Real>(path: &Path, params: &mut Params<T>) -> Result<(), WeightsError> {
+    let format = |e: &dyn std::fmt::Display| WeightsError::Format {
+        path: path.to_owned(),
+        message: e.to_string(),
+    };
+    let file = File::open(path).map_err(|source| WeightsError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    let mut npz = NpzReader::new(BufReader::new(file)).map_err(|e| format(&e))?;
+    let names = npz.names().map_err(|e| format(&e))?;
+    let wanted: Vec<(String, Vec<usize>)> = params.segments.iter().map(array_name).collect();
+    let expected = wanted
+        .iter()
+        .map(|(n, _)| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if let Some(extra) = names.iter().find(|n| !wanted.iter().any(|(w, _)| w == *n)) {
+        return Err(WeightsError::Unknown {
+            path: path.to_owned(),
+            name: extra.clone(),
+            expected,
+        });
+    }
+    for (k, (name, shape)) in wanted.iter().enumerate() {
+        let seg = params.segments[k];
+        if !names.contains(name) {
+            if matches!(seg.kind, ParamKind::NormGain | ParamKind::NormShift) {
+                continue;
+            }
+            return Err(WeightsError::Missing {
+                path: path.to_owned(),
+                name: name.clone(),
+                expected,
+            });
+        }
+        let array = read_float(&mut npz, name).map_err(|e| format(&e))?;
+        if array.shape() != shape.as_slice() {
+            return Err(WeightsError::Shape {
+                path: path.to_owned(),
+                name: name.clone(),
+                layer: seg.layer,
+                found: array.shape().to_vec(),
+                expected: shape.clone(),
+            });
+        }
+        for (dst, &src) in params.values[seg.range()].iter_mut().zip(array.iter()) {
+            *dst = T::of(src);
+        }
+    }
+    Ok(())
+}
+
+/// Reads one array as f64, whether it is stored as float64 or float32.
+fn read_float(
+    npz: &mut NpzReader<BufReader<File>>,
+    name: &str,
+) -> Result<ArrayD<f64>, ndarray_npy::ReadNpzError> {
+    match npz.by_name::<_, IxDyn>(name) {
+        Ok(a) => Ok(a),
+        Err(_) => npz
+            .by_name::<ndarray::OwnedRepr<f32>, IxDyn>(name)
+            .map(|a| a.mapv(f64::from)),
+    }
+}
+
+/// Writes every parameter of `params` to `path` (in the run's precision), atomically.
+pub fn save_npz<T: Real>(path: &Path, params: &Params<T>) -> Result<(), WeightsError> {
+    let io = |source| WeightsError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let format = |e: &dyn std::fmt::Display| WeightsError::Format {
+        path: path.to_owned(),
+        message: e.to_string(),
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+    let mut npz = NpzWriter::new(tmp.reopen().map_err(io)?);
+    for seg in &params.segments {
+        let (name, shape) = array_name(seg);
+        let values = params.values[seg.range()].to_vec();
+        let array = ArrayD::from_shape_vec(IxDyn(&shape), values).map_err(|e| format(&e))?;
+        npz.add_array(name, &array).map_err(|e| format(&e))?;
+    }
+    let file = npz.finish().map_err(|e| format(&e))?;
+    file.sync_all().map_err(io)?;
+    tmp.persist(path).map_err(|e| io(e.error))?;
+    Ok(())
+}
