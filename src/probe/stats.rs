@@ -62,15 +62,6 @@ pub fn moments<T: Real>(xs: &[T]) -> Moments {
 /// 128×128 `f32` weight matrix).
 const MID: usize = 2 * LANES;
 
-/// `even` then `odd` as one array of [`MID`] lanes.
-#[inline(always)]
-fn join(even: [f64; LANES], odd: [f64; LANES]) -> [f64; MID] {
-    let mut acc = [0.0f64; MID];
-    acc[..LANES].copy_from_slice(&even);
-    acc[LANES..].copy_from_slice(&odd);
-    acc
-}
-
 /// Folds `N` interleaved lanes into a [`LaneSum`] (lane `k` takes `k, k + 8, k + 16, …` in that
 /// order) and totals it: a fixed order, so the result is deterministic.
 #[inline(always)]
@@ -82,42 +73,8 @@ fn fold_lanes<const N: usize>(acc: [f64; N]) -> f64 {
     LaneSum::from_lanes(lanes).total()
 }
 
-/// `Σ x²` accumulated in `f64` in [`MID`] interleaved lanes. NaN propagates.
-pub fn sq_norm<T: Real>(xs: &[T]) -> f64 {
-    vectorized(SqNorm(xs))
-}
-
-struct SqNorm<'a, T>(&'a [T]);
-
-impl<T: Real> Kernel for SqNorm<'_, T> {
-    type Output = f64;
-
-    #[inline(always)]
-    fn run(self) -> f64 {
-        let xs = self.0;
-        // Two 8-lane arrays rather than one of 16: LLVM keeps each in registers (a 16- or 32-lane
-        // array it spills to memory, 3× slower), and two chains of adds hide the add latency.
-        let (mut even, mut odd) = ([0.0f64; LANES], [0.0f64; LANES]);
-        let full = xs.len() - xs.len() % MID;
-        for pair in xs[..full].chunks_exact(MID) {
-            let (a, b) = pair.split_at(LANES);
-            for k in 0..LANES {
-                even[k] += a[k].wide() * a[k].wide();
-                odd[k] += b[k].wide() * b[k].wide();
-            }
-        }
-        for (k, x) in xs[full..].iter().enumerate() {
-            let lane = if k < LANES {
-                &mut even[k]
-            } else {
-                &mut odd[k - LANES]
-            };
-            *lane += x.wide() * x.wide();
-        }
-        let acc = join(even, odd);
-        fold_lanes(acc)
-    }
-}
+/// `Σ x²` in `f64`, shared with the core (same fixed lane order).
+pub use crate::core::params::sq_norm;
 
 /// `Σ(x - shift)`, `Σ(x - shift)²` and the NaN-ignoring `max |x|` (NaN is caught by the sums).
 /// The max is taken in `T`, which is exact and twice as wide a vector for `f32`.
