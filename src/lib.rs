@@ -4,6 +4,8 @@
 //! train, watched through [`core::observer::Observer`]) → results. `core` depends on nothing else
 //! in this crate; `cli` is the only module that touches the terminal and exit codes.
 
+#![deny(clippy::unwrap_used)]
+
 pub mod cli;
 pub mod core;
 pub mod error;
