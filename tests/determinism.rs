@@ -57,18 +57,11 @@ fn adding_a_layer_changes_neither_the_data_nor_earlier_layers_init() {
     assert_eq!(a.model.params.value(w0), b.model.params.value(w0));
 }
 
-fn cli_output(threads: &str) -> String {
+/// Runs the binary with `args` under `RAYON_NUM_THREADS=threads`, asserting success; returns stdout.
+fn run_cli(threads: &str, args: &[&str]) -> String {
     let out = Command::cargo_bin("stabcheck")
         .unwrap()
-        .args([
-            "scenario",
-            "deep-mlp",
-            "--steps",
-            "50",
-            "--every",
-            "1",
-            "--no-report",
-        ])
+        .args(args)
         .env("RAYON_NUM_THREADS", threads)
         .output()
         .unwrap();
@@ -78,6 +71,21 @@ fn cli_output(threads: &str) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
+}
+
+fn cli_output(threads: &str) -> String {
+    run_cli(
+        threads,
+        &[
+            "scenario",
+            "deep-mlp",
+            "--steps",
+            "50",
+            "--every",
+            "1",
+            "--no-report",
+        ],
+    )
 }
 
 /// A single run is single-threaded (faer runs with `Par::Seq`, and nothing uses rayon yet), so
@@ -109,19 +117,10 @@ fn per_layer_fused_update_matches_update_after_the_whole_backward_pass() {
 /// run.json of a run in a fresh folder, with the `timings` field removed.
 fn record_without_timings(threads: &str, scenario_args: &[&str]) -> String {
     let dir = tempfile::TempDir::new().unwrap();
-    let out = Command::cargo_bin("stabcheck")
-        .unwrap()
-        .args(scenario_args)
-        .arg("--out")
-        .arg(dir.path())
-        .env("RAYON_NUM_THREADS", threads)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out_dir = dir.path().to_str().unwrap();
+    let mut args = scenario_args.to_vec();
+    args.extend(["--out", out_dir]);
+    run_cli(threads, &args);
     let text = std::fs::read_to_string(dir.path().join("run.json")).unwrap();
     let mut value: serde_json::Value = serde_json::from_str(&text).unwrap();
     let timings = value.as_object_mut().unwrap().remove("timings");
