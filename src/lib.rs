@@ -8,6 +8,7 @@
 
 pub mod cli;
 pub mod core;
+pub mod diagnose;
 pub mod error;
 pub mod probe;
 pub mod record;

@@ -8,6 +8,7 @@ use crate::core::float::Real;
 use crate::core::observer::NoopObserver;
 use crate::core::train::{StepSummary, Trainer};
 use crate::core::weights::save_npz;
+use crate::diagnose::{self, Verdict};
 use crate::error::Error;
 use crate::probe::nan_origin::{CheckedOrigin, first_divergence, first_nonfinite_step, replay};
 use crate::probe::recorder::Recorder;
@@ -31,7 +32,11 @@ pub struct RecordedRun {
     pub summary: RunSummary,
     pub trace: Trace,
     pub origin: CheckedOrigin,
+    /// The diagnosis of the full (not downsampled) trace.
+    pub verdict: Verdict,
     pub elapsed: Duration,
+    /// Time spent in the diagnoses, within `elapsed`.
+    pub diagnose_elapsed: Duration,
 }
 
 /// Builds and runs `s` with the probe recorder attached; when a step went non-finite, replays the
@@ -49,13 +54,17 @@ pub fn run_recorded(
     } else {
         recorded_in::<f32>(build_trainer(s, base_dir)?, s, save_weights)?
     };
-    let elapsed = started.elapsed();
     let origin = find_origin(s, base_dir, &summary.steps, &trace)?;
+    let diagnosing = Instant::now();
+    let verdict = diagnose::run(&trace, s, origin.origin.as_ref());
+    let diagnose_elapsed = diagnosing.elapsed();
     Ok(RecordedRun {
         summary,
         trace,
         origin,
-        elapsed,
+        verdict,
+        elapsed: started.elapsed(),
+        diagnose_elapsed,
     })
 }
 
@@ -125,6 +134,7 @@ impl RecordedRun {
             trace,
             nan_origin: self.origin.origin,
             replay_divergence: self.origin.replay_divergence,
+            verdict: Some(self.verdict),
             timings: Timings {
                 total_ms,
                 ms_per_step: total_ms / self.summary.steps.len().max(1) as f64,

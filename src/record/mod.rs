@@ -2,12 +2,14 @@
 //! metadata, serialized deterministically (timings kept in their own field), written atomically.
 
 pub mod atomic;
+pub mod junit;
 pub mod nonfinite;
 
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::diagnose::Verdict;
 use crate::error::Error;
 use crate::probe::nan_origin::ReplayDivergence;
 use crate::probe::trace::{NanOrigin, Trace};
@@ -40,6 +42,10 @@ pub struct RunRecord {
     /// Set when the NaN-origin replay did not reproduce the original run bit for bit: then
     /// `nan_origin` describes the replay, not necessarily this run.
     pub replay_divergence: Option<ReplayDivergence>,
+    /// The diagnosis: findings and gate results (absent in records written before diagnoses
+    /// existed, which still read).
+    #[serde(default)]
+    pub verdict: Option<Verdict>,
     /// Wall-clock figures: the only part of a record that differs between identical runs.
     pub timings: Timings,
 }

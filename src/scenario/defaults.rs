@@ -109,6 +109,21 @@ pub(crate) fn max_final_loss_ratio() -> f64 {
 pub(crate) fn max_dead_fraction() -> f64 {
     0.5
 }
+pub(crate) fn max_saturated_fraction() -> f64 {
+    0.5
+}
+pub(crate) fn max_update_ratio() -> f64 {
+    1.0
+}
+pub(crate) fn max_weight_growth() -> f64 {
+    100.0
+}
+pub(crate) fn max_loss_growth() -> f64 {
+    2.0
+}
+pub(crate) fn max_loss_oscillation() -> f64 {
+    0.5
+}
 pub(crate) fn robust_cases() -> i64 {
     64
 }

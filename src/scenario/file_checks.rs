@@ -66,6 +66,26 @@ pub struct Gates {
     /// gate off). Defaults to `0.5`.
     #[serde(default = "defaults::max_dead_fraction")]
     pub max_dead_fraction: f64,
+    /// Largest allowed fraction of saturated tanh/sigmoid units (local derivative below 1e-3 for
+    /// every sample) in a layer, in [0, 1] (1 turns the gate off). Defaults to `0.5`.
+    #[serde(default = "defaults::max_saturated_fraction")]
+    pub max_saturated_fraction: f64,
+    /// Largest allowed update-to-weight ratio `‖ΔW‖ / ‖W‖` of any layer at any step, finite and
+    /// > 0 (healthy training sits near 1e-3). Defaults to `1.0`.
+    #[serde(default = "defaults::max_update_ratio")]
+    pub max_update_ratio: f64,
+    /// Largest allowed growth of a layer's weight norm over the run, `‖W_t‖ / ‖W_0‖`, finite and
+    /// >= 1. Defaults to `100.0`.
+    #[serde(default = "defaults::max_weight_growth")]
+    pub max_weight_growth: f64,
+    /// The loss diverges when its running median rises above this multiple of the initial loss,
+    /// finite and >= 1. Defaults to `2.0`.
+    #[serde(default = "defaults::max_loss_growth")]
+    pub max_loss_growth: f64,
+    /// Largest allowed mean |loss change| per step, relative to the median loss, over the last
+    /// window when the changes alternate in sign, finite and > 0. Defaults to `0.5`.
+    #[serde(default = "defaults::max_loss_oscillation")]
+    pub max_loss_oscillation: f64,
 }
 
 /// `[robust]`: perturbations drawn by `stabcheck robust`. `lr`, `init_scale` and `input_scale`
@@ -118,6 +138,11 @@ impl Default for Gates {
             max_loss_spike: defaults::max_loss_spike(),
             max_final_loss_ratio: defaults::max_final_loss_ratio(),
             max_dead_fraction: defaults::max_dead_fraction(),
+            max_saturated_fraction: defaults::max_saturated_fraction(),
+            max_update_ratio: defaults::max_update_ratio(),
+            max_weight_growth: defaults::max_weight_growth(),
+            max_loss_growth: defaults::max_loss_growth(),
+            max_loss_oscillation: defaults::max_loss_oscillation(),
         }
     }
 }

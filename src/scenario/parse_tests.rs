@@ -81,6 +81,11 @@ fn documented_defaults(name: &str) -> Scenario {
             max_loss_spike: 5.0,
             max_final_loss_ratio: 0.9,
             max_dead_fraction: 0.5,
+            max_saturated_fraction: 0.5,
+            max_update_ratio: 1.0,
+            max_weight_growth: 100.0,
+            max_loss_growth: 2.0,
+            max_loss_oscillation: 0.5,
         },
         robust: RobustConfig {
             cases: 64,

@@ -33,6 +33,12 @@ pub(crate) fn validate_gates(ck: &Checker, g: &Gates) -> Result<Gates, ScenarioE
         max_loss_spike: at_least_one("gates.max_loss_spike", g.max_loss_spike)?,
         max_final_loss_ratio: ck.positive("gates.max_final_loss_ratio", g.max_final_loss_ratio)?,
         max_dead_fraction: ck.fraction("gates.max_dead_fraction", g.max_dead_fraction)?,
+        max_saturated_fraction: ck
+            .fraction("gates.max_saturated_fraction", g.max_saturated_fraction)?,
+        max_update_ratio: ck.positive("gates.max_update_ratio", g.max_update_ratio)?,
+        max_weight_growth: at_least_one("gates.max_weight_growth", g.max_weight_growth)?,
+        max_loss_growth: at_least_one("gates.max_loss_growth", g.max_loss_growth)?,
+        max_loss_oscillation: ck.positive("gates.max_loss_oscillation", g.max_loss_oscillation)?,
     })
 }
 

@@ -6,9 +6,14 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
-use crate::probe::nan_origin::CheckedOrigin;
-use crate::run::{RunSummary, run_recorded};
-use crate::scenario::{self, Overrides, Scenario, SetOverride};
+mod summary;
+
+use crate::diagnose::{Status, Verdict};
+use crate::record::atomic::write_atomic;
+use crate::record::junit::junit_xml;
+use crate::run::run_recorded;
+use summary::{headline, print_final, print_replay_warning, print_steps, verdict_text};
+use crate::scenario::{self, Overrides, SetOverride};
 
 /// Numerical-stability diagnostics for neural-network training.
 #[derive(Debug, Parser)]
@@ -46,6 +51,13 @@ pub enum Command {
         /// Print every K-th step (default: about 20 lines per run).
         #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..))]
         every: Option<u64>,
+        /// `text` (a summary for people) or `json` (only JSON on stdout: the verdict and where
+        /// the record went; messages go to stderr).
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Also write JUnit XML (one test case per gate) to this file, for CI systems.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
     },
     /// List the built-in scenarios.
     List,
@@ -58,8 +70,15 @@ pub enum Command {
     Schema,
 }
 
+/// What `stabcheck scenario` prints on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
 /// Parses the process arguments, runs, and maps the outcome to an exit code:
-/// 0 completed, 2 bad input or usage (clap exits 2 on usage errors itself).
+/// 0 completed with every gate held, 1 a gate failed, 2 bad input or usage (clap exits 2 on usage errors itself).
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
@@ -82,6 +101,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             out,
             no_report,
             save_weights,
+            format,
+            junit,
         } => {
             let overrides = Overrides {
                 seed,
@@ -95,6 +116,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 out,
                 no_report,
                 save_weights,
+                format,
+                junit,
             };
             run_command(&target, &overrides, every, &output)
         }
@@ -125,12 +148,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-/// Where and whether `stabcheck scenario` writes its report.
+/// Where and whether `stabcheck scenario` writes its report, and in which format it prints.
 #[derive(Debug, Clone)]
 struct Output {
     out: Option<PathBuf>,
     no_report: bool,
     save_weights: Option<PathBuf>,
+    format: Format,
+    junit: Option<PathBuf>,
 }
 
 fn run_command(
@@ -143,18 +168,32 @@ fn run_command(
     let base_dir = Path::new(target)
         .parent()
         .filter(|_| Path::new(target).is_file());
-    println!("{}", headline(&s));
+    let text = output.format == Format::Text;
+    if text {
+        println!("{}", headline(&s));
+    }
     let run = run_recorded(&s, base_dir, output.save_weights.as_deref())?;
     let summary = &run.summary;
-    print_steps(summary, every.map_or((s.steps / 20).max(1), |k| k as usize));
-    print_final(summary);
-    print_origin(&run.origin);
+    if text {
+        print_steps(summary, every.map_or((s.steps / 20).max(1), |k| k as usize));
+        print_final(summary);
+        print_replay_warning(&run.origin);
+        anstream::print!("{}", verdict_text(&run.verdict));
+    }
     eprintln!(
         "ran {} steps in {:.3} s ({:.3} ms/step, probes on)",
         summary.steps.len(),
         run.elapsed.as_secs_f64(),
         run.elapsed.as_secs_f64() * 1e3 / summary.steps.len().max(1) as f64
     );
+    if let Some(path) = &output.junit {
+        let xml = junit_xml(&s.name, &run.verdict, run.elapsed)?;
+        write_atomic(path, xml.as_bytes())?;
+        eprintln!("wrote {}", path.display());
+    }
+    let passed = run.verdict.status == Status::Pass;
+    let json = (!text).then(|| run.verdict.clone());
+    let mut report = None;
     if !output.no_report {
         let dir = output
             .out
@@ -162,106 +201,30 @@ fn run_command(
             .unwrap_or_else(|| Path::new("reports").join(&s.name));
         let path = run.into_record(&s).write(&dir)?;
         eprintln!("wrote {}", path.display());
+        report = Some(path);
     }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn print_origin(origin: &CheckedOrigin) {
-    if let Some(o) = &origin.origin {
-        let layer = o
-            .layer
-            .map_or("the loss".to_string(), |l| format!("layer {l}"));
-        println!(
-            "first non-finite value ({}): step {}, {layer}, op {} ({:?}): {}",
-            o.value, o.step, o.op, o.phase, o.explanation
-        );
+    if let Some(verdict) = json {
+        let out = JsonOutput {
+            scenario: &s.name,
+            verdict: &verdict,
+            record: report.as_deref(),
+        };
+        println!("{}", serde_json::to_string(&out)?);
     }
-    if let Some(d) = &origin.replay_divergence {
-        println!(
-            "warning: the replay did not reproduce step {} bit for bit (loss {} vs {}); the origin above describes the replay",
-            d.step,
-            num(d.original_loss),
-            num(d.replayed_loss)
-        );
-    }
-}
-
-fn headline(s: &Scenario) -> String {
-    let m = &s.model;
-    let shape = match m.hidden.first() {
-        Some(&w) if m.hidden.iter().all(|&x| x == w) => {
-            format!("{} hidden layers of {w}", m.hidden.len())
-        }
-        Some(_) => format!("hidden {:?}", m.hidden),
-        None => "linear model".to_string(),
-    };
-    format!(
-        "{}: {shape}, {}, {} init (scale {}), {} lr {}, {}, {} steps, seed {}",
-        s.name,
-        kebab(&m.activation),
-        kebab(&m.init),
-        m.init_scale,
-        kebab(&s.optimizer.kind),
-        s.optimizer.lr,
-        kebab(&s.precision),
-        s.steps,
-        s.seed
-    )
-}
-
-/// The kebab-case name serde gives a config enum.
-fn kebab<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
-fn print_steps(summary: &RunSummary, every: usize) {
-    println!(
-        "{:>6}  {:>12}  {:>12}  {:>10}",
-        "step", "loss", "grad-norm", "lr"
-    );
-    let last = summary.steps.len().saturating_sub(1);
-    for s in summary
-        .steps
-        .iter()
-        .filter(|s| s.step % every == 0 || s.step == last)
-    {
-        println!(
-            "{:>6}  {:>12}  {:>12}  {:>10}",
-            s.step,
-            num(s.loss),
-            num(s.grad_norm),
-            num(s.lr)
-        );
-    }
-}
-
-fn print_final(summary: &RunSummary) {
-    let (Some(first), Some(last)) = (summary.steps.first(), summary.steps.last()) else {
-        return;
-    };
-    println!(
-        "final: loss {} (initial {}, ratio {}), grad norm {}; {} parameters, checksum {:016x}",
-        num(last.loss),
-        num(first.loss),
-        num(last.loss / first.loss),
-        num(last.grad_norm),
-        summary.n_params,
-        summary.param_checksum
-    );
-}
-
-/// Four significant digits (as snapshot tests round); non-finite values spelled as in run.json (`NaN`, `inf`, `-inf`).
-fn num(x: f64) -> String {
-    if x.is_nan() {
-        "NaN".into()
-    } else if x.is_infinite() {
-        if x > 0.0 { "inf".into() } else { "-inf".into() }
+    Ok(if passed {
+        ExitCode::SUCCESS
     } else {
-        format!("{x:.3e}")
-    }
+        ExitCode::from(1)
+    })
+}
+
+/// The `--format json` object: the scenario name, its verdict (as in run.json) and the record's
+/// path (`null` with `--no-report`).
+#[derive(serde::Serialize)]
+struct JsonOutput<'a> {
+    scenario: &'a str,
+    verdict: &'a Verdict,
+    record: Option<&'a Path>,
 }
 
 #[cfg(test)]
@@ -272,12 +235,5 @@ mod tests {
     #[test]
     fn clap_definition_is_consistent() {
         Cli::command().debug_assert();
-    }
-
-    #[test]
-    fn numbers_spell_non_finite_values_like_run_json() {
-        assert_eq!(num(f64::NAN), "NaN");
-        assert_eq!(num(f64::NEG_INFINITY), "-inf");
-        assert_eq!(num(1234.5), "1.234e3");
     }
 }

@@ -1,0 +1,175 @@
+//! The series every diagnosis reads, extracted once from the trace, and a builder for findings.
+
+use super::finding::{Evidence, Finding, FindingKind, Severity, StepRange, Suggestion};
+use super::series::{median, window_len};
+use crate::probe::trace::{LayerStats, NanOrigin, Trace};
+use crate::scenario::{Gates, Scenario};
+
+/// A run has converged at a step whose loss is at most this fraction of the initial loss: then
+/// small gradients are the minimum being reached, not vanishing, and a flat loss is no plateau.
+pub const CONVERGED_FRACTION: f64 = 1e-2;
+
+/// What the diagnoses look at.
+pub struct Context<'a> {
+    pub trace: &'a Trace,
+    pub scenario: &'a Scenario,
+    pub gates: &'a Gates,
+    pub origin: Option<&'a NanOrigin>,
+    /// Per recorded step: its step number, loss and global gradient norm (before clipping).
+    pub step: Vec<usize>,
+    pub loss: Vec<f64>,
+    pub grad_norm: Vec<f64>,
+    /// Layers per step (hidden layers then the output layer).
+    pub n_layers: usize,
+    /// Loss of step 0's forward pass (NaN when not finite or the trace is empty).
+    pub initial_loss: f64,
+    /// Length of "the last window", in recorded steps.
+    pub window: usize,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(trace: &'a Trace, scenario: &'a Scenario, origin: Option<&'a NanOrigin>) -> Self {
+        let steps = &trace.steps;
+        Context {
+            trace,
+            scenario,
+            gates: &scenario.gates,
+            origin,
+            step: steps.iter().map(|s| s.step).collect(),
+            loss: steps.iter().map(|s| s.loss).collect(),
+            grad_norm: steps.iter().map(|s| s.grad_norm).collect(),
+            n_layers: steps.first().map_or(0, |s| s.layers.len()),
+            initial_loss: steps.first().map_or(f64::NAN, |s| s.loss),
+            window: window_len(steps.len()),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.step.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.step.is_empty()
+    }
+
+    /// One layer's quantity at every recorded step.
+    pub fn layer_series(&self, layer: usize, f: impl Fn(&LayerStats) -> f64) -> Vec<f64> {
+        self.trace
+            .steps
+            .iter()
+            .map(|s| s.layers.get(layer).map_or(f64::NAN, &f))
+            .collect()
+    }
+
+    /// Every layer's quantity at recorded index `i`.
+    pub fn layer_series_at(&self, i: usize, f: impl Fn(&LayerStats) -> f64) -> Vec<f64> {
+        self.trace.steps[i].layers.iter().map(f).collect()
+    }
+
+    /// Per layer, the median of a quantity over the recorded steps `from..` (finite values only).
+    pub fn layer_medians(&self, from: usize, f: impl Fn(&LayerStats) -> f64) -> Vec<f64> {
+        (0..self.n_layers)
+            .map(|l| median(self.layer_series(l, &f).into_iter().skip(from)))
+            .collect()
+    }
+
+    /// Index of the first recorded step of the last window.
+    pub fn window_start(&self) -> usize {
+        self.len() - self.window.min(self.len())
+    }
+
+    /// The step range spanned by recorded indices `first..=last`.
+    pub fn range(&self, first: usize, last: usize) -> StepRange {
+        StepRange {
+            first: self.step.get(first).copied().unwrap_or(0),
+            last: self.step.get(last).copied().unwrap_or(0),
+        }
+    }
+
+    /// The whole run's step range.
+    pub fn whole(&self) -> StepRange {
+        self.range(0, self.len().saturating_sub(1))
+    }
+
+    /// Whether the loss at recorded index `i` is within [`CONVERGED_FRACTION`] of the initial.
+    pub fn converged_at(&self, i: usize) -> bool {
+        self.loss[i] <= CONVERGED_FRACTION * self.initial_loss
+    }
+
+    /// The name of layer `l` in messages: `layer 3`, or `output layer 16`.
+    pub fn layer_name(&self, l: usize) -> String {
+        if l + 1 == self.n_layers {
+            format!("output layer {l}")
+        } else {
+            format!("layer {l}")
+        }
+    }
+}
+
+/// Builds a [`Finding`] field by field, so each check reads as a sentence.
+pub struct Draft(Finding);
+
+impl Draft {
+    pub fn new(kind: FindingKind, severity: Severity, steps: StepRange) -> Self {
+        Draft(Finding {
+            kind,
+            severity,
+            gate: None,
+            layers: Vec::new(),
+            steps,
+            measured: f64::NAN,
+            threshold: None,
+            summary: String::new(),
+            explanation: String::new(),
+            evidence: Vec::new(),
+            suggestion: None,
+        })
+    }
+
+    /// The gate crossed, with its threshold and the measured value.
+    pub fn gate(mut self, key: &str, threshold: f64, measured: f64) -> Self {
+        self.0.gate = Some(key.to_string());
+        self.0.threshold = Some(threshold);
+        self.0.measured = measured;
+        self
+    }
+
+    /// A measured value compared with a threshold that is not a gate (warnings, infos).
+    pub fn measured(mut self, measured: f64, threshold: Option<f64>) -> Self {
+        self.0.measured = measured;
+        self.0.threshold = threshold;
+        self
+    }
+
+    pub fn layers(mut self, layers: Vec<usize>) -> Self {
+        self.0.layers = layers;
+        self
+    }
+
+    pub fn summary(mut self, text: String) -> Self {
+        self.0.summary = text;
+        self
+    }
+
+    pub fn explain(mut self, text: String) -> Self {
+        self.0.explanation = text;
+        self
+    }
+
+    pub fn evidence(mut self, name: &str, value: f64) -> Self {
+        self.0.evidence.push(Evidence {
+            name: name.to_string(),
+            value,
+        });
+        self
+    }
+
+    pub fn suggest(mut self, suggestion: Option<Suggestion>) -> Self {
+        self.0.suggestion = suggestion;
+        self
+    }
+
+    pub fn done(self) -> Finding {
+        self.0
+    }
+}

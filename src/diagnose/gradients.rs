@@ -1,0 +1,217 @@
+//! Exploding and vanishing gradients: the global norm against `[gates]`, its growth over steps,
+//! and the spread of per-layer gradient norms through depth (plus the depth scaling at step 0).
+
+use super::context::{Context, Draft};
+use super::depth;
+use super::finding::{Finding, FindingKind, Severity};
+use super::gates::GateBook;
+use super::series::{argmax_finite, argmin_finite, fmt, median, slope};
+use super::suggest;
+
+/// A global gradient norm whose fitted trend grows by this factor over the run is a warning.
+pub const GROWTH_WARNING_FACTOR: f64 = 100.0;
+/// A trend needs at least this many finite steps.
+pub const MIN_TREND_POINTS: usize = 10;
+
+pub fn check(cx: &Context, book: &mut GateBook) -> Vec<Finding> {
+    if cx.is_empty() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    out.extend(global_norm(cx, book));
+    out.extend(growth(cx));
+    out.extend(vanishing_norm(cx, book));
+    out.extend(layer_spread(cx, book));
+    out.extend(depth::check(cx));
+    out
+}
+
+fn global_norm(cx: &Context, book: &mut GateBook) -> Option<Finding> {
+    let gate = cx.gates.max_grad_norm;
+    let (worst, peak) = argmax_finite(&cx.grad_norm).unwrap_or((0, f64::NAN));
+    book.record(
+        "max_grad_norm",
+        gate,
+        peak,
+        "largest global gradient norm (before clipping)",
+    );
+    if !(peak > gate) {
+        return None;
+    }
+    let over: Vec<usize> = (0..cx.len()).filter(|&i| cx.grad_norm[i] > gate).collect();
+    let first = over[0];
+    let layer = argmax_finite(&cx.layer_series_at(worst, |l| l.weight_grad_norm)).map(|p| p.0);
+    let from_init = first == 0;
+    let suggestion = if from_init && cx.scenario.model.init_scale != 1.0 {
+        suggest::matched_init(cx.scenario, "the gradient is already too large at step 0")
+    } else {
+        suggest::clip_norm(cx.scenario, "clipping bounds every update whatever the gradient")
+    };
+    Some(
+        Draft::new(
+            FindingKind::ExplodingGradients,
+            Severity::Error,
+            cx.range(first, *over.last().unwrap_or(&first)),
+        )
+        .gate("max_grad_norm", gate, peak)
+        .layers(layer.into_iter().collect())
+        .summary(format!(
+            "global gradient norm {} at step {} exceeds {} ({} of {} steps above it)",
+            fmt(peak),
+            cx.step[worst],
+            fmt(gate),
+            over.len(),
+            cx.len()
+        ))
+        .explain(format!(
+            "The L2 norm of the whole gradient (before clipping) crossed gates.max_grad_norm{}. \
+             Updates that large move weights far outside the region the loss was measured in.",
+            if from_init { ", already at step 0" } else { "" }
+        ))
+        .evidence("initial grad norm", cx.grad_norm[0])
+        .suggest(suggestion)
+        .done(),
+    )
+}
+
+/// Sustained exponential growth: the fitted trend of ln ‖g‖ over the run.
+fn growth(cx: &Context) -> Option<Finding> {
+    let xs: Vec<f64> = cx.step.iter().map(|&s| s as f64).collect();
+    let ys: Vec<f64> = cx.grad_norm.iter().map(|g| g.ln()).collect();
+    if ys.iter().filter(|y| y.is_finite()).count() < MIN_TREND_POINTS {
+        return None;
+    }
+    let per_step = slope(&xs, &ys)?;
+    let span = (cx.step[cx.len() - 1] - cx.step[0]) as f64;
+    let factor = (per_step * span).exp();
+    if !(factor > GROWTH_WARNING_FACTOR) || factor.is_infinite() {
+        return None;
+    }
+    Some(
+        Draft::new(FindingKind::ExplodingGradients, Severity::Warning, cx.whole())
+            .measured(factor, Some(GROWTH_WARNING_FACTOR))
+            .summary(format!(
+                "global gradient norm trends up {}x over the run ({}x per step)",
+                fmt(factor),
+                fmt(per_step.exp())
+            ))
+            .explain(
+                "Least-squares trend of ln ‖g‖ over all finite steps. Gradients that keep \
+                 growing exponentially end in overflow even when no single step crosses the gate."
+                    .to_string(),
+            )
+            .suggest(suggest::lower_lr(
+                cx.scenario,
+                3.0,
+                "a smaller lr damps the growth",
+            ))
+            .done(),
+    )
+}
+
+/// The global norm falling below `min_grad_norm` before the loss has converged.
+fn vanishing_norm(cx: &Context, book: &mut GateBook) -> Option<Finding> {
+    let gate = cx.gates.min_grad_norm;
+    let live: Vec<usize> = (0..cx.len()).filter(|&i| !cx.converged_at(i)).collect();
+    let norms: Vec<f64> = live.iter().map(|&i| cx.grad_norm[i]).collect();
+    let (at, low) = argmin_finite(&norms).map_or((0, f64::NAN), |(j, v)| (live[j], v));
+    book.record(
+        "min_grad_norm",
+        gate,
+        low,
+        "smallest global gradient norm while the loss is above 1% of its initial value",
+    );
+    if !(low < gate) {
+        return None;
+    }
+    Some(
+        Draft::new(FindingKind::VanishingGradients, Severity::Error, cx.range(at, at))
+            .gate("min_grad_norm", gate, low)
+            .summary(format!(
+                "global gradient norm {} at step {} is below {} while the loss is still {}",
+                fmt(low),
+                cx.step[at],
+                fmt(gate),
+                fmt(cx.loss[at])
+            ))
+            .explain(
+                "The gradient is too small to move the weights although the loss has not \
+                 converged (it is above 1% of its initial value)."
+                    .to_string(),
+            )
+            .suggest(suggest::normalize_or_residual(
+                cx.scenario,
+                "normalization and skip connections keep gradients flowing to every layer",
+            ))
+            .done(),
+    )
+}
+
+/// Largest over smallest per-layer weight-gradient norm (medians over the run). Small norms near
+/// the input mean vanishing; large ones near the input mean exploding. Layers whose gradient is
+/// exactly zero throughout (dead units) are left to the dead-units finding.
+fn layer_spread(cx: &Context, book: &mut GateBook) -> Option<Finding> {
+    let gate = cx.gates.max_layer_grad_ratio;
+    let medians: Vec<f64> = cx
+        .layer_medians(0, |l| l.weight_grad_norm)
+        .into_iter()
+        .map(|m| if m > 0.0 { m } else { f64::NAN })
+        .collect();
+    let lo = argmin_finite(&medians);
+    let hi = argmax_finite(&medians);
+    let ratio = match (lo, hi) {
+        (Some((_, a)), Some((_, b))) => b / a,
+        _ => f64::NAN,
+    };
+    book.record(
+        "max_layer_grad_ratio",
+        gate,
+        ratio,
+        "largest / smallest per-layer weight-gradient norm (medians over the run)",
+    );
+    let ((lo_layer, lo_norm), (hi_layer, hi_norm)) = (lo?, hi?);
+    if !(ratio > gate) {
+        return None;
+    }
+    let vanishing = lo_layer < hi_layer;
+    let kind = if vanishing {
+        FindingKind::VanishingGradients
+    } else {
+        FindingKind::ExplodingGradients
+    };
+    let first_last = medians[0] / medians[medians.len() - 1];
+    let suggestion = if cx.scenario.model.init_scale != 1.0 {
+        suggest::matched_init(cx.scenario, "an init matched to the activation keeps √χ₁ ≈ 1")
+    } else {
+        suggest::normalize_or_residual(cx.scenario, "normalization evens out per-layer scales")
+    };
+    Some(
+        Draft::new(kind, Severity::Error, cx.whole())
+            .gate("max_layer_grad_ratio", gate, ratio)
+            .layers(vec![lo_layer, hi_layer])
+            .summary(format!(
+                "per-layer gradient norms span {}x: {} has {} but {} has {}",
+                fmt(ratio),
+                cx.layer_name(lo_layer),
+                fmt(lo_norm),
+                cx.layer_name(hi_layer),
+                fmt(hi_norm)
+            ))
+            .explain(format!(
+                "Median over the run of each layer's ‖∂L/∂W‖. The gradient {} toward the input, \
+                 so {}. (AutoTrainer's first/last-layer ratio is {}: it calls < 1e-3 vanishing \
+                 and > 70 exploding.)",
+                if vanishing { "shrinks" } else { "grows" },
+                if vanishing {
+                    "the early layers barely train"
+                } else {
+                    "the early layers take outsized steps"
+                },
+                fmt(first_last)
+            ))
+            .evidence("first/last layer gradient ratio", first_last)
+            .evidence("median over layers", median(medians.iter().copied()))
+            .suggest(suggestion)
+            .done(),
+    )
+}

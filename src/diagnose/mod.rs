@@ -1,0 +1,69 @@
+//! Diagnoses: turn a recorded trace into findings with evidence and suggested fixes, and a verdict
+//! that says whether every `[gates]` threshold held.
+//!
+//! Reads only the [`Trace`], the resolved [`Scenario`] and the NaN origin; never the core's live
+//! state. One file per family of findings; thresholds come from `[gates]` (errors) or are named
+//! constants beside the check (warnings and infos, which never fail a gate).
+
+pub mod context;
+pub mod depth;
+pub mod finding;
+pub mod gates;
+pub mod gradients;
+pub mod loss;
+pub mod nonfinite;
+pub mod root_cause;
+pub mod series;
+pub mod suggest;
+pub mod units;
+pub mod updates;
+
+pub use context::Context;
+pub use finding::{
+    Evidence, Finding, FindingKind, GateResult, Outcome, Severity, Status, StepRange, Suggestion,
+    Verdict,
+};
+
+use crate::probe::trace::{NanOrigin, Trace};
+use crate::scenario::Scenario;
+use gates::GateBook;
+
+/// Diagnoses one run. Deterministic: the same trace gives the same verdict, field for field.
+pub fn run(trace: &Trace, scenario: &Scenario, nan_origin: Option<&NanOrigin>) -> Verdict {
+    let cx = Context::new(trace, scenario, nan_origin);
+    let mut book = GateBook::default();
+    let mut findings = Vec::new();
+    findings.extend(nonfinite::check(&cx, &mut book));
+    findings.extend(gradients::check(&cx, &mut book));
+    findings.extend(loss::check(&cx, &mut book));
+    findings.extend(units::check(&cx, &mut book));
+    findings.extend(updates::check(&cx, &mut book));
+    verdict(findings, book)
+}
+
+fn verdict(mut findings: Vec<Finding>, book: GateBook) -> Verdict {
+    // Non-finite values and their root cause lead: everything else is usually their symptom.
+    let leads = |f: &Finding| !matches!(f.kind, FindingKind::Nonfinite | FindingKind::RootCause);
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(leads(a).cmp(&leads(b)))
+            .then(a.steps.first.cmp(&b.steps.first))
+    });
+    let gates = book.into_results(&findings);
+    let failed = gates.iter().any(|g| !g.passed);
+    let errors = || findings.iter().filter(|f| f.severity == Severity::Error);
+    let outcome = if errors().any(|f| f.kind.is_instability()) {
+        Outcome::Unstable
+    } else if errors().next().is_some() {
+        Outcome::NoProgress
+    } else {
+        Outcome::Stable
+    };
+    Verdict {
+        status: if failed { Status::Fail } else { Status::Pass },
+        outcome,
+        gates,
+        findings,
+    }
+}

@@ -1,0 +1,172 @@
+//! Non-finite values: where the first NaN/Inf came from (the probes' exact origin), and the
+//! earliest anomaly that explains it (the root cause), named separately.
+
+use super::context::{Context, Draft};
+use super::finding::{Finding, FindingKind, Severity, Suggestion};
+use super::gates::GateBook;
+use super::root_cause::{self, RootCause, Symptom};
+use super::suggest;
+use crate::core::observer::Phase;
+use crate::probe::trace::NanOrigin;
+use crate::scenario::NonfinitePolicy;
+
+pub fn check(cx: &Context, book: &mut GateBook) -> Vec<Finding> {
+    let bad: Vec<usize> = (0..cx.len())
+        .filter(|&i| {
+            let s = &cx.trace.steps[i];
+            !s.loss.is_finite()
+                || !s.grad_norm.is_finite()
+                || s.layers.iter().any(|l| l.nonfinite > 0)
+        })
+        .collect();
+    let forbid = cx.gates.nonfinite == NonfinitePolicy::Forbid;
+    let threshold = if forbid { 0.0 } else { f64::INFINITY };
+    book.record(
+        "nonfinite",
+        threshold,
+        bad.len() as f64,
+        "steps with a NaN or infinity in the loss, a gradient, an activation or a weight",
+    );
+    let (Some(&first), Some(&last)) = (bad.first(), bad.last()) else {
+        return Vec::new();
+    };
+    let severity = if forbid {
+        Severity::Error
+    } else {
+        Severity::Warning
+    };
+    let cause = root_cause::find(cx, first).filter(|c| is_earlier(c, cx.origin));
+    let origin_text = cx.origin.map_or_else(
+        || format!("step {} is the first with a non-finite value", cx.step[first]),
+        |o| format!("first {}: {}", o.value, describe_origin(cx, o)),
+    );
+    let summary = match &cause {
+        Some(c) => format!("root cause: {}; {origin_text}", c.describe(cx)),
+        None => origin_text.clone(),
+    };
+    let mut out = vec![
+        Draft::new(FindingKind::Nonfinite, severity, cx.range(first, last))
+            .gate("nonfinite", threshold, bad.len() as f64)
+            .layers(cx.origin.and_then(|o| o.layer).into_iter().collect())
+            .summary(summary)
+            .explain(explain(cx, bad.len()))
+            .evidence("steps with non-finite values", bad.len() as f64)
+            .suggest(origin_fix(cx, cause.as_ref()))
+            .done(),
+    ];
+    if let Some(c) = cause {
+        out.push(root_cause_finding(cx, &c, severity, &origin_text));
+    }
+    out
+}
+
+/// A root cause is worth naming only when it precedes the first non-finite op or sits elsewhere.
+fn is_earlier(cause: &RootCause, origin: Option<&NanOrigin>) -> bool {
+    origin.is_none_or(|o| cause.step < o.step || o.layer != Some(cause.layer))
+}
+
+fn describe_origin(cx: &Context, o: &NanOrigin) -> String {
+    let layer = o.layer.map_or("the loss".to_string(), |l| cx.layer_name(l));
+    let phase = match o.phase {
+        Phase::Forward => "forward",
+        Phase::Backward => "backward",
+        Phase::Update => "update",
+    };
+    format!("{layer} {phase} {} at step {}", o.op, o.step)
+}
+
+fn explain(cx: &Context, bad_steps: usize) -> String {
+    let mut text = format!(
+        "{bad_steps} of {} steps hold a NaN or infinity; once a weight is non-finite, every later \
+         step is too.",
+        cx.len()
+    );
+    if let Some(o) = cx.origin {
+        text.push_str(&format!(
+            " The replay found the first op to produce one from finite inputs: {}.",
+            o.explanation
+        ));
+    }
+    text
+}
+
+fn root_cause_finding(
+    cx: &Context,
+    c: &RootCause,
+    severity: Severity,
+    origin_text: &str,
+) -> Finding {
+    Draft::new(FindingKind::RootCause, severity, cx.range(c.index, c.index))
+        .gate("nonfinite", 0.0, c.value)
+        .measured(c.value, Some(c.threshold))
+        .layers(vec![c.layer])
+        .summary(format!("root cause: {}", c.describe(cx)))
+        .explain(format!(
+            "The earliest anomaly before the run went non-finite ({origin_text}). The first \
+             non-finite op is where the damage shows, not where it started."
+        ))
+        .evidence("value", c.value)
+        .evidence("threshold", c.threshold)
+        .suggest(cause_fix(cx, c))
+        .done()
+}
+
+/// The fix for a root cause: an oversized per-layer learning rate first, else by symptom.
+fn cause_fix(cx: &Context, c: &RootCause) -> Option<Suggestion> {
+    let s = cx.scenario;
+    let group = s.optimizer.groups.iter().find(|g| g.layers.contains(&c.layer));
+    if let Some(g) = group.filter(|g| g.lr_scale > 1.0) {
+        return Some(Suggestion {
+            set: vec!["optimizer.groups=[]".to_string()],
+            why: format!(
+                "{} trains at lr_scale {} (lr {}); drop the group or lower its scale",
+                cx.layer_name(c.layer),
+                g.lr_scale,
+                s.optimizer.lr * g.lr_scale
+            ),
+        });
+    }
+    match c.symptom {
+        Symptom::UpdateRatio | Symptom::WeightGrowth => suggest::lower_lr(
+            s,
+            10.0,
+            "smaller steps keep each update a small fraction of the weights",
+        ),
+        Symptom::GradNorm => suggest::clip_norm(s, "clipping bounds the size of every update"),
+        Symptom::Activation => suggest::normalize_or_residual(
+            s,
+            "normalization keeps activations O(1) whatever the scale of the inputs or weights",
+        ),
+    }
+}
+
+/// The fix for the first non-finite op when no earlier anomaly explains it.
+fn origin_fix(cx: &Context, cause: Option<&RootCause>) -> Option<Suggestion> {
+    if let Some(c) = cause {
+        return cause_fix(cx, c);
+    }
+    let s = cx.scenario;
+    let o = cx.origin?;
+    let zero_eps = |set: &str, why: &str| {
+        Some(Suggestion {
+            set: vec![set.to_string()],
+            why: why.to_string(),
+        })
+    };
+    if o.op.contains("norm") && s.model.norm_eps == 0.0 {
+        return zero_eps(
+            "model.norm_eps=1e-5",
+            "eps = 0 divides by a zero variance when a feature is constant over the batch",
+        );
+    }
+    if o.phase == Phase::Update && s.optimizer.eps == 0.0 {
+        return zero_eps(
+            "optimizer.eps=1e-8",
+            "eps = 0 divides 0 by 0 when a gradient and its running average are both zero",
+        );
+    }
+    match o.phase {
+        Phase::Update => suggest::lower_lr(s, 10.0, "the update itself overflowed"),
+        _ => suggest::clip_norm(s, "bound the updates before the values grow out of range"),
+    }
+}
