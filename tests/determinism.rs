@@ -57,7 +57,8 @@ fn adding_a_layer_changes_neither_the_data_nor_earlier_layers_init() {
     assert_eq!(a.model.params.value(w0), b.model.params.value(w0));
 }
 
-/// Runs the binary with `args` under `RAYON_NUM_THREADS=threads`, asserting success; returns stdout.
+/// Runs the binary with `args` under `RAYON_NUM_THREADS=threads`, asserting it completed (exit 0
+/// when the gates held, 1 when one failed; the verdict itself is compared through the output).
 fn run_cli(threads: &str, args: &[&str]) -> String {
     let out = Command::cargo_bin("stabcheck")
         .unwrap()
@@ -66,8 +67,9 @@ fn run_cli(threads: &str, args: &[&str]) -> String {
         .output()
         .unwrap();
     assert!(
-        out.status.success(),
-        "{}",
+        matches!(out.status.code(), Some(0 | 1)),
+        "{:?}: {}",
+        out.status.code(),
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()

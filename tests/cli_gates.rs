@@ -1,0 +1,125 @@
+//! The CI gate through the binary: exit 0 when every gate holds and 1 when one fails, `--junit`
+//! XML with one test case per gate, `--format json` agreeing with run.json, and snapshots of the
+//! human summary.
+
+use assert_cmd::Command;
+use tempfile::TempDir;
+
+use stabcheck::diagnose::gates::GATE_ORDER;
+
+fn stabcheck() -> Command {
+    Command::cargo_bin("stabcheck").unwrap()
+}
+
+/// deep-mlp with He init scaled by 3: the gradient norm is ~1e9 from step 0 (max_grad_norm fails).
+const EXPLODING: &[&str] = &[
+    "scenario",
+    "deep-mlp",
+    "--steps",
+    "20",
+    "--set",
+    "model.init_scale=3.0",
+];
+
+#[test]
+fn the_stable_reference_exits_0_and_says_pass() {
+    let out = stabcheck()
+        .args(["scenario", "deep-mlp", "--no-report"])
+        .assert()
+        .code(0);
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(stdout.contains("verdict: PASS (stable)"), "{stdout}");
+}
+
+#[test]
+fn a_failed_gate_exits_1_and_names_the_gate_and_a_fix() {
+    let out = stabcheck().args(EXPLODING).arg("--no-report").assert().code(1);
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(stdout.contains("verdict: FAIL (unstable)"), "{stdout}");
+    assert!(stdout.contains("exploding-gradients"), "{stdout}");
+    assert!(stdout.contains("FAIL  max_grad_norm"), "{stdout}");
+    assert!(stdout.contains("fix: --set"), "{stdout}");
+}
+
+#[test]
+fn bad_input_still_exits_2_not_1() {
+    stabcheck()
+        .args(["scenario", "deep-mlp", "--set", "optimizer.lr=-1.0"])
+        .assert()
+        .code(2);
+    stabcheck()
+        .args(["scenario", "no-such-scenario"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn junit_xml_parses_and_has_one_testcase_per_gate() {
+    let dir = TempDir::new().unwrap();
+    let xml_path = dir.path().join("gates.xml");
+    stabcheck()
+        .args(EXPLODING)
+        .arg("--no-report")
+        .arg("--junit")
+        .arg(&xml_path)
+        .assert()
+        .code(1);
+    let xml = std::fs::read_to_string(&xml_path).unwrap();
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let cases: Vec<roxmltree::Node> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .collect();
+    let names: Vec<&str> = cases.iter().map(|n| n.attribute("name").unwrap()).collect();
+    assert_eq!(names, GATE_ORDER);
+    let failed: Vec<&str> = cases
+        .iter()
+        .filter(|n| n.children().any(|c| c.has_tag_name("failure")))
+        .map(|n| n.attribute("name").unwrap())
+        .collect();
+    assert!(failed.contains(&"max_grad_norm"), "{failed:?}");
+    assert!(!failed.contains(&"nonfinite"), "{failed:?}");
+    let suite = doc
+        .descendants()
+        .find(|n| n.has_tag_name("testsuite"))
+        .unwrap();
+    assert_eq!(suite.attribute("failures"), Some(&*failed.len().to_string()));
+}
+
+#[test]
+fn json_output_is_only_json_and_matches_run_json() {
+    let dir = TempDir::new().unwrap();
+    let out = stabcheck()
+        .args(EXPLODING)
+        .args(["--format", "json", "--out"])
+        .arg(dir.path())
+        .assert()
+        .code(1);
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let printed: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("run.json")).unwrap())
+            .unwrap();
+    assert_eq!(printed["verdict"], record["verdict"]);
+    assert_eq!(printed["verdict"]["status"], "fail");
+    assert_eq!(printed["scenario"], "deep-mlp");
+    let path = printed["record"].as_str().unwrap();
+    assert!(path.ends_with("run.json"), "{path}");
+}
+
+/// The human summary with the stderr timing line left out: numbers are rounded to 4 significant
+/// digits, so the same binary on the same CPU prints the same text.
+fn summary(args: &[&str]) -> String {
+    let out = stabcheck().args(args).arg("--no-report").output().unwrap();
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn summary_of_the_stable_reference() {
+    insta::assert_snapshot!(summary(&["scenario", "deep-mlp", "--every", "50"]));
+}
+
+#[test]
+fn summary_of_an_exploding_init() {
+    insta::assert_snapshot!(summary(EXPLODING));
+}
