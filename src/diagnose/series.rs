@@ -78,11 +78,10 @@ pub fn fmt(x: f64) -> String {
         // |x| is in [1e-3, 1e4) here, so the exponent is in -3..=3.
         let decimals = (3 - x.abs().log10().floor() as i32).max(0) as usize;
         let s = format!("{x:.decimals$}");
-        let s = s.trim_end_matches('0').trim_end_matches('.');
-        if s.is_empty() || s == "-" {
-            "0".into()
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
         } else {
-            s.to_string()
+            s
         }
     }
 }
@@ -120,6 +119,8 @@ mod tests {
         assert_eq!(fmt(2.5e-5), "2.500e-5");
         assert_eq!(fmt(18.6034), "18.6");
         assert_eq!(fmt(1234.56), "1235");
+        assert_eq!(fmt(1000.0), "1000", "zeros before the point are digits, not padding");
+        assert_eq!(fmt(10.0), "10");
         assert_eq!(fmt(0.0012345), "0.001234");
         assert_eq!(fmt(0.0), "0");
         assert_eq!(fmt(f64::NEG_INFINITY), "-inf");
