@@ -33,7 +33,11 @@ fn the_stable_reference_exits_0_and_says_pass() {
 
 #[test]
 fn a_failed_gate_exits_1_and_names_the_gate_and_a_fix() {
-    let out = stabcheck().args(EXPLODING).arg("--no-report").assert().code(1);
+    let out = stabcheck()
+        .args(EXPLODING)
+        .arg("--no-report")
+        .assert()
+        .code(1);
     let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
     assert!(stdout.contains("verdict: FAIL (unstable)"), "{stdout}");
     assert!(stdout.contains("exploding-gradients"), "{stdout}");
@@ -83,7 +87,10 @@ fn junit_xml_parses_and_has_one_testcase_per_gate() {
         .descendants()
         .find(|n| n.has_tag_name("testsuite"))
         .unwrap();
-    assert_eq!(suite.attribute("failures"), Some(&*failed.len().to_string()));
+    assert_eq!(
+        suite.attribute("failures"),
+        Some(&*failed.len().to_string())
+    );
 }
 
 #[test]

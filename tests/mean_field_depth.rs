@@ -5,8 +5,8 @@
 //! the slope of `ln ‖∂L/∂h_l‖` against the hidden-layer index `l` is `-ln s`. The fit here is done
 //! independently of the diagnosis code, from the recorded per-layer norms.
 
-use stabcheck::diagnose::depth::{measured_factor, predicted_factor};
 use stabcheck::diagnose::Context;
+use stabcheck::diagnose::depth::{measured_factor, predicted_factor};
 use stabcheck::run::run_recorded;
 use stabcheck::scenario;
 
@@ -61,7 +61,10 @@ fn depth_finding_reports_the_measured_and_predicted_factor() {
     let cx = Context::new(&run.trace, &scenario, None);
     assert_eq!(predicted_factor(&cx), Some(1.5));
     let measured = measured_factor(&cx).unwrap();
-    assert!((measured.ln() - 1.5f64.ln()).abs() < SLOPE_TOLERANCE, "{measured}");
+    assert!(
+        (measured.ln() - 1.5f64.ln()).abs() < SLOPE_TOLERANCE,
+        "{measured}"
+    );
 }
 
 /// Prints the fitted slope at `s = 1` for several seeds: the noise floor behind the tolerance.

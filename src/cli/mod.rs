@@ -12,8 +12,8 @@ use crate::diagnose::{Status, Verdict};
 use crate::record::atomic::write_atomic;
 use crate::record::junit::junit_xml;
 use crate::run::run_recorded;
-use summary::{headline, print_final, print_replay_warning, print_steps, verdict_text};
 use crate::scenario::{self, Overrides, SetOverride};
+use summary::{headline, print_final, print_replay_warning, print_steps, verdict_text};
 
 /// Numerical-stability diagnostics for neural-network training.
 #[derive(Debug, Parser)]

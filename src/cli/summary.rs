@@ -161,7 +161,12 @@ fn finding_text(out: &mut String, f: &Finding) {
         Severity::Warning => (WARNING, "warning"),
         Severity::Info => (INFO, "info"),
     };
-    let _ = writeln!(out, "  {style}{label:<7}{style:#}  {}: {}", f.kind.name(), f.summary);
+    let _ = writeln!(
+        out,
+        "  {style}{label:<7}{style:#}  {}: {}",
+        f.kind.name(),
+        f.summary
+    );
     if let (Some(gate), Some(t)) = (&f.gate, f.threshold) {
         if f.kind == FindingKind::RootCause {
             let _ = writeln!(out, "           explains the failed gate {gate}");

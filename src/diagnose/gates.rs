@@ -76,7 +76,10 @@ mod tests {
             .gate("max_loss_spike", 5.0, 9.0)
             .done();
         let results = book.into_results(&[warning, error]);
-        let names: Vec<_> = results.iter().map(|g| (g.gate.as_str(), g.passed)).collect();
+        let names: Vec<_> = results
+            .iter()
+            .map(|g| (g.gate.as_str(), g.passed))
+            .collect();
         assert_eq!(names, [("max_grad_norm", true), ("max_loss_spike", false)]);
     }
 }

@@ -45,7 +45,10 @@ fn global_norm(cx: &Context, book: &mut GateBook) -> Option<Finding> {
     let suggestion = if from_init && cx.scenario.model.init_scale != 1.0 {
         suggest::matched_init(cx.scenario, "the gradient is already too large at step 0")
     } else {
-        suggest::clip_norm(cx.scenario, "clipping bounds every update whatever the gradient")
+        suggest::clip_norm(
+            cx.scenario,
+            "clipping bounds every update whatever the gradient",
+        )
     };
     Some(
         Draft::new(
@@ -88,24 +91,28 @@ fn growth(cx: &Context) -> Option<Finding> {
         return None;
     }
     Some(
-        Draft::new(FindingKind::ExplodingGradients, Severity::Warning, cx.whole())
-            .measured(factor, Some(GROWTH_WARNING_FACTOR))
-            .summary(format!(
-                "global gradient norm trends up {}x over the run ({}x per step)",
-                fmt(factor),
-                fmt(per_step.exp())
-            ))
-            .explain(
-                "Least-squares trend of ln ‖g‖ over all finite steps. Gradients that keep \
+        Draft::new(
+            FindingKind::ExplodingGradients,
+            Severity::Warning,
+            cx.whole(),
+        )
+        .measured(factor, Some(GROWTH_WARNING_FACTOR))
+        .summary(format!(
+            "global gradient norm trends up {}x over the run ({}x per step)",
+            fmt(factor),
+            fmt(per_step.exp())
+        ))
+        .explain(
+            "Least-squares trend of ln ‖g‖ over all finite steps. Gradients that keep \
                  growing exponentially end in overflow even when no single step crosses the gate."
-                    .to_string(),
-            )
-            .suggest(suggest::lower_lr(
-                cx.scenario,
-                3.0,
-                "a smaller lr damps the growth",
-            ))
-            .done(),
+                .to_string(),
+        )
+        .suggest(suggest::lower_lr(
+            cx.scenario,
+            3.0,
+            "a smaller lr damps the growth",
+        ))
+        .done(),
     )
 }
 
@@ -125,25 +132,29 @@ fn vanishing_norm(cx: &Context, book: &mut GateBook) -> Option<Finding> {
         return None;
     }
     Some(
-        Draft::new(FindingKind::VanishingGradients, Severity::Error, cx.range(at, at))
-            .gate("min_grad_norm", gate, low)
-            .summary(format!(
-                "global gradient norm {} at step {} is below {} while the loss is still {}",
-                fmt(low),
-                cx.step[at],
-                fmt(gate),
-                fmt(cx.loss[at])
-            ))
-            .explain(
-                "The gradient is too small to move the weights although the loss has not \
+        Draft::new(
+            FindingKind::VanishingGradients,
+            Severity::Error,
+            cx.range(at, at),
+        )
+        .gate("min_grad_norm", gate, low)
+        .summary(format!(
+            "global gradient norm {} at step {} is below {} while the loss is still {}",
+            fmt(low),
+            cx.step[at],
+            fmt(gate),
+            fmt(cx.loss[at])
+        ))
+        .explain(
+            "The gradient is too small to move the weights although the loss has not \
                  converged (it is above 1% of its initial value)."
-                    .to_string(),
-            )
-            .suggest(suggest::normalize_or_residual(
-                cx.scenario,
-                "normalization and skip connections keep gradients flowing to every layer",
-            ))
-            .done(),
+                .to_string(),
+        )
+        .suggest(suggest::normalize_or_residual(
+            cx.scenario,
+            "normalization and skip connections keep gradients flowing to every layer",
+        ))
+        .done(),
     )
 }
 
@@ -181,7 +192,10 @@ fn layer_spread(cx: &Context, book: &mut GateBook) -> Option<Finding> {
     };
     let first_last = medians[0] / medians[medians.len() - 1];
     let suggestion = if cx.scenario.model.init_scale != 1.0 {
-        suggest::matched_init(cx.scenario, "an init matched to the activation keeps √χ₁ ≈ 1")
+        suggest::matched_init(
+            cx.scenario,
+            "an init matched to the activation keeps √χ₁ ≈ 1",
+        )
     } else {
         suggest::normalize_or_residual(cx.scenario, "normalization evens out per-layer scales")
     };

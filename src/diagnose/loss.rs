@@ -64,23 +64,30 @@ fn spikes(cx: &Context, book: &mut GateBook) -> Option<Finding> {
     let over: Vec<usize> = ratios.iter().filter(|p| p.1 > gate).map(|p| p.0).collect();
     let (&first, &last) = (over.first()?, over.last()?);
     Some(
-        Draft::new(FindingKind::LossSpike, Severity::Error, cx.range(first, last))
-            .gate("max_loss_spike", gate, peak)
-            .summary(format!(
-                "loss spiked to {}x its running median at step {} (loss {}); {} spike step(s)",
-                fmt(peak),
-                cx.step[worst],
-                fmt(cx.loss[worst]),
-                over.len()
-            ))
-            .explain(format!(
-                "Each step's loss is compared with the median of the {SPIKE_HISTORY} steps \
+        Draft::new(
+            FindingKind::LossSpike,
+            Severity::Error,
+            cx.range(first, last),
+        )
+        .gate("max_loss_spike", gate, peak)
+        .summary(format!(
+            "loss spiked to {}x its running median at step {} (loss {}); {} spike step(s)",
+            fmt(peak),
+            cx.step[worst],
+            fmt(cx.loss[worst]),
+            over.len()
+        ))
+        .explain(format!(
+            "Each step's loss is compared with the median of the {SPIKE_HISTORY} steps \
                  before it. A sudden jump means one update threw the weights far from where the \
                  loss was low: too large an lr, or a gradient spike clipping would bound."
-            ))
-            .evidence("spike steps", over.len() as f64)
-            .suggest(suggest::clip_norm(cx.scenario, "clipping bounds the update that spikes"))
-            .done(),
+        ))
+        .evidence("spike steps", over.len() as f64)
+        .suggest(suggest::clip_norm(
+            cx.scenario,
+            "clipping bounds the update that spikes",
+        ))
+        .done(),
     )
 }
 
@@ -113,21 +120,29 @@ fn divergence(cx: &Context, book: &mut GateBook) -> Option<Finding> {
     }
     let end = at + window - 1;
     Some(
-        Draft::new(FindingKind::LossDivergence, Severity::Error, cx.range(at, end))
-            .gate("max_loss_growth", gate, peak)
-            .summary(format!(
-                "loss diverged: its {window}-step median reached {}x the initial loss {} by step {}",
-                fmt(peak),
-                fmt(cx.initial_loss),
-                cx.step[end]
-            ))
-            .explain(
-                "A sustained rise, not a single spike: the median over a window of steps is well \
+        Draft::new(
+            FindingKind::LossDivergence,
+            Severity::Error,
+            cx.range(at, end),
+        )
+        .gate("max_loss_growth", gate, peak)
+        .summary(format!(
+            "loss diverged: its {window}-step median reached {}x the initial loss {} by step {}",
+            fmt(peak),
+            fmt(cx.initial_loss),
+            cx.step[end]
+        ))
+        .explain(
+            "A sustained rise, not a single spike: the median over a window of steps is well \
                  above where training started, so the optimizer is climbing, not descending."
-                    .to_string(),
-            )
-            .suggest(suggest::lower_lr(cx.scenario, 10.0, "the steps overshoot the minimum"))
-            .done(),
+                .to_string(),
+        )
+        .suggest(suggest::lower_lr(
+            cx.scenario,
+            10.0,
+            "the steps overshoot the minimum",
+        ))
+        .done(),
     )
 }
 
@@ -139,7 +154,8 @@ fn oscillation(cx: &Context, book: &mut GateBook) -> Option<Finding> {
     let changes: Vec<f64> = tail.windows(2).map(|w| w[1] - w[0]).collect();
     let flips = changes.windows(2).filter(|d| d[0] * d[1] < 0.0).count() as f64
         / changes.len().saturating_sub(1).max(1) as f64;
-    let amplitude = changes.iter().map(|d| d.abs()).sum::<f64>() / changes.len().max(1) as f64 / level;
+    let amplitude =
+        changes.iter().map(|d| d.abs()).sum::<f64>() / changes.len().max(1) as f64 / level;
     let alternating = flips >= OSCILLATION_FLIPS && level > CONVERGED_FRACTION * cx.initial_loss;
     let measured = if alternating { amplitude } else { 0.0 };
     book.record(
@@ -152,22 +168,30 @@ fn oscillation(cx: &Context, book: &mut GateBook) -> Option<Finding> {
         return None;
     }
     Some(
-        Draft::new(FindingKind::LossOscillation, Severity::Error, cx.range(from, cx.len() - 1))
-            .gate("max_loss_oscillation", gate, measured)
-            .summary(format!(
-                "loss oscillates: {}% of changes alternate in sign, mean |change| {}x the median loss",
-                fmt(100.0 * flips),
-                fmt(amplitude)
-            ))
-            .explain(
-                "Over the last window the loss goes up, down, up by amounts comparable to the \
+        Draft::new(
+            FindingKind::LossOscillation,
+            Severity::Error,
+            cx.range(from, cx.len() - 1),
+        )
+        .gate("max_loss_oscillation", gate, measured)
+        .summary(format!(
+            "loss oscillates: {}% of changes alternate in sign, mean |change| {}x the median loss",
+            fmt(100.0 * flips),
+            fmt(amplitude)
+        ))
+        .explain(
+            "Over the last window the loss goes up, down, up by amounts comparable to the \
                  loss itself: the step size is past the edge of stability of the sharpest \
                  direction (lr > 2 / λ_max for gradient descent)."
-                    .to_string(),
-            )
-            .evidence("alternating fraction", flips)
-            .suggest(suggest::lower_lr(cx.scenario, 3.0, "halve or third the step size"))
-            .done(),
+                .to_string(),
+        )
+        .evidence("alternating fraction", flips)
+        .suggest(suggest::lower_lr(
+            cx.scenario,
+            3.0,
+            "halve or third the step size",
+        ))
+        .done(),
     )
 }
 
@@ -185,25 +209,29 @@ fn no_progress(cx: &Context, book: &mut GateBook) -> Option<Finding> {
         return None;
     }
     Some(
-        Draft::new(FindingKind::NoProgress, Severity::Error, cx.range(from, cx.len() - 1))
-            .gate("max_final_loss_ratio", gate, ratio)
-            .summary(format!(
-                "no progress: the final loss is {}x the initial loss {} (must be below {})",
-                fmt(ratio),
-                fmt(cx.initial_loss),
-                fmt(gate)
-            ))
-            .explain(
-                "Median of the loss over the last window against step 0's loss. Training that \
+        Draft::new(
+            FindingKind::NoProgress,
+            Severity::Error,
+            cx.range(from, cx.len() - 1),
+        )
+        .gate("max_final_loss_ratio", gate, ratio)
+        .summary(format!(
+            "no progress: the final loss is {}x the initial loss {} (must be below {})",
+            fmt(ratio),
+            fmt(cx.initial_loss),
+            fmt(gate)
+        ))
+        .explain(
+            "Median of the loss over the last window against step 0's loss. Training that \
                  does not lower the loss wastes the run even when nothing blows up."
-                    .to_string(),
-            )
-            .suggest(if cx.scenario.optimizer.lr < 1e-4 {
-                suggest::lower_lr(cx.scenario, 0.1, "the lr looks too small to make progress")
-            } else {
-                None
-            })
-            .done(),
+                .to_string(),
+        )
+        .suggest(if cx.scenario.optimizer.lr < 1e-4 {
+            suggest::lower_lr(cx.scenario, 0.1, "the lr looks too small to make progress")
+        } else {
+            None
+        })
+        .done(),
     )
 }
 
@@ -220,19 +248,23 @@ fn plateau(cx: &Context) -> Option<Finding> {
         return None;
     }
     Some(
-        Draft::new(FindingKind::Plateau, Severity::Warning, cx.range(3 * n / 4, n - 1))
-            .measured(improvement, Some(PLATEAU_IMPROVEMENT))
-            .summary(format!(
-                "plateau: the last quarter of the run improved the loss by {}% (median {} → {})",
-                fmt(100.0 * improvement),
-                fmt(before),
-                fmt(after)
-            ))
-            .explain(
-                "The median loss of the last quarter against the quarter before: training has \
+        Draft::new(
+            FindingKind::Plateau,
+            Severity::Warning,
+            cx.range(3 * n / 4, n - 1),
+        )
+        .measured(improvement, Some(PLATEAU_IMPROVEMENT))
+        .summary(format!(
+            "plateau: the last quarter of the run improved the loss by {}% (median {} → {})",
+            fmt(100.0 * improvement),
+            fmt(before),
+            fmt(after)
+        ))
+        .explain(
+            "The median loss of the last quarter against the quarter before: training has \
                  stalled while the loss is still high."
-                    .to_string(),
-            )
-            .done(),
+                .to_string(),
+        )
+        .done(),
     )
 }

@@ -43,7 +43,11 @@ pub fn run(trace: &Trace, scenario: &Scenario, nan_origin: Option<&NanOrigin>) -
 
 fn verdict(mut findings: Vec<Finding>, book: GateBook) -> Verdict {
     // Non-finite values and their root cause lead: everything else is usually their symptom.
-    let leads = |f: &Finding| !matches!(f.kind, FindingKind::Nonfinite | FindingKind::RootCause);
+    let leads = |f: &Finding| match f.kind {
+        FindingKind::Nonfinite => 0,
+        FindingKind::RootCause => 1,
+        _ => 2,
+    };
     findings.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)

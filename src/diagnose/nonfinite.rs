@@ -37,7 +37,12 @@ pub fn check(cx: &Context, book: &mut GateBook) -> Vec<Finding> {
     };
     let cause = root_cause::find(cx, first).filter(|c| is_earlier(c, cx.origin));
     let origin_text = cx.origin.map_or_else(
-        || format!("step {} is the first with a non-finite value", cx.step[first]),
+        || {
+            format!(
+                "step {} is the first with a non-finite value",
+                cx.step[first]
+            )
+        },
         |o| format!("first {}: {}", o.value, describe_origin(cx, o)),
     );
     let summary = match &cause {
@@ -114,7 +119,11 @@ fn root_cause_finding(
 /// The fix for a root cause: an oversized per-layer learning rate first, else by symptom.
 fn cause_fix(cx: &Context, c: &RootCause) -> Option<Suggestion> {
     let s = cx.scenario;
-    let group = s.optimizer.groups.iter().find(|g| g.layers.contains(&c.layer));
+    let group = s
+        .optimizer
+        .groups
+        .iter()
+        .find(|g| g.layers.contains(&c.layer));
     if let Some(g) = group.filter(|g| g.lr_scale > 1.0) {
         return Some(Suggestion {
             set: vec!["optimizer.groups=[]".to_string()],

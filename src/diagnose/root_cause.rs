@@ -83,9 +83,21 @@ pub fn find(cx: &Context, last: usize) -> Option<RootCause> {
                 let w0 = initial_weights.get(l).copied().unwrap_or(f64::NAN);
                 [
                     (Symptom::UpdateRatio, stats.update_ratio, ROOT_UPDATE_RATIO),
-                    (Symptom::WeightGrowth, stats.weight_norm / w0, ROOT_WEIGHT_GROWTH),
-                    (Symptom::GradNorm, stats.weight_grad_norm, cx.gates.max_grad_norm),
-                    (Symptom::Activation, stats.activation_max_abs, ROOT_ACTIVATION),
+                    (
+                        Symptom::WeightGrowth,
+                        stats.weight_norm / w0,
+                        ROOT_WEIGHT_GROWTH,
+                    ),
+                    (
+                        Symptom::GradNorm,
+                        stats.weight_grad_norm,
+                        cx.gates.max_grad_norm,
+                    ),
+                    (
+                        Symptom::Activation,
+                        stats.activation_max_abs,
+                        ROOT_ACTIVATION,
+                    ),
                 ]
                 .into_iter()
                 .filter(|(_, v, t)| v.is_finite() && v > t)

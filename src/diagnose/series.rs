@@ -119,7 +119,11 @@ mod tests {
         assert_eq!(fmt(2.5e-5), "2.500e-5");
         assert_eq!(fmt(18.6034), "18.6");
         assert_eq!(fmt(1234.56), "1235");
-        assert_eq!(fmt(1000.0), "1000", "zeros before the point are digits, not padding");
+        assert_eq!(
+            fmt(1000.0),
+            "1000",
+            "zeros before the point are digits, not padding"
+        );
         assert_eq!(fmt(10.0), "10");
         assert_eq!(fmt(0.0012345), "0.001234");
         assert_eq!(fmt(0.0), "0");

@@ -62,7 +62,10 @@ impl Family {
         let zero_grad = over.iter().filter(|&&l| grads[l] == 0.0).count();
         let dead = self.kind == FindingKind::DeadUnits;
         let suggestion = if dead {
-            suggest::revive_units(cx.scenario, "units that never activate never get a gradient")
+            suggest::revive_units(
+                cx.scenario,
+                "units that never activate never get a gradient",
+            )
         } else {
             suggest::desaturate(cx.scenario, "saturated units pass almost no gradient")
         };
@@ -75,7 +78,11 @@ impl Family {
                     over.len(),
                     levels.len(),
                     fmt(100.0 * self.gate),
-                    if dead { "dead units" } else { "saturated units" },
+                    if dead {
+                        "dead units"
+                    } else {
+                        "saturated units"
+                    },
                     cx.layer_name(worst),
                     fmt(100.0 * peak)
                 ))

@@ -27,7 +27,10 @@ pub fn check(cx: &Context, book: &mut GateBook) -> Vec<Finding> {
 }
 
 /// Largest finite value of a layer's series and the recorded index where it occurs.
-fn layer_peaks(cx: &Context, f: impl Fn(&crate::probe::trace::LayerStats) -> f64) -> Vec<(usize, f64)> {
+fn layer_peaks(
+    cx: &Context,
+    f: impl Fn(&crate::probe::trace::LayerStats) -> f64,
+) -> Vec<(usize, f64)> {
     (0..cx.n_layers)
         .map(|l| argmax_finite(&cx.layer_series(l, &f)).unwrap_or((0, f64::NAN)))
         .collect()
@@ -96,7 +99,11 @@ fn typical_ratio(cx: &Context) -> Option<Finding> {
             .summary(format!(
                 "{} layer(s) {}: median update/weight ratio {} in {} (healthy ≈ 1e-3)",
                 layers.len(),
-                if fast { "move too fast" } else { "barely train" },
+                if fast {
+                    "move too fast"
+                } else {
+                    "barely train"
+                },
                 fmt(medians[worst]),
                 cx.layer_name(worst)
             ))
@@ -114,11 +121,7 @@ fn growth(cx: &Context, book: &mut GateBook) -> Option<Finding> {
     let gate = cx.gates.max_weight_growth;
     let initial = cx.layer_series_at(0, |l| l.weight_norm);
     let peaks = layer_peaks(cx, |l| l.weight_norm);
-    let ratios: Vec<f64> = peaks
-        .iter()
-        .zip(&initial)
-        .map(|(p, w0)| p.1 / w0)
-        .collect();
+    let ratios: Vec<f64> = peaks.iter().zip(&initial).map(|(p, w0)| p.1 / w0).collect();
     let (layer, peak) = argmax_finite(&ratios).unwrap_or((0, f64::NAN));
     book.record(
         "max_weight_growth",
