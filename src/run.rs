@@ -35,7 +35,10 @@ pub struct RecordedRun {
     /// The diagnosis of the full (not downsampled) trace.
     pub verdict: Verdict,
     pub elapsed: Duration,
-    /// Time spent in the diagnoses, within `elapsed`.
+    /// Within `elapsed`: training with the probes on, the NaN-origin replay (zero on a healthy
+    /// run), and the diagnoses.
+    pub train_elapsed: Duration,
+    pub replay_elapsed: Duration,
     pub diagnose_elapsed: Duration,
 }
 
@@ -54,7 +57,9 @@ pub fn run_recorded(
     } else {
         recorded_in::<f32>(build_trainer(s, base_dir)?, s, save_weights)?
     };
+    let train_elapsed = started.elapsed();
     let origin = find_origin(s, base_dir, &summary.steps, &trace)?;
+    let replay_elapsed = started.elapsed() - train_elapsed;
     let diagnosing = Instant::now();
     let verdict = diagnose::run(&trace, s, origin.origin.as_ref());
     let diagnose_elapsed = diagnosing.elapsed();
@@ -64,6 +69,8 @@ pub fn run_recorded(
         origin,
         verdict,
         elapsed: started.elapsed(),
+        train_elapsed,
+        replay_elapsed,
         diagnose_elapsed,
     })
 }

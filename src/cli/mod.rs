@@ -180,11 +180,15 @@ fn run_command(
         print_replay_warning(&run.origin);
         anstream::print!("{}", verdict_text(&run.verdict));
     }
+    let steps_run = summary.steps.len().max(1) as f64;
     eprintln!(
-        "ran {} steps in {:.3} s ({:.3} ms/step, probes on)",
+        "ran {} steps in {:.3} s: training with probes {:.3} s ({:.3} ms/step), NaN-origin replay {:.3} s, diagnosis {:.2} ms",
         summary.steps.len(),
         run.elapsed.as_secs_f64(),
-        run.elapsed.as_secs_f64() * 1e3 / summary.steps.len().max(1) as f64
+        run.train_elapsed.as_secs_f64(),
+        run.train_elapsed.as_secs_f64() * 1e3 / steps_run,
+        run.replay_elapsed.as_secs_f64(),
+        run.diagnose_elapsed.as_secs_f64() * 1e3
     );
     if let Some(path) = &output.junit {
         let xml = junit_xml(&s.name, &run.verdict, run.elapsed)?;
@@ -199,8 +203,13 @@ fn run_command(
             .out
             .clone()
             .unwrap_or_else(|| Path::new("reports").join(&s.name));
+        let writing = std::time::Instant::now();
         let path = run.into_record(&s).write(&dir)?;
-        eprintln!("wrote {}", path.display());
+        eprintln!(
+            "wrote {} in {:.1} ms",
+            path.display(),
+            writing.elapsed().as_secs_f64() * 1e3
+        );
         report = Some(path);
     }
     if let Some(verdict) = json {

@@ -5,7 +5,7 @@ use super::context::{Context, Draft};
 use super::depth;
 use super::finding::{Finding, FindingKind, Severity};
 use super::gates::GateBook;
-use super::series::{argmax_finite, argmin_finite, fmt, median, slope};
+use super::series::{above, argmax_finite, argmin_finite, below, fmt, median, slope};
 use super::suggest;
 
 /// A global gradient norm whose fitted trend grows by this factor over the run is a warning.
@@ -35,7 +35,7 @@ fn global_norm(cx: &Context, book: &mut GateBook) -> Option<Finding> {
         peak,
         "largest global gradient norm (before clipping)",
     );
-    if !(peak > gate) {
+    if !above(peak, gate) {
         return None;
     }
     let over: Vec<usize> = (0..cx.len()).filter(|&i| cx.grad_norm[i] > gate).collect();
@@ -87,7 +87,7 @@ fn growth(cx: &Context) -> Option<Finding> {
     let per_step = slope(&xs, &ys)?;
     let span = (cx.step[cx.len() - 1] - cx.step[0]) as f64;
     let factor = (per_step * span).exp();
-    if !(factor > GROWTH_WARNING_FACTOR) || factor.is_infinite() {
+    if !above(factor, GROWTH_WARNING_FACTOR) || factor.is_infinite() {
         return None;
     }
     Some(
@@ -128,7 +128,7 @@ fn vanishing_norm(cx: &Context, book: &mut GateBook) -> Option<Finding> {
         low,
         "smallest global gradient norm while the loss is above 1% of its initial value",
     );
-    if !(low < gate) {
+    if !below(low, gate) {
         return None;
     }
     Some(
@@ -181,7 +181,7 @@ fn layer_spread(cx: &Context, book: &mut GateBook) -> Option<Finding> {
         "largest / smallest per-layer weight-gradient norm (medians over the run)",
     );
     let ((lo_layer, lo_norm), (hi_layer, hi_norm)) = (lo?, hi?);
-    if !(ratio > gate) {
+    if !above(ratio, gate) {
         return None;
     }
     let vanishing = lo_layer < hi_layer;

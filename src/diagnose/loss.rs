@@ -7,7 +7,7 @@
 use super::context::{CONVERGED_FRACTION, Context, Draft};
 use super::finding::{Finding, FindingKind, Severity};
 use super::gates::GateBook;
-use super::series::{fmt, median};
+use super::series::{above, below, fmt, median};
 use super::suggest;
 
 /// Steps of history a spike is compared with (their median).
@@ -115,7 +115,7 @@ fn divergence(cx: &Context, book: &mut GateBook) -> Option<Finding> {
         peak,
         "largest running median of the loss / initial loss",
     );
-    if !(peak > gate) {
+    if !above(peak, gate) {
         return None;
     }
     let end = at + window - 1;
@@ -164,7 +164,7 @@ fn oscillation(cx: &Context, book: &mut GateBook) -> Option<Finding> {
         measured,
         "mean |loss change| / median loss over the last window, when >= 80% of changes alternate",
     );
-    if !(measured > gate) {
+    if !above(measured, gate) {
         return None;
     }
     Some(
@@ -205,7 +205,7 @@ fn no_progress(cx: &Context, book: &mut GateBook) -> Option<Finding> {
         ratio,
         "median loss over the last window / initial loss",
     );
-    if !(ratio >= gate) {
+    if ratio.is_nan() || ratio < gate {
         return None;
     }
     Some(
@@ -244,7 +244,7 @@ fn plateau(cx: &Context) -> Option<Finding> {
     let after = median(cx.loss[3 * n / 4..].iter().copied());
     let improvement = (before - after) / before;
     let converged = after <= CONVERGED_FRACTION * cx.initial_loss;
-    if converged || !(improvement < PLATEAU_IMPROVEMENT) {
+    if converged || !below(improvement, PLATEAU_IMPROVEMENT) {
         return None;
     }
     Some(

@@ -23,6 +23,16 @@ pub fn median(values: impl IntoIterator<Item = f64>) -> f64 {
     }
 }
 
+/// `x > limit`, false for NaN: a quantity that could not be measured crosses no threshold.
+pub fn above(x: f64, limit: f64) -> bool {
+    x > limit
+}
+
+/// `x < limit`, false for NaN.
+pub fn below(x: f64, limit: f64) -> bool {
+    x < limit
+}
+
 /// Largest finite value and its index (`None` when nothing is finite).
 pub fn argmax_finite(values: &[f64]) -> Option<(usize, f64)> {
     values

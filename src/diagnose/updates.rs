@@ -8,7 +8,7 @@
 use super::context::{Context, Draft};
 use super::finding::{Finding, FindingKind, Severity};
 use super::gates::GateBook;
-use super::series::{argmax_finite, fmt};
+use super::series::{above, argmax_finite, fmt};
 use super::suggest;
 
 /// A layer whose median update ratio is above this moves too fast (100x the healthy ~1e-3).
@@ -47,7 +47,7 @@ fn peak_ratio(cx: &Context, book: &mut GateBook) -> Option<Finding> {
         peak,
         "largest ‖ΔW‖ / ‖W‖ of any layer at any step",
     );
-    if !(peak > gate) {
+    if !above(peak, gate) {
         return None;
     }
     let over: Vec<usize> = (0..values.len()).filter(|&l| values[l] > gate).collect();
@@ -129,7 +129,7 @@ fn growth(cx: &Context, book: &mut GateBook) -> Option<Finding> {
         peak,
         "largest ‖W_t‖ / ‖W_0‖ of any layer (W_0 after step 0's update)",
     );
-    if !(peak > gate) {
+    if !above(peak, gate) {
         return None;
     }
     let at = peaks[layer].0;
