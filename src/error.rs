@@ -39,6 +39,10 @@ pub enum Error {
         path: Option<PathBuf>,
         message: String,
     },
+    /// A report chart could not be drawn (a plotting-library failure, not bad data: non-finite
+    /// values are drawn as gaps and markers).
+    #[error("could not draw the {chart} chart: {message}")]
+    Chart { chart: String, message: String },
     /// A file could not be read or written.
     #[error("{}: {source}", path.display())]
     Io {

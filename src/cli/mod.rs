@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 mod summary;
 
 use crate::diagnose::{Status, Verdict};
+use crate::record::RunRecord;
 use crate::record::atomic::write_atomic;
 use crate::record::junit::junit_xml;
 use crate::run::run_recorded;
@@ -39,10 +40,10 @@ pub enum Command {
         /// word is a string); validated like the file. Repeatable; a later one wins.
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
-        /// Folder for run.json (default: reports/<scenario name>).
+        /// Folder for run.json and the report (default: reports/<scenario name>).
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
-        /// Do not write run.json.
+        /// Write neither run.json nor the report.
         #[arg(long)]
         no_report: bool,
         /// Write the final weights to this .npz file (arrays `layer{L}.weight`, `layer{L}.bias`, ...).
@@ -58,6 +59,14 @@ pub enum Command {
         /// Also write JUnit XML (one test case per gate) to this file, for CI systems.
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
+    },
+    /// Render the SVG charts and index.html of a run record (run.json) into a folder.
+    Report {
+        /// The run.json to render.
+        record: PathBuf,
+        /// Folder for the report (default: the record's own folder).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
     },
     /// List the built-in scenarios.
     List,
@@ -120,6 +129,24 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 junit,
             };
             run_command(&target, &overrides, every, &output)
+        }
+        Command::Report { record, out } => {
+            let r = RunRecord::read(&record)?;
+            let dir = out.unwrap_or_else(|| {
+                record
+                    .parent()
+                    .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+            });
+            let started = std::time::Instant::now();
+            let written = crate::report::render(&r, &dir)?;
+            eprintln!(
+                "wrote {} ({} files, {:.1} MB) in {:.1} ms",
+                written.index.display(),
+                written.files.len(),
+                written.bytes as f64 / 1e6,
+                started.elapsed().as_secs_f64() * 1e3
+            );
+            Ok(ExitCode::SUCCESS)
         }
         Command::List => {
             for name in scenario::builtin_names() {
@@ -204,11 +231,17 @@ fn run_command(
             .clone()
             .unwrap_or_else(|| Path::new("reports").join(&s.name));
         let writing = std::time::Instant::now();
-        let path = run.into_record(&s).write(&dir)?;
+        let record = run.into_record(&s);
+        let path = record.write(&dir)?;
+        let record_ms = writing.elapsed().as_secs_f64() * 1e3;
+        let rendering = std::time::Instant::now();
+        let written = crate::report::render(&record, &dir)?;
         eprintln!(
-            "wrote {} in {:.1} ms",
+            "wrote {} in {record_ms:.1} ms and {} ({} files) in {:.1} ms",
             path.display(),
-            writing.elapsed().as_secs_f64() * 1e3
+            written.index.display(),
+            written.files.len(),
+            rendering.elapsed().as_secs_f64() * 1e3
         );
         report = Some(path);
     }

@@ -78,7 +78,7 @@ pub fn check(cx: &Context) -> Vec<Finding> {
     );
     let direction = if factor >= 1.0 { "grows" } else { "shrinks" };
     let mut draft = Draft::new(FindingKind::DepthScaling, severity, cx.range(0, 0))
-        .measured(factor, predicted)
+        .measured(factor, None)
         .summary(format!(
             "at step 0 the back-propagated gradient {direction} by {} per layer toward the \
              input ({} over {hops} layers); {theory}",
@@ -91,7 +91,6 @@ pub fn check(cx: &Context) -> Vec<Finding> {
              √χ₁ ≠ 1 make deep stacks explode or vanish before training starts."
                 .to_string(),
         )
-        .evidence("measured factor per layer", factor)
         .evidence("end-to-end factor", end_to_end);
     if let Some(p) = predicted {
         draft = draft.evidence("predicted factor per layer", p);

@@ -39,17 +39,23 @@ pub fn check(cx: &Context, book: &mut GateBook) -> Vec<Finding> {
     .collect()
 }
 
-fn spikes(cx: &Context, book: &mut GateBook) -> Option<Finding> {
-    let gate = cx.gates.max_loss_spike;
+/// Each recorded step's loss over the median of the [`SPIKE_HISTORY`] steps before it, for steps
+/// with enough history and a finite loss above the converged level (index, ratio).
+pub fn spike_ratios(cx: &Context) -> Vec<(usize, f64)> {
     let floor = CONVERGED_FRACTION * cx.initial_loss;
-    let ratios: Vec<(usize, f64)> = (SPIKE_MIN_HISTORY..cx.len())
+    (SPIKE_MIN_HISTORY..cx.len())
         .filter(|&i| cx.loss[i].is_finite() && cx.loss[i] > floor)
         .map(|i| {
             let history = median(cx.loss[i.saturating_sub(SPIKE_HISTORY)..i].iter().copied());
             (i, cx.loss[i] / history)
         })
         .filter(|(_, r)| r.is_finite())
-        .collect();
+        .collect()
+}
+
+fn spikes(cx: &Context, book: &mut GateBook) -> Option<Finding> {
+    let gate = cx.gates.max_loss_spike;
+    let ratios = spike_ratios(cx);
     let (worst, peak) = ratios
         .iter()
         .copied()

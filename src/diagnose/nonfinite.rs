@@ -110,8 +110,6 @@ fn root_cause_finding(
             "The earliest anomaly before the run went non-finite ({origin_text}). The first \
              non-finite op is where the damage shows, not where it started."
         ))
-        .evidence("value", c.value)
-        .evidence("threshold", c.threshold)
         .suggest(cause_fix(cx, c))
         .done()
 }

@@ -1,0 +1,196 @@
+//! Every chart of the report, built from a run record: one function per chart, each returning
+//! the SVG text. Per-layer charts colour layers on the viridis scale (layer 0 dark, last bright).
+
+pub mod heatmap;
+pub mod histograms;
+pub mod lines;
+
+use lines::{Line, LineChart};
+
+use super::style::{ALERT, OKABE_ITO, layer_color};
+use crate::diagnose::loss::{SPIKE_HISTORY, spike_ratios};
+use crate::diagnose::{Context, FindingKind};
+use crate::error::Error;
+use crate::probe::trace::LayerStats;
+use crate::record::RunRecord;
+
+/// Healthy band of update-to-weight ratios drawn on the update chart (≈1e-3, one decade each way).
+pub const HEALTHY_UPDATE_BAND: (f64, f64) = (1e-4, 1e-2);
+
+fn steps_of(r: &RunRecord, f: impl Fn(&crate::probe::trace::StepRecord) -> f64) -> Vec<(f64, f64)> {
+    r.trace
+        .steps
+        .iter()
+        .map(|s| (s.step as f64, f(s)))
+        .collect()
+}
+
+fn layer_of(r: &RunRecord, layer: usize, f: impl Fn(&LayerStats) -> f64) -> Vec<(f64, f64)> {
+    r.trace
+        .steps
+        .iter()
+        .map(|s| (s.step as f64, s.layers.get(layer).map_or(f64::NAN, &f)))
+        .collect()
+}
+
+fn layer_count(r: &RunRecord) -> usize {
+    r.trace.steps.first().map_or(0, |s| s.layers.len())
+}
+
+/// The x range: the whole run, or, when the run went non-finite and never recovered, twice the
+/// steps up to the first non-finite one (at least 10), so the finite part is not a sliver.
+fn last_step(r: &RunRecord) -> f64 {
+    let last = r.trace.steps.last().map_or(1.0, |s| s.step as f64);
+    let stayed_bad = r.trace.steps.last().is_some_and(|s| !s.loss.is_finite());
+    match first_nonfinite(r) {
+        Some(first) if stayed_bad => last.min((2.0 * (first + 1.0)).max(10.0)),
+        _ => last,
+    }
+}
+
+/// The first step holding a non-finite value, from the verdict (or the trace).
+pub fn first_nonfinite(r: &RunRecord) -> Option<f64> {
+    let from_verdict = r.verdict.as_ref().and_then(|v| {
+        v.findings
+            .iter()
+            .find(|f| f.kind == FindingKind::Nonfinite)
+            .map(|f| f.steps.first as f64)
+    });
+    from_verdict.or_else(|| {
+        r.trace
+            .steps
+            .iter()
+            .find(|s| !s.loss.is_finite() || s.layers.iter().any(|l| l.nonfinite > 0))
+            .map(|s| s.step as f64)
+    })
+}
+
+/// The loss curve with the learning rate, spike markers and the first non-finite step.
+pub fn loss(r: &RunRecord, log: bool) -> Result<String, Error> {
+    let cx = Context::new(&r.trace, &r.scenario, r.nan_origin.as_ref());
+    let gate = r.scenario.gates.max_loss_spike;
+    let markers: Vec<(f64, f64)> = spike_ratios(&cx)
+        .into_iter()
+        .filter(|&(_, ratio)| ratio > gate)
+        .map(|(i, _)| (cx.step[i] as f64, cx.loss[i]))
+        .collect();
+    let (name, title, y_desc) = if log {
+        (
+            "loss-log",
+            "Training loss (log scale) and learning rate",
+            "loss (log scale)",
+        )
+    } else {
+        ("loss", "Training loss and learning rate", "loss")
+    };
+    let mut chart = LineChart::new(name, title.to_string(), y_desc, last_step(r));
+    chart.log = log;
+    chart.lines.push(Line {
+        points: steps_of(r, |s| s.loss),
+        color: OKABE_ITO[0],
+        width: 2,
+    });
+    let lr = Line {
+        points: steps_of(r, |s| s.lr),
+        color: OKABE_ITO[4],
+        width: 1,
+    };
+    chart.secondary = Some(("learning rate".to_string(), vec![lr]));
+    chart.legend = vec![
+        ("loss".into(), OKABE_ITO[0]),
+        ("learning rate (right axis)".into(), OKABE_ITO[4]),
+    ];
+    if !markers.is_empty() {
+        let label = format!("▲ spike (> {gate}x median of {SPIKE_HISTORY} steps)");
+        chart.legend.push((label, ALERT));
+    }
+    chart.markers = markers;
+    with_rule(r, chart).render()
+}
+
+/// One line per layer of `f`, coloured by depth, with a legend naming the first and last layer.
+fn per_layer(
+    r: &RunRecord,
+    name: &'static str,
+    title: &str,
+    y_desc: &str,
+    log: bool,
+    f: impl Fn(&LayerStats) -> f64 + Copy,
+) -> LineChart {
+    let n = layer_count(r);
+    let mut chart = LineChart::new(name, title.to_string(), y_desc, last_step(r));
+    chart.log = log;
+    chart.lines = (0..n)
+        .map(|l| Line {
+            points: layer_of(r, l, f),
+            color: layer_color(l, n),
+            width: 1,
+        })
+        .collect();
+    if n > 0 {
+        chart.legend = vec![
+            ("layer 0 (input side)".into(), layer_color(0, n)),
+            (format!("layer {} (output)", n - 1), layer_color(n - 1, n)),
+        ];
+    }
+    with_rule(r, chart)
+}
+
+/// The vertical rule at the first non-finite step, with its legend entry, when there is one.
+fn with_rule(r: &RunRecord, mut chart: LineChart) -> LineChart {
+    chart.rule = first_nonfinite(r);
+    if chart.rule.is_some() {
+        chart.legend.push(("│ first non-finite step".into(), ALERT));
+    }
+    chart
+}
+
+pub fn grad_norms(r: &RunRecord) -> Result<String, Error> {
+    let title = "Weight-gradient norm ‖∂L/∂W‖ per layer";
+    per_layer(
+        r,
+        "grad-norms",
+        title,
+        "gradient L2 norm (log scale)",
+        true,
+        |l| l.weight_grad_norm,
+    )
+    .render()
+}
+
+pub fn update_ratios(r: &RunRecord) -> Result<String, Error> {
+    let title = "Update-to-weight ratio ‖ΔW‖/‖W‖ per layer (shaded: healthy 1e-4..1e-2)";
+    let mut chart = per_layer(
+        r,
+        "update-ratios",
+        title,
+        "‖ΔW‖ / ‖W‖ (log scale)",
+        true,
+        |l| l.update_ratio,
+    );
+    chart.band = Some(HEALTHY_UPDATE_BAND);
+    chart.render()
+}
+
+pub fn dead_fraction(r: &RunRecord) -> Result<String, Error> {
+    let title = "Dead units per layer (ReLU output 0 for every sample of the batch)";
+    let mut chart = per_layer(r, "dead-units", title, "fraction of units", false, |l| {
+        l.dead_fraction
+    });
+    chart.y_range = Some((0.0, 1.0));
+    chart.render()
+}
+
+pub fn saturated_fraction(r: &RunRecord) -> Result<String, Error> {
+    let title = "Saturated units per layer (tanh/sigmoid f'(z) < 1e-3 for every sample)";
+    let mut chart = per_layer(
+        r,
+        "saturated-units",
+        title,
+        "fraction of units",
+        false,
+        |l| l.saturated_fraction,
+    );
+    chart.y_range = Some((0.0, 1.0));
+    chart.render()
+}

@@ -1,0 +1,283 @@
+//! The self-contained `index.html`: verdict banner, one card per finding with the chart that shows
+//! it, the NaN origin, the remaining charts, the gate table, the resolved scenario and run facts.
+//!
+//! Inline CSS and inline SVG only: no script, no network, no external font. Each chart appears
+//! once, in the first finding card that needs it or else under "Charts", so the page never
+//! carries the same SVG twice.
+
+use std::collections::HashSet;
+use std::fmt::Write as _;
+
+use html_escape::encode_text as esc;
+
+use super::Chart;
+use crate::diagnose::series::fmt;
+use crate::diagnose::{Finding, FindingKind, Severity, Status, Verdict};
+use crate::error::Error;
+use crate::probe::trace::NanOrigin;
+use crate::record::RunRecord;
+use crate::scenario::ScenarioFile;
+
+const CSS: &str = include_str!("report.css");
+
+/// The chart that best shows a finding.
+pub fn chart_for(kind: FindingKind) -> &'static str {
+    match kind {
+        FindingKind::Nonfinite => "loss-log.svg",
+        FindingKind::RootCause | FindingKind::UpdateRatio | FindingKind::WeightGrowth => {
+            "update-ratios.svg"
+        }
+        FindingKind::ExplodingGradients => "grad-norms.svg",
+        FindingKind::VanishingGradients | FindingKind::DepthScaling => "grad-heatmap.svg",
+        FindingKind::LossDivergence | FindingKind::LossSpike => "loss-log.svg",
+        FindingKind::LossOscillation | FindingKind::NoProgress | FindingKind::Plateau => "loss.svg",
+        FindingKind::DeadUnits => "dead-units.svg",
+        FindingKind::SaturatedUnits => "saturated-units.svg",
+    }
+}
+
+pub fn page(r: &RunRecord, charts: &[Chart]) -> Result<String, Error> {
+    let name = esc(&r.scenario.name).to_string();
+    let mut out = String::with_capacity(charts.iter().map(|c| c.svg.len()).sum::<usize>() + 20_000);
+    let _ = write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>stabcheck: {name}</title><style>{CSS}</style></head><body><main>\n"
+    );
+    let _ = write!(
+        out,
+        "<header><h1>stabcheck report: {name}</h1><p class=\"description\">{}</p></header>\n",
+        esc(&r.scenario.description)
+    );
+    let mut shown = HashSet::new();
+    match &r.verdict {
+        Some(v) => {
+            banner(&mut out, v);
+            findings(&mut out, v, charts, &mut shown);
+        }
+        None => {
+            out.push_str("<section class=\"banner none\">This record has no verdict.</section>\n")
+        }
+    }
+    if let Some(o) = &r.nan_origin {
+        origin(&mut out, o);
+    }
+    out.push_str("<section><h2>Charts</h2>\n");
+    for c in charts.iter().filter(|c| !shown.contains(c.file)) {
+        figure(&mut out, c);
+    }
+    out.push_str("</section>\n");
+    if let Some(v) = &r.verdict {
+        gates(&mut out, v);
+    }
+    facts(&mut out, r)?;
+    out.push_str("</main></body></html>\n");
+    Ok(out)
+}
+
+fn banner(out: &mut String, v: &Verdict) {
+    let (class, word) = match v.status {
+        Status::Pass => ("pass", "PASS"),
+        Status::Fail => ("fail", "FAIL"),
+    };
+    let failed: Vec<&str> = v
+        .gates
+        .iter()
+        .filter(|g| !g.passed)
+        .map(|g| g.gate.as_str())
+        .collect();
+    let detail = if failed.is_empty() {
+        format!("all {} gates held", v.gates.len())
+    } else {
+        format!(
+            "{} of {} gates failed: {}",
+            failed.len(),
+            v.gates.len(),
+            failed.join(", ")
+        )
+    };
+    let outcome = serde_json::to_value(v.outcome)
+        .ok()
+        .and_then(|x| x.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "<section class=\"banner {class}\"><strong>{word}</strong> <span>({outcome})</span> \
+         <span>{}</span></section>",
+        esc(&detail)
+    );
+}
+
+fn findings(out: &mut String, v: &Verdict, charts: &[Chart], shown: &mut HashSet<&'static str>) {
+    if v.findings.is_empty() {
+        out.push_str("<section><h2>Findings</h2><p>No findings: nothing unusual was measured.</p></section>\n");
+        return;
+    }
+    out.push_str("<section><h2>Findings</h2>\n");
+    for f in &v.findings {
+        card(out, f);
+        let file = chart_for(f.kind);
+        if let Some(c) = charts.iter().find(|c| c.file == file) {
+            if shown.insert(c.file) {
+                figure(out, c);
+            } else {
+                let _ = writeln!(
+                    out,
+                    "<p class=\"see\">Chart: <a href=\"#{}\">{}</a> (above)</p>",
+                    anchor(c.file),
+                    esc(c.title)
+                );
+            }
+        }
+        out.push_str("</article>\n");
+    }
+    out.push_str("</section>\n");
+}
+
+/// Opens a finding's `<article>` (closed by the caller after its chart).
+fn card(out: &mut String, f: &Finding) {
+    let severity = match f.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "info",
+    };
+    let _ = write!(
+        out,
+        "<article class=\"card {severity}\"><h3><span class=\"tag\">{severity}</span> {}</h3>\
+         <p class=\"summary\">{}</p><p>{}</p><dl>",
+        f.kind.name(),
+        esc(&f.summary),
+        esc(&f.explanation)
+    );
+    let steps = if f.steps.first == f.steps.last {
+        format!("{}", f.steps.first)
+    } else {
+        format!("{}–{}", f.steps.first, f.steps.last)
+    };
+    let mut row = |k: &str, v: String| {
+        let _ = write!(out, "<dt>{}</dt><dd>{}</dd>", esc(k), esc(&v));
+    };
+    row("steps", steps);
+    if !f.layers.is_empty() {
+        let layers: Vec<String> = f.layers.iter().map(|l| l.to_string()).collect();
+        row("layers", layers.join(", "));
+    }
+    row("measured", fmt(f.measured));
+    if let Some(t) = f.threshold {
+        row("threshold", fmt(t));
+    }
+    if let Some(g) = &f.gate {
+        row("gate", g.clone());
+    }
+    for e in &f.evidence {
+        row(&e.name, fmt(e.value));
+    }
+    out.push_str("</dl>");
+    if let Some(s) = &f.suggestion {
+        let args: Vec<String> = s.set.iter().map(|a| format!("--set '{a}'")).collect();
+        let _ = write!(
+            out,
+            "<p class=\"fix\"><strong>Suggested fix:</strong> <code>{}</code> — {}</p>",
+            esc(&args.join(" ")),
+            esc(&s.why)
+        );
+    }
+}
+
+fn anchor(file: &str) -> String {
+    format!("chart-{}", file.trim_end_matches(".svg"))
+}
+
+fn figure(out: &mut String, c: &Chart) {
+    // The SVG is our own plotters output: inline it as is (it carries its own viewBox).
+    let _ = write!(
+        out,
+        "<figure id=\"{}\"><figcaption>{} <a href=\"{}\">({})</a></figcaption>{}</figure>\n",
+        anchor(c.file),
+        esc(c.title),
+        c.file,
+        c.file,
+        strip_xml_prolog(&c.svg)
+    );
+}
+
+fn strip_xml_prolog(svg: &str) -> &str {
+    svg.find("<svg").map_or(svg, |i| &svg[i..])
+}
+
+fn origin(out: &mut String, o: &NanOrigin) {
+    let layer = o
+        .layer
+        .map_or("the loss".to_string(), |l| format!("layer {l}"));
+    let _ = write!(
+        out,
+        "<section><h2>First non-finite value</h2><p class=\"summary\">{} at step {}, {}, op \
+         <code>{}</code> ({:?} phase)</p><p>{}</p><table><tr><th>input</th><th>shape</th>\
+         <th>min</th><th>max</th><th>max |x|</th><th>mean</th><th>non-finite</th></tr>",
+        esc(&o.value),
+        o.step,
+        esc(&layer),
+        esc(&o.op),
+        o.phase,
+        esc(&o.explanation)
+    );
+    for (i, t) in o.inputs.iter().enumerate() {
+        let _ = write!(
+            out,
+            "<tr><td>{i}</td><td>{}×{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            t.rows,
+            t.cols,
+            fmt(t.min),
+            fmt(t.max),
+            fmt(t.max_abs),
+            fmt(t.mean),
+            t.nonfinite
+        );
+    }
+    out.push_str("</table></section>\n");
+}
+
+fn gates(out: &mut String, v: &Verdict) {
+    out.push_str("<section><h2>Gates</h2><table><tr><th>gate</th><th>result</th><th>measured</th><th>limit</th><th>what it checks</th></tr>");
+    for g in &v.gates {
+        let (class, word) = if g.passed {
+            ("ok", "pass")
+        } else {
+            ("bad", "FAIL")
+        };
+        let _ = write!(
+            out,
+            "<tr class=\"{class}\"><td><code>{}</code></td><td>{word}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&g.gate),
+            fmt(g.measured),
+            fmt(g.threshold),
+            esc(&g.description)
+        );
+    }
+    out.push_str("</table></section>\n");
+}
+
+fn facts(out: &mut String, r: &RunRecord) -> Result<(), Error> {
+    let toml = toml::to_string(&ScenarioFile::from(&r.scenario)).map_err(|e| Error::Record {
+        path: None,
+        message: format!("could not write the scenario as TOML: {e}"),
+    })?;
+    let _ = write!(
+        out,
+        "<section><h2>Run</h2><dl class=\"facts\"><dt>stabcheck</dt><dd>{}</dd><dt>seed</dt><dd>{}</dd>\
+         <dt>steps run</dt><dd>{} (trace keeps every {}th)</dd><dt>parameters</dt><dd>{}</dd>\
+         <dt>checksum</dt><dd><code>{}</code></dd><dt>duration</dt><dd>{:.2} s ({:.3} ms/step)</dd></dl>\
+         <h3>Scenario as resolved</h3><pre>{}</pre></section>\n",
+        esc(&r.stabcheck_version),
+        r.scenario.seed,
+        r.steps_run,
+        r.step_stride,
+        r.parameters,
+        esc(&r.param_checksum),
+        r.timings.total_ms / 1e3,
+        r.timings.ms_per_step,
+        esc(&toml)
+    );
+    Ok(())
+}

@@ -1,0 +1,93 @@
+//! Reports: SVG charts and one self-contained `index.html`, rendered from a run record alone.
+//!
+//! Reads only serialized results ([`RunRecord`]), so a run.json from another machine renders the
+//! same. Every file is written atomically (temp file, sync, rename): an interrupted run never
+//! leaves a half-written report over a good one; `index.html` is written last.
+
+pub mod charts;
+pub mod html;
+pub mod style;
+
+use std::path::{Path, PathBuf};
+
+use crate::error::Error;
+use crate::record::RunRecord;
+use crate::record::atomic::write_atomic;
+
+/// One chart: its file name in the report folder, a title, and the SVG text.
+#[derive(Debug, Clone)]
+pub struct Chart {
+    pub file: &'static str,
+    pub title: &'static str,
+    pub svg: String,
+}
+
+/// Every chart of a run, in page order.
+pub fn charts(r: &RunRecord) -> Result<Vec<Chart>, Error> {
+    let chart = |file, title, svg| Chart { file, title, svg };
+    Ok(vec![
+        chart(
+            "loss.svg",
+            "Loss and learning rate",
+            charts::loss(r, false)?,
+        ),
+        chart("loss-log.svg", "Loss (log scale)", charts::loss(r, true)?),
+        chart(
+            "grad-norms.svg",
+            "Gradient norms per layer",
+            charts::grad_norms(r)?,
+        ),
+        chart(
+            "grad-heatmap.svg",
+            "Gradient flow heatmap",
+            charts::heatmap::grad_heatmap(r)?,
+        ),
+        chart(
+            "histograms.svg",
+            "Gradient histograms",
+            charts::histograms::histograms(r)?,
+        ),
+        chart(
+            "update-ratios.svg",
+            "Update-to-weight ratios",
+            charts::update_ratios(r)?,
+        ),
+        chart("dead-units.svg", "Dead units", charts::dead_fraction(r)?),
+        chart(
+            "saturated-units.svg",
+            "Saturated units",
+            charts::saturated_fraction(r)?,
+        ),
+    ])
+}
+
+/// What `render` wrote, and how long the rendering and writing took.
+#[derive(Debug, Clone)]
+pub struct Written {
+    pub files: Vec<PathBuf>,
+    pub index: PathBuf,
+    pub bytes: u64,
+}
+
+/// Renders every chart and the page into `dir` (created if missing), `index.html` last.
+pub fn render(r: &RunRecord, dir: &Path) -> Result<Written, Error> {
+    let charts = charts(r)?;
+    let page = html::page(r, &charts)?;
+    let mut files = Vec::new();
+    let mut bytes = 0;
+    for c in &charts {
+        let path = dir.join(c.file);
+        write_atomic(&path, c.svg.as_bytes())?;
+        bytes += c.svg.len() as u64;
+        files.push(path);
+    }
+    let index = dir.join("index.html");
+    write_atomic(&index, page.as_bytes())?;
+    bytes += page.len() as u64;
+    files.push(index.clone());
+    Ok(Written {
+        files,
+        index,
+        bytes,
+    })
+}
