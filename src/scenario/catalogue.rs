@@ -9,7 +9,10 @@ use super::resolved::Scenario;
 /// `(name, source)` of the built-in scenario `scenarios/<name>.toml`.
 macro_rules! builtin {
     ($name:literal) => {
-        ($name, include_str!(concat!("../../scenarios/", $name, ".toml")))
+        (
+            $name,
+            include_str!(concat!("../../scenarios/", $name, ".toml")),
+        )
     };
 }
 
@@ -88,7 +91,10 @@ mod tests {
         assert_eq!(files, names);
         for name in builtin_names() {
             let source = builtin_source(name).unwrap();
-            assert!(source.starts_with(&format!("# {name}: ")), "{name}: no header");
+            assert!(
+                source.starts_with(&format!("# {name}: ")),
+                "{name}: no header"
+            );
             assert!(!resolve(name).unwrap().description.is_empty(), "{name}");
         }
     }
@@ -101,6 +107,9 @@ mod tests {
             message.starts_with("no-such-scenario: this is neither a built-in scenario (`deep-mlp`, `deep-residual-layernorm`, "),
             "{message}"
         );
-        assert!(message.ends_with("`tiny-lr`) nor an existing file"), "{message}");
+        assert!(
+            message.ends_with("`tiny-lr`) nor an existing file"),
+            "{message}"
+        );
     }
 }
