@@ -6,8 +6,34 @@ use super::error::{ScenarioError, ScenarioErrorKind};
 use super::load::{load_file, parse_str};
 use super::resolved::Scenario;
 
-/// Name and source text of every built-in scenario, in catalogue order.
-const BUILTINS: &[(&str, &str)] = &[("deep-mlp", include_str!("../../scenarios/deep-mlp.toml"))];
+/// `(name, source)` of the built-in scenario `scenarios/<name>.toml`.
+macro_rules! builtin {
+    ($name:literal) => {
+        (
+            $name,
+            include_str!(concat!("../../scenarios/", $name, ".toml")),
+        )
+    };
+}
+
+/// Name and source text of every built-in scenario, in catalogue order: the stable ones first
+/// (the reference, then the repaired variants), then one per failure they show.
+const BUILTINS: &[(&str, &str)] = &[
+    builtin!("deep-mlp"),
+    builtin!("deep-residual-layernorm"),
+    builtin!("relu-init-3-repaired"),
+    builtin!("sgd-lr-1-clipped"),
+    builtin!("sigmoid-vanishing"),
+    builtin!("relu-init-3"),
+    builtin!("sgd-lr-1"),
+    builtin!("layer-lr-100x"),
+    builtin!("layernorm-eps-0"),
+    builtin!("adam-eps-0"),
+    builtin!("dead-relu-bias"),
+    builtin!("adam-lr-too-high"),
+    builtin!("tanh-saturated"),
+    builtin!("tiny-lr"),
+];
 
 /// Names of the built-in scenarios, in catalogue order.
 pub fn builtin_names() -> Vec<&'static str> {
@@ -51,11 +77,39 @@ mod tests {
     }
 
     #[test]
+    fn every_scenario_file_is_built_in_and_describes_itself() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios");
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+            .collect();
+        files.sort();
+        let mut names = builtin_names();
+        names.sort_unstable();
+        assert_eq!(files, names);
+        for name in builtin_names() {
+            let source = builtin_source(name).unwrap();
+            assert!(
+                source.starts_with(&format!("# {name}: ")),
+                "{name}: no header"
+            );
+            assert!(!resolve(name).unwrap().description.is_empty(), "{name}");
+        }
+    }
+
+    #[test]
     fn an_unknown_name_lists_the_builtins() {
         let err = resolve("no-such-scenario").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "no-such-scenario: this is neither a built-in scenario (`deep-mlp`) nor an existing file"
+        let message = err.to_string();
+        assert!(
+            message.starts_with("no-such-scenario: this is neither a built-in scenario (`deep-mlp`, `deep-residual-layernorm`, "),
+            "{message}"
+        );
+        assert!(
+            message.ends_with("`tiny-lr`) nor an existing file"),
+            "{message}"
         );
     }
 }
