@@ -204,7 +204,12 @@ fn relu_init_3_explodes_from_step_0_and_warns_about_depth_scaling() {
     let depth = run.verdict.findings.iter().find(|f| f.kind == DepthScaling);
     // Mean-field theory: √χ₁ = √(2 · 3² · 1/2) = 3 per layer.
     let depth = depth.unwrap();
-    assert_eq!(depth.threshold, Some(3.0));
+    let predicted = depth
+        .evidence
+        .iter()
+        .find(|e| e.name == "predicted factor per layer")
+        .unwrap();
+    assert_eq!(predicted.value, 3.0);
     assert!((depth.measured - 3.0).abs() < 0.3, "{}", depth.measured);
     check_variants("relu-init-3", &fresh());
 }

@@ -45,9 +45,9 @@ pub fn page(r: &RunRecord, charts: &[Chart]) -> Result<String, Error> {
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>stabcheck: {name}</title><style>{CSS}</style></head><body><main>\n"
     );
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<header><h1>stabcheck report: {name}</h1><p class=\"description\">{}</p></header>\n",
+        "<header><h1>stabcheck report: {name}</h1><p class=\"description\">{}</p></header>",
         esc(&r.scenario.description)
     );
     let mut shown = HashSet::new();
@@ -191,9 +191,9 @@ fn anchor(file: &str) -> String {
 
 fn figure(out: &mut String, c: &Chart) {
     // The SVG is our own plotters output: inline it as is (it carries its own viewBox).
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<figure id=\"{}\"><figcaption>{} <a href=\"{}\">({})</a></figcaption>{}</figure>\n",
+        "<figure id=\"{}\"><figcaption>{} <a href=\"{}\">({})</a></figcaption>{}</figure>",
         anchor(c.file),
         esc(c.title),
         c.file,
@@ -263,12 +263,12 @@ fn facts(out: &mut String, r: &RunRecord) -> Result<(), Error> {
         path: None,
         message: format!("could not write the scenario as TOML: {e}"),
     })?;
-    let _ = write!(
+    let _ = writeln!(
         out,
         "<section><h2>Run</h2><dl class=\"facts\"><dt>stabcheck</dt><dd>{}</dd><dt>seed</dt><dd>{}</dd>\
          <dt>steps run</dt><dd>{} (trace keeps every {}th)</dd><dt>parameters</dt><dd>{}</dd>\
          <dt>checksum</dt><dd><code>{}</code></dd><dt>duration</dt><dd>{:.2} s ({:.3} ms/step)</dd></dl>\
-         <h3>Scenario as resolved</h3><pre>{}</pre></section>\n",
+         <h3>Scenario as resolved</h3><pre>{}</pre></section>",
         esc(&r.stabcheck_version),
         r.scenario.seed,
         r.steps_run,
