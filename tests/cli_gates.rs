@@ -11,15 +11,9 @@ fn stabcheck() -> Command {
     Command::cargo_bin("stabcheck").unwrap()
 }
 
-/// deep-mlp with He init scaled by 3: the gradient norm is ~1e9 from step 0 (max_grad_norm fails).
-const EXPLODING: &[&str] = &[
-    "scenario",
-    "deep-mlp",
-    "--steps",
-    "20",
-    "--set",
-    "model.init_scale=3.0",
-];
+/// The catalogue's relu-init-3 (deep-mlp with He init scaled by 3): the gradient norm is ~1e9
+/// from step 0, so max_grad_norm fails.
+const EXPLODING: &[&str] = &["scenario", "relu-init-3"];
 
 #[test]
 fn the_stable_reference_exits_0_and_says_pass() {
@@ -109,7 +103,7 @@ fn json_output_is_only_json_and_matches_run_json() {
             .unwrap();
     assert_eq!(printed["verdict"], record["verdict"]);
     assert_eq!(printed["verdict"]["status"], "fail");
-    assert_eq!(printed["scenario"], "deep-mlp");
+    assert_eq!(printed["scenario"], "relu-init-3");
     let path = printed["record"].as_str().unwrap();
     assert!(path.ends_with("run.json"), "{path}");
 }
