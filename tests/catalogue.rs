@@ -53,6 +53,7 @@ const EXPECTATIONS: &[Expect] = &[
     ),
     expect("tanh-saturated", Outcome::Unstable, &[SaturatedUnits]),
     expect("tiny-lr", Outcome::NoProgress, &[NoProgress]),
+    expect("loss-oscillation", Outcome::Unstable, &[LossOscillation]),
 ];
 
 fn expectation(name: &str) -> &'static Expect {
@@ -305,4 +306,23 @@ fn tanh_saturated_saturates_units() {
 fn tiny_lr_is_no_progress_not_unstable() {
     check_builtin("tiny-lr");
     check_variants("tiny-lr", &fresh());
+}
+
+#[test]
+fn loss_oscillation_swings_with_every_seed_and_settles_at_a_sane_lr() {
+    let run = check_builtin("loss-oscillation");
+    let f = run
+        .verdict
+        .errors()
+        .find(|f| f.kind == LossOscillation)
+        .unwrap();
+    assert!(f.measured > 0.1, "{}", f.measured);
+    check_variants("loss-oscillation", &[seed(1), seed(2), seed(3)]);
+    // The same problem at lr 1 descends without bouncing: no oscillation finding.
+    let calm = run_with("loss-oscillation", &set(&["optimizer.lr=1.0"]));
+    assert!(
+        !error_kinds(&calm.verdict).contains(&LossOscillation),
+        "{:?}",
+        error_kinds(&calm.verdict)
+    );
 }

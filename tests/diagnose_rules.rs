@@ -91,17 +91,22 @@ fn divergence_is_a_sustained_rise_not_a_spike() {
 }
 
 #[test]
-fn oscillation_needs_alternation_and_amplitude() {
+fn oscillation_needs_alternation_and_a_period_2_swing() {
     let zigzag = |amp: f64| with(move |i, s| s.loss = 1.0 + amp * (i % 2) as f64);
-    // Changes of ±1 around a median of 1.5: amplitude 0.667 > 0.5.
-    let v = diagnose(&zigzag(1.0));
+    // The last quarter is steps 75..=99: 13 odd steps at 1.3 and 12 even ones at 1.0, so the
+    // median is 1.3 and the period-2 amplitude 0.3 / 1.3 = 0.231 > 0.1.
+    let v = diagnose(&zigzag(0.3));
     let f = v
         .errors()
         .find(|f| f.kind == FindingKind::LossOscillation)
         .unwrap();
-    assert!((f.measured - 1.0 / 1.5).abs() < 1e-12, "{}", f.measured);
-    // The same alternation at ±0.2 (amplitude 0.18) is noise.
-    assert!(!errors(&diagnose(&zigzag(0.2))).contains(&FindingKind::LossOscillation));
+    assert!((f.measured - 0.3 / 1.3).abs() < 1e-12, "{}", f.measured);
+    // ±0.1 around a median of 1.1 swings by 0.091: under the gate.
+    assert!(!errors(&diagnose(&zigzag(0.1))).contains(&FindingKind::LossOscillation));
+    // Large changes that do not keep alternating (period 4: up, up, down, down) are no
+    // period-2 oscillation, however big.
+    let period_4 = with(|i, s| s.loss = 1.0 + ((i / 2) % 2) as f64);
+    assert!(!errors(&diagnose(&period_4)).contains(&FindingKind::LossOscillation));
 }
 
 #[test]

@@ -33,6 +33,7 @@ const BUILTINS: &[(&str, &str)] = &[
     builtin!("adam-lr-too-high"),
     builtin!("tanh-saturated"),
     builtin!("tiny-lr"),
+    builtin!("loss-oscillation"),
 ];
 
 /// Names of the built-in scenarios, in catalogue order.

@@ -122,7 +122,7 @@ pub(crate) fn max_loss_growth() -> f64 {
     2.0
 }
 pub(crate) fn max_loss_oscillation() -> f64 {
-    0.5
+    0.1
 }
 pub(crate) fn robust_cases() -> i64 {
     64

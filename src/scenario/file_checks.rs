@@ -82,8 +82,9 @@ pub struct Gates {
     /// finite and >= 1. Defaults to `2.0`.
     #[serde(default = "defaults::max_loss_growth")]
     pub max_loss_growth: f64,
-    /// Largest allowed mean |loss change| per step, relative to the median loss, over the last
-    /// window when the changes alternate in sign, finite and > 0. Defaults to `0.5`.
+    /// Largest allowed period-2 swing of the loss, `|mean (-1)^t Δloss_t|` over the last quarter
+    /// of the run relative to its median loss, when >= 80% of changes alternate in sign; finite
+    /// and > 0. Defaults to `0.1`.
     #[serde(default = "defaults::max_loss_oscillation")]
     pub max_loss_oscillation: f64,
 }

@@ -85,7 +85,7 @@ fn documented_defaults(name: &str) -> Scenario {
             max_update_ratio: 1.0,
             max_weight_growth: 100.0,
             max_loss_growth: 2.0,
-            max_loss_oscillation: 0.5,
+            max_loss_oscillation: 0.1,
         },
         robust: RobustConfig {
             cases: 64,
