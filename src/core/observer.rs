@@ -51,8 +51,19 @@ pub struct StepEvent<'a, T> {
     pub grad_sq_norms: &'a [f64],
     /// `‖Δθ‖²` of each parameter segment's update, indexed like `model.params.segments`.
     pub update_sq_norms: &'a [f64],
+    /// `‖θ‖²` of each parameter segment after the update, measured inside the update pass; empty
+    /// unless [`StatsWanted::param_norms`].
+    pub param_sq_norms: &'a [f64],
     /// The model after the update; its activation and gradient buffers still hold this step's values.
     pub model: &'a Model<T>,
+}
+
+/// Statistics the core can measure inside passes it makes anyway, each only when an observer
+/// asks ([`Observer::wants_stats`]), so a run without probes pays nothing for them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StatsWanted {
+    /// `‖θ‖²` of every segment after its update, in [`StepEvent::param_sq_norms`].
+    pub param_norms: bool,
 }
 
 /// Receives training events. Every method has a do-nothing default.
@@ -60,6 +71,10 @@ pub trait Observer<T: Real> {
     /// Whether to build and deliver [`OpEvent`]s. Per-step probes say `false`; NaN-origin replays say `true`.
     fn wants_ops(&self) -> bool {
         false
+    }
+    /// Which fused statistics to measure this step (asked once per step, before the forward pass).
+    fn wants_stats(&self) -> StatsWanted {
+        StatsWanted::default()
     }
     /// Called once before step 0 with the freshly built model (initial weights).
     fn on_start(&mut self, _model: &Model<T>) {}

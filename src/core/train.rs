@@ -78,6 +78,8 @@ impl<T: Real> Trainer<T> {
             observer.on_start(&self.model);
         }
         self.batcher.next_into(&self.data, &mut self.batch);
+        let wanted = observer.wants_stats();
+        self.updater.measure_values = wanted.param_norms;
         let mut e = Emit::new(observer, step);
         let x = self.batch.x.view();
         self.model.forward(x, &mut e);
@@ -123,6 +125,11 @@ impl<T: Real> Trainer<T> {
             grad_norm_clipped,
             grad_sq_norms: &updater.grad_sq_norms,
             update_sq_norms: &updater.update_sq_norms,
+            param_sq_norms: if wanted.param_norms {
+                &updater.param_sq_norms
+            } else {
+                &[]
+            },
             model: &self.model,
         });
         self.step += 1;

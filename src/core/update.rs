@@ -31,6 +31,10 @@ pub struct Updater<T> {
     pub penalty: Vec<f64>,
     /// `‖Δθ‖²` of each segment's update.
     pub update_sq_norms: Vec<f64>,
+    /// Whether [`Updater::update_layer`] also measures `‖θ‖²` after each segment's update.
+    pub measure_values: bool,
+    /// `‖θ‖²` of each segment after its update, when `measure_values` (stale otherwise).
+    pub param_sq_norms: Vec<f64>,
 }
 
 impl<T: Real> Updater<T> {
@@ -58,6 +62,8 @@ impl<T: Real> Updater<T> {
             clipped_sq_norms: vec![0.0; n],
             penalty: vec![0.0; n],
             update_sq_norms: vec![0.0; n],
+            measure_values: false,
+            param_sq_norms: vec![0.0; n],
         }
     }
 
@@ -99,12 +105,15 @@ impl<T: Real> Updater<T> {
         for &k in segments_of(&self.layer_segments, layer) {
             let seg = params.segments[k];
             let r = seg.range();
-            self.update_sq_norms[k] = self.optimizer.update_segment(
+            let measured = self.optimizer.update_segment_measured(
                 &seg,
                 &mut params.values[r.clone()],
                 &params.grads[r.clone()],
                 seg_lr,
+                self.measure_values,
             );
+            self.update_sq_norms[k] = measured.change_sq;
+            self.param_sq_norms[k] = measured.value_sq;
             if e.on {
                 let shape = (seg.rows, seg.cols);
                 let value = ArrayView2::from_shape(shape, &params.values[r.clone()]);

@@ -17,7 +17,7 @@ use super::trace::{LayerStats, StepRecord, Trace};
 use crate::core::float::Real;
 use crate::core::layers::activation::Activation;
 use crate::core::model::Model;
-use crate::core::observer::{Observer, StepEvent};
+use crate::core::observer::{Observer, StatsWanted, StepEvent};
 use crate::core::params::Segment;
 
 /// A unit is saturated when its local derivative `f'(z)` is below this for every sample.
@@ -25,7 +25,8 @@ pub const SATURATION_DERIVATIVE: f64 = 1e-3;
 
 /// Records one [`StepRecord`] per step and gradient histograms on a schedule.
 ///
-/// Per layer: gradient norms come from the step event's per-segment `‖g‖²` (no extra pass);
+/// Per layer: gradient norms come from the step event's per-segment `‖g‖²` and `‖W‖` from its
+/// `‖θ‖²`, both measured by the core in passes it makes anyway (see [`Observer::wants_stats`]);
 /// `input_grad_norm` of layer `i ≥ 1` is `‖hidden[i-1].grad_out‖`; `weight_norm` is `‖W‖` after
 /// the update and `update_ratio = ‖ΔW‖ / ‖W_before‖`, where `‖W_before‖` is the previous step's
 /// recorded `weight_norm` (weights change only in updates) or, at the first step, the norm taken
@@ -111,10 +112,10 @@ impl<T: Real> Recorder<T> {
         let (w, b) = self.segments[l];
         let (w_seg, b_seg) = (&params.segments[w], &params.segments[b]);
         let w_values = segment(&params.values, w_seg);
-        let w_sq = sq_norm(w_values);
+        let w_sq = value_sq(event, w);
         let b_values = segment(&params.values, b_seg);
         let mut nonfinite = nonfinite_given_sq_norm(w_values, w_sq)
-            + nonfinite_given_sq_norm(b_values, sq_norm(b_values))
+            + nonfinite_given_sq_norm(b_values, value_sq(event, b))
             + nonfinite_given_sq_norm(segment(&params.grads, w_seg), event.grad_sq_norms[w])
             + nonfinite_given_sq_norm(segment(&params.grads, b_seg), event.grad_sq_norms[b]);
         let (output, grad_out) = match model.hidden.get(l) {
@@ -193,6 +194,16 @@ fn saturated<T: Real>(
     })
 }
 
+/// `‖θ‖²` of segment `k` after the update: the core's measurement from the update pass when it
+/// made one (bit-identical to [`sq_norm`]), else a pass over the values.
+fn value_sq<T: Real>(event: &StepEvent<'_, T>, k: usize) -> f64 {
+    let params = &event.model.params;
+    match event.param_sq_norms.get(k) {
+        Some(&sq) => sq,
+        None => sq_norm(segment(&params.values, &params.segments[k])),
+    }
+}
+
 /// A segment's slice of a flat parameter buffer.
 fn segment<'a, T>(buffer: &'a [T], seg: &Segment) -> &'a [T] {
     &buffer[seg.range()]
@@ -206,6 +217,10 @@ fn contiguous<'a, T>(view: &ArrayView2<'a, T>) -> &'a [T] {
 }
 
 impl<T: Real> Observer<T> for Recorder<T> {
+    fn wants_stats(&self) -> StatsWanted {
+        StatsWanted { param_norms: true }
+    }
+
     fn on_start(&mut self, model: &Model<T>) {
         self.prepare(model, true);
     }

@@ -13,7 +13,7 @@
 //! `T` in PyTorch's order (`((1 − β2)·g)·g`), so `f32` runs overflow where real ones do. `eps` is the
 //! only epsilon: with `eps = 0` a zero gradient gives `0/0 = NaN`, a hazard the probes must see.
 
-use super::{decay_factor, decayed, update_each};
+use super::{Measured, decay_factor, decayed, update_each};
 use crate::core::float::Real;
 
 /// Hyperparameters of one Adam/AdamW segment update.
@@ -29,16 +29,19 @@ pub(super) struct AdamStep {
     pub coupled_decay: f64,
     /// AdamW's decoupled decay (0 for Adam and for non-weight segments).
     pub decoupled_decay: f64,
+    /// Also measure `‖θ‖²` after the update.
+    pub value_norm: bool,
 }
 
-/// One Adam/AdamW update of a segment with moments `m`, `v`; returns `‖Δθ‖²`.
+/// One Adam/AdamW update of a segment with moments `m`, `v`; returns `‖Δθ‖²` (and `‖θ‖²` when
+/// asked).
 pub(super) fn adam<T: Real>(
     values: &mut [T],
     grads: &[T],
     m: &mut [T],
     v: &mut [T],
     h: &AdamStep,
-) -> f64 {
+) -> Measured {
     let (beta1, beta2) = h.betas;
     let t = h.t as f64;
     let step_size = T::of(h.lr / (1.0 - beta1.powf(t)));
@@ -52,7 +55,7 @@ pub(super) fn adam<T: Real>(
         m.len() == values.len() && v.len() == values.len(),
         "two moments per parameter"
     );
-    update_each(values, grads, |i, old, g| {
+    update_each(values, grads, h.value_norm, |i, old, g| {
         let (m, v) = (&mut m[i], &mut v[i]);
         let current = shrink.map_or(old, |s| old * s);
         let g = decayed(g, current, coupled);

@@ -11,6 +11,7 @@ pub mod sgd;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use self::each::Measured;
 use self::each::update_each;
 use super::float::Real;
 use super::params::{ParamKind, Segment};
@@ -104,6 +105,20 @@ impl<T: Real> Optimizer<T> {
     /// Returns `‖Δθ‖²` of the change actually applied (`Σ (w_new − w_old)²` in `f64`), so an update
     /// lost to rounding counts as zero. NaN propagates.
     pub fn update_segment(&mut self, seg: &Segment, values: &mut [T], grads: &[T], lr: f64) -> f64 {
+        self.update_segment_measured(seg, values, grads, lr, false)
+            .change_sq
+    }
+
+    /// [`Optimizer::update_segment`], also measuring `‖θ‖²` after the update in the same pass
+    /// when `value_norm` (else [`Measured::value_sq`] is NaN).
+    pub fn update_segment_measured(
+        &mut self,
+        seg: &Segment,
+        values: &mut [T],
+        grads: &[T],
+        lr: f64,
+        value_norm: bool,
+    ) -> Measured {
         debug_assert_eq!(
             values.len(),
             seg.len(),
@@ -118,11 +133,11 @@ impl<T: Real> Optimizer<T> {
         };
         let r = seg.range();
         match s.kind {
-            OptimizerKind::Sgd => sgd::sgd(values, grads, lr, wd),
+            OptimizerKind::Sgd => sgd::sgd(values, grads, lr, wd, value_norm),
             OptimizerKind::Momentum | OptimizerKind::Nesterov => {
                 let nesterov = s.kind == OptimizerKind::Nesterov;
                 let buf = &mut self.first[r];
-                sgd::momentum(values, grads, buf, lr, s.momentum, wd, nesterov)
+                sgd::momentum(values, grads, buf, lr, s.momentum, wd, nesterov, value_norm)
             }
             OptimizerKind::Adam | OptimizerKind::Adamw => {
                 debug_assert!(
@@ -137,13 +152,14 @@ impl<T: Real> Optimizer<T> {
                     t: self.step,
                     coupled_decay: if decoupled { 0.0 } else { wd },
                     decoupled_decay: if decoupled { wd } else { 0.0 },
+                    value_norm,
                 };
                 let (m, v) = (&mut self.first[r.clone()], &mut self.second[r]);
                 adam::adam(values, grads, m, v, &hyper)
             }
             OptimizerKind::Rmsprop => {
                 let sq_avg = &mut self.second[r];
-                rmsprop::rmsprop(values, grads, sq_avg, lr, s.alpha, s.eps, wd)
+                rmsprop::rmsprop(values, grads, sq_avg, lr, s.alpha, s.eps, wd, value_norm)
             }
         }
     }

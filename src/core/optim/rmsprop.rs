@@ -7,10 +7,12 @@
 //! Elementwise math runs in `T` in PyTorch's order (`((1 − α)·g)·g`), so `f32` overflows as real
 //! `f32` training does. `eps` is the only epsilon: `eps = 0` with a zero gradient gives NaN.
 
-use super::{decay_factor, decayed, update_each};
+use super::{Measured, decay_factor, decayed, update_each};
 use crate::core::float::Real;
 
-/// One RMSprop update of a segment with running mean square `sq_avg`; returns `‖Δθ‖²`.
+/// One RMSprop update of a segment with running mean square `sq_avg`; returns `‖Δθ‖²` (and
+/// `‖θ‖²` when `value_norm`).
+#[allow(clippy::too_many_arguments)]
 pub(super) fn rmsprop<T: Real>(
     values: &mut [T],
     grads: &[T],
@@ -19,7 +21,8 @@ pub(super) fn rmsprop<T: Real>(
     alpha: f64,
     eps: f64,
     wd: f64,
-) -> f64 {
+    value_norm: bool,
+) -> Measured {
     let (lr, eps) = (T::of(lr), T::of(eps));
     let (alpha, one_minus_alpha) = (T::of(alpha), T::of(1.0 - alpha));
     let wd = decay_factor::<T>(wd);
@@ -28,7 +31,7 @@ pub(super) fn rmsprop<T: Real>(
         values.len(),
         "one running mean square per parameter"
     );
-    update_each(values, grads, |i, old, g| {
+    update_each(values, grads, value_norm, |i, old, g| {
         let v = &mut sq_avg[i];
         let g = decayed(g, old, wd);
         *v = alpha * *v + one_minus_alpha * g * g;

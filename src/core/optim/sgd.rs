@@ -8,18 +8,27 @@
 //! The buffer starts at zero, so the first step has `v = g` exactly as PyTorch's "copy `g` on the
 //! first step". Elementwise math runs in `T`, so `f32` overflows as real `f32` training does.
 
-use super::{decay_factor, decayed, update_each};
+use super::{Measured, decay_factor, decayed, update_each};
 use crate::core::float::Real;
 
-/// Plain SGD on one segment; returns `‖Δθ‖²`.
-pub(super) fn sgd<T: Real>(values: &mut [T], grads: &[T], lr: f64, wd: f64) -> f64 {
+/// Plain SGD on one segment; returns `‖Δθ‖²` (and `‖θ‖²` when `value_norm`).
+pub(super) fn sgd<T: Real>(
+    values: &mut [T],
+    grads: &[T],
+    lr: f64,
+    wd: f64,
+    value_norm: bool,
+) -> Measured {
     let lr = T::of(lr);
     let wd = decay_factor::<T>(wd);
-    update_each(values, grads, |_, w, g| w - lr * decayed(g, w, wd))
+    update_each(values, grads, value_norm, |_, w, g| {
+        w - lr * decayed(g, w, wd)
+    })
 }
 
 /// Momentum or (with `nesterov`) Nesterov momentum on one segment; `buf` is the segment's
-/// velocity. Returns `‖Δθ‖²`.
+/// velocity. Returns `‖Δθ‖²` (and `‖θ‖²` when `value_norm`).
+#[allow(clippy::too_many_arguments)]
 pub(super) fn momentum<T: Real>(
     values: &mut [T],
     grads: &[T],
@@ -28,11 +37,12 @@ pub(super) fn momentum<T: Real>(
     mu: f64,
     wd: f64,
     nesterov: bool,
-) -> f64 {
+    value_norm: bool,
+) -> Measured {
     let (lr, mu) = (T::of(lr), T::of(mu));
     let wd = decay_factor::<T>(wd);
     assert_eq!(buf.len(), values.len(), "one velocity per parameter");
-    update_each(values, grads, |i, old, g| {
+    update_each(values, grads, value_norm, |i, old, g| {
         let v = &mut buf[i];
         let g = decayed(g, old, wd);
         *v = mu * *v + g;
