@@ -17,8 +17,9 @@ pub const SPIKE_MIN_HISTORY: usize = 5;
 /// Oscillation: at least this fraction of successive loss changes alternate in sign (independent
 /// noise alternates about 2/3 of the time; a period-2 oscillation always does).
 pub const OSCILLATION_FLIPS: f64 = 0.8;
-/// Oscillation is judged on the last quarter of the run, but at least this many steps.
-pub const OSCILLATION_MIN_STEPS: usize = 20;
+/// Oscillation is judged on the last quarter of the run, but at least this many steps; shorter
+/// runs are not judged (a handful of changes alternate by chance).
+pub const OSCILLATION_MIN_STEPS: usize = 40;
 /// Plateau: the last quarter improved on the quarter before by less than this fraction.
 pub const PLATEAU_IMPROVEMENT: f64 = 0.01;
 
@@ -179,12 +180,18 @@ fn oscillation(cx: &Context, book: &mut GateBook) -> Option<Finding> {
     let (from, flips, amplitude) = oscillation_measure(cx);
     let level = median(cx.loss[from..].iter().copied());
     let alternating = flips >= OSCILLATION_FLIPS && level > CONVERGED_FRACTION * cx.initial_loss;
-    let measured = if alternating { amplitude } else { 0.0 };
+    let measured = if cx.len() < OSCILLATION_MIN_STEPS {
+        f64::NAN
+    } else if alternating {
+        amplitude
+    } else {
+        0.0
+    };
     book.record(
         "max_loss_oscillation",
         gate,
         measured,
-        "period-2 amplitude of the loss / median loss over the last quarter, when >= 80% of changes alternate",
+        "period-2 amplitude of the loss / median loss over the last quarter, when >= 80% of changes alternate (NaN: run shorter than 40 steps)",
     );
     if !above(measured, gate) {
         return None;

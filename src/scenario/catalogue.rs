@@ -109,7 +109,7 @@ mod tests {
             "{message}"
         );
         assert!(
-            message.ends_with("`tiny-lr`) nor an existing file"),
+            message.ends_with("`tiny-lr`, `loss-oscillation`) nor an existing file"),
             "{message}"
         );
     }
