@@ -93,15 +93,15 @@ fn divergence_is_a_sustained_rise_not_a_spike() {
 #[test]
 fn oscillation_needs_alternation_and_a_period_2_swing() {
     let zigzag = |amp: f64| with(move |i, s| s.loss = 1.0 + amp * (i % 2) as f64);
-    // The last quarter is steps 75..=99: 13 odd steps at 1.3 and 12 even ones at 1.0, so the
-    // median is 1.3 and the period-2 amplitude 0.3 / 1.3 = 0.231 > 0.1.
+    // The window is the last 40 steps (a quarter of 100 is under the 40-step minimum): 20 at 1.3
+    // and 20 at 1.0, so the median is 1.15 and the period-2 amplitude 0.3 / 1.15 = 0.261 > 0.1.
     let v = diagnose(&zigzag(0.3));
     let f = v
         .errors()
         .find(|f| f.kind == FindingKind::LossOscillation)
         .unwrap();
-    assert!((f.measured - 0.3 / 1.3).abs() < 1e-12, "{}", f.measured);
-    // ±0.1 around a median of 1.1 swings by 0.091: under the gate.
+    assert!((f.measured - 0.3 / 1.15).abs() < 1e-12, "{}", f.measured);
+    // ±0.1 around a median of 1.05 swings by 0.095: under the gate.
     assert!(!errors(&diagnose(&zigzag(0.1))).contains(&FindingKind::LossOscillation));
     // Large changes that do not keep alternating (period 4: up, up, down, down) are no
     // period-2 oscillation, however big.
