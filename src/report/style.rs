@@ -146,7 +146,10 @@ pub fn value_range(values: impl IntoIterator<Item = f64>, log: bool) -> Option<(
         return None;
     }
     Some(if log {
-        (lo / 1.25, hi * 1.25)
+        // Down to a power of ten: plotters labels a log axis from the first power of ten in
+        // range, so a range starting at 0.3 would show no label below 1.
+        // (0.999: plotters rounds ln(0.1)/ln(10) = -0.99999... up to 0 and would skip 0.1.)
+        (0.999 * 10f64.powf((lo / 1.25).log10().floor()), hi * 1.25)
     } else if hi - lo <= 1e-12 * hi.abs() {
         // A flat series: pad by half its own size (a constant lr of 1e-3 spans 5e-4..1.5e-3).
         let pad = if lo == 0.0 { 0.5 } else { 0.5 * lo.abs() };
@@ -157,9 +160,16 @@ pub fn value_range(values: impl IntoIterator<Item = f64>, log: bool) -> Option<(
     })
 }
 
-/// Axis tick label: short, exponent form for very large or small values.
+/// Axis tick label: at most 3 significant digits, exponent form (`1e-4`, `2.5e6`) for very large
+/// or small values.
 pub fn tick(v: &f64) -> String {
-    crate::diagnose::series::fmt(*v)
+    let x = *v;
+    if x != 0.0 && x.is_finite() && (x.abs() >= 1e4 || x.abs() < 1e-3) {
+        let rounded: f64 = format!("{x:.2e}").parse().unwrap_or(x);
+        format!("{rounded:e}")
+    } else {
+        crate::diagnose::series::fmt(x)
+    }
 }
 
 #[cfg(test)]
@@ -194,8 +204,17 @@ mod tests {
     }
 
     #[test]
+    fn tick_labels_are_short() {
+        assert_eq!(tick(&1e-4), "1e-4");
+        assert_eq!(tick(&0.00025), "2.5e-4");
+        assert_eq!(tick(&1234567.0), "1.23e6");
+        assert_eq!(tick(&0.5), "0.5");
+    }
+
+    #[test]
     fn ranges_ignore_non_finite_values_and_pad_flat_series() {
-        assert_eq!(value_range([f64::NAN, 2.0, 4.0], true), Some((1.6, 5.0)));
+        assert_eq!(value_range([f64::NAN, 2.0, 4.0], true), Some((0.999, 5.0)));
+        assert_eq!(value_range([0.3, 8.0], true), Some((0.0999, 10.0)));
         assert_eq!(value_range([3.0, 3.0], false), Some((1.5, 4.5)));
         assert_eq!(value_range([1e-3, 1e-3], false), Some((5e-4, 1.5e-3)));
         assert_eq!(value_range([f64::NAN], false), None);

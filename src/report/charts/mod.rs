@@ -7,7 +7,7 @@ pub mod lines;
 
 use lines::{Line, LineChart};
 
-use super::style::{ALERT, OKABE_ITO, layer_color};
+use super::style::{ALERT, OKABE_ITO, layer_color, value_range};
 use crate::diagnose::loss::{SPIKE_HISTORY, spike_ratios};
 use crate::diagnose::{Context, FindingKind};
 use crate::error::Error;
@@ -169,6 +169,16 @@ pub fn update_ratios(r: &RunRecord) -> Result<String, Error> {
         |l| l.update_ratio,
     );
     chart.band = Some(HEALTHY_UPDATE_BAND);
+    // Always show the whole healthy band, so a run inside it reads as inside, not as filling it.
+    let values = chart
+        .lines
+        .iter()
+        .flat_map(|l| l.points.iter().map(|p| p.1));
+    let (lo, hi) = value_range(values, true).unwrap_or(HEALTHY_UPDATE_BAND);
+    chart.y_range = Some((
+        lo.min(HEALTHY_UPDATE_BAND.0 / 2.0),
+        hi.max(HEALTHY_UPDATE_BAND.1 * 2.0),
+    ));
     chart.render()
 }
 
