@@ -13,6 +13,7 @@ pub mod error;
 pub mod probe;
 pub mod record;
 pub mod report;
+pub mod robust;
 pub mod run;
 pub mod scenario;
 

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+mod robust;
 mod summary;
 
 use crate::diagnose::{Status, Verdict};
@@ -68,6 +69,9 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
+    /// Run many perturbed copies of a scenario: the stable fraction with a 95% confidence
+    /// interval, the findings, and the first failure shrunk to a minimal failing configuration.
+    Robust(robust::RobustArgs),
     /// List the built-in scenarios.
     List,
     /// Validate a scenario file without running it.
@@ -148,6 +152,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Robust(args) => robust::run(&args),
         Command::List => {
             for name in scenario::builtin_names() {
                 let description = scenario::resolve(name)
