@@ -113,27 +113,12 @@ pub(crate) fn num(x: f64) -> String {
 /// The verdict line, every finding (errors first) with its gate and fix, then the gate table.
 pub(crate) fn verdict_text(v: &Verdict) -> String {
     let mut out = String::new();
-    let failed: Vec<&str> = v
-        .gates
-        .iter()
-        .filter(|g| !g.passed)
-        .map(|g| g.gate.as_str())
-        .collect();
     let outcome = kebab(&v.outcome);
-    let _ = match v.status {
-        Status::Pass => writeln!(
-            out,
-            "verdict: {PASS}PASS{PASS:#} ({outcome}): all {} gates held",
-            v.gates.len()
-        ),
-        Status::Fail => writeln!(
-            out,
-            "verdict: {ERROR}FAIL{ERROR:#} ({outcome}): {} of {} gates failed: {}",
-            failed.len(),
-            v.gates.len(),
-            failed.join(", ")
-        ),
+    let word = match v.status {
+        Status::Pass => format!("{PASS}PASS{PASS:#}"),
+        Status::Fail => format!("{ERROR}FAIL{ERROR:#}"),
     };
+    let _ = writeln!(out, "verdict: {word} ({outcome}): {}", v.gate_summary());
     for f in &v.findings {
         finding_text(&mut out, f);
     }

@@ -166,6 +166,26 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    /// "all 12 gates held", or "2 of 12 gates failed: max_grad_norm, nonfinite".
+    pub fn gate_summary(&self) -> String {
+        let failed: Vec<&str> = self
+            .gates
+            .iter()
+            .filter(|g| !g.passed)
+            .map(|g| g.gate.as_str())
+            .collect();
+        if failed.is_empty() {
+            format!("all {} gates held", self.gates.len())
+        } else {
+            format!(
+                "{} of {} gates failed: {}",
+                failed.len(),
+                self.gates.len(),
+                failed.join(", ")
+            )
+        }
+    }
+
     /// The error findings (the ones that can fail a gate).
     pub fn errors(&self) -> impl Iterator<Item = &Finding> {
         self.findings

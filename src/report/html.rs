@@ -81,22 +81,7 @@ fn banner(out: &mut String, v: &Verdict) {
         Status::Pass => ("pass", "PASS"),
         Status::Fail => ("fail", "FAIL"),
     };
-    let failed: Vec<&str> = v
-        .gates
-        .iter()
-        .filter(|g| !g.passed)
-        .map(|g| g.gate.as_str())
-        .collect();
-    let detail = if failed.is_empty() {
-        format!("all {} gates held", v.gates.len())
-    } else {
-        format!(
-            "{} of {} gates failed: {}",
-            failed.len(),
-            v.gates.len(),
-            failed.join(", ")
-        )
-    };
+    let detail = v.gate_summary();
     let outcome = serde_json::to_value(v.outcome)
         .ok()
         .and_then(|x| x.as_str().map(str::to_owned))
