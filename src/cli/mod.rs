@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+mod fix;
 mod robust;
 mod summary;
 
@@ -72,6 +73,9 @@ pub enum Command {
     /// Run many perturbed copies of a scenario: the stable fraction with a 95% confidence
     /// interval, the findings, and the first failure shrunk to a minimal failing configuration.
     Robust(robust::RobustArgs),
+    /// Search for verified repairs: try candidate fixes for each failing gate, re-run each with
+    /// the same seed, rank the ones that pass every gate, write fixed.toml and fixed.diff.
+    Fix(fix::FixArgs),
     /// List the built-in scenarios.
     List,
     /// Validate a scenario file without running it.
@@ -153,6 +157,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Robust(args) => robust::run(&args),
+        Command::Fix(args) => fix::run(&args),
         Command::List => {
             for name in scenario::builtin_names() {
                 let description = scenario::resolve(name)
