@@ -161,13 +161,14 @@ fn summary(r: &FixRecord) -> String {
     let pairs = r.candidates.iter().filter(|c| c.extends.is_some()).count();
     let _ = writeln!(
         out,
-        "tried {} candidates ({} single, {pairs} pairs), each re-run with seed {}; {} rejected by validation, {} not tried (--max-candidates {})",
+        "tried {} candidates ({} single, {pairs} pairs), each re-run with seed {}; {} rejected by validation, {} not tried (--max-candidates {}), {} pairs left once a fix was verified",
         r.candidates.len(),
         r.candidates.len() - pairs,
         r.scenario.seed,
         r.rejected.len(),
         r.not_tried,
-        r.max_candidates
+        r.max_candidates,
+        r.pairs_left
     );
     if r.ranking.is_empty() {
         out.push_str(

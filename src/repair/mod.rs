@@ -3,7 +3,7 @@
 //!
 //! Candidates come from the finding's own suggestion and the idea table (`candidates`); singles
 //! run first, then pairs (an improved single plus a candidate for a finding still failing in its
-//! re-run) when no single passed. Runs go in parallel with rayon and are gathered in index
+//! re-run) when no single passed, in chunks until one passes. Runs go in parallel with rayon and are gathered in index
 //! order, so `fix.json` is identical whatever the thread count; each run stays single-threaded.
 
 pub mod candidates;
@@ -19,10 +19,14 @@ use crate::robust::{RobustOptions, run_robust};
 use crate::run::run_recorded;
 use crate::scenario::{MAX_NAME_LEN, Scenario};
 pub use record::{Candidate, FixRecord, Phase, RobustCheck, RunOutcome};
-use search::{Planner, Tried, improved, rank, run_all};
+use search::{Planned, Planner, Tried, improved, rank, run_all};
 
 /// Default of `--max-candidates`: re-runs allowed beyond the original's.
 pub const DEFAULT_MAX_CANDIDATES: usize = 24;
+
+/// Pairs run in chunks of this many (a constant, so the result never depends on the thread
+/// count); the search stops after the first chunk that verifies a fix.
+pub const PAIR_CHUNK: usize = 8;
 
 /// With `--robust`, how many candidates that passed every gate get a robust check (in rank
 /// order): each check is `robust_cases` runs.
@@ -57,6 +61,7 @@ pub fn run_fix(
     let original = RunOutcome::of(&first);
     let mut planner = Planner::new(base, options.max_candidates);
     let mut tried: Vec<Tried> = Vec::new();
+    let mut pairs_left = 0;
     if first.verdict.status == Status::Fail {
         planner.propose(base, &first.verdict, None);
         tried = run_all(base, base_dir, planner.take(), 0)?;
@@ -64,8 +69,7 @@ pub fn run_fix(
             for single in improved(&tried, &original) {
                 planner.propose(&single.scenario, &single.verdict, Some(single));
             }
-            let pairs = run_all(base, base_dir, planner.take(), tried.len())?;
-            tried.extend(pairs);
+            pairs_left = run_pairs(base, base_dir, planner.take(), &mut tried)?;
         }
     }
     let mut candidates: Vec<Candidate> = tried.iter().map(|t| t.candidate.clone()).collect();
@@ -87,9 +91,35 @@ pub fn run_fix(
         candidates,
         rejected: planner.rejected,
         not_tried: planner.over_budget,
+        pairs_left,
         ranking,
         fixed,
     })
+}
+
+/// Runs the planned pairs in chunks of [`PAIR_CHUNK`] until a chunk verifies a fix; returns how
+/// many pairs were left unrun.
+fn run_pairs(
+    base: &Scenario,
+    base_dir: Option<&Path>,
+    mut pairs: Vec<Planned>,
+    tried: &mut Vec<Tried>,
+) -> Result<usize, Error> {
+    while !pairs.is_empty() {
+        let rest = pairs.split_off(pairs.len().min(PAIR_CHUNK));
+        let chunk = run_all(
+            base,
+            base_dir,
+            std::mem::replace(&mut pairs, rest),
+            tried.len(),
+        )?;
+        let verified = chunk.iter().any(|t| t.candidate.verified);
+        tried.extend(chunk);
+        if verified {
+            break;
+        }
+    }
+    Ok(pairs.len())
 }
 
 /// Robust-checks the best [`ROBUST_CHECKS`] candidates that passed every gate; the others stay

@@ -139,6 +139,8 @@ pub struct FixRecord {
     pub rejected: Vec<Rejected>,
     /// Candidates left untried because of `max_candidates`.
     pub not_tried: usize,
+    /// Pairs left unrun because an earlier chunk of pairs verified a fix.
+    pub pairs_left: usize,
     /// Indices of the verified candidates, best first.
     pub ranking: Vec<usize>,
     /// The best verified repair (renamed `<name>-fixed`), as written to fixed.toml.
