@@ -131,6 +131,12 @@ fn through_the_binary_the_fixed_toml_passes_stabcheck_scenario() {
             let leaf = c.key.rsplit('.').next().unwrap();
             assert!(diff.contains(&format!("\n+{leaf} = {}", c.value)), "{diff}");
         }
+        // The original's page carries the ranking as its "Verified fixes" section.
+        let page = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
+        let section = &page[page.find("<section id=\"verified-fixes\">").unwrap()..];
+        let section = &section[..section.find("</section>").unwrap()];
+        assert!(section.contains(&record.best().unwrap().set_args()), "{section}");
+        assert!(section.contains(&format!("All {} candidates tried", record.candidates.len())));
         Command::cargo_bin("stabcheck")
             .unwrap()
             .arg("scenario")

@@ -12,7 +12,7 @@ use super::Format;
 use crate::diagnose::Status;
 use crate::diagnose::series::fmt;
 use crate::repair::{
-    Candidate, DEFAULT_MAX_CANDIDATES, FixOptions, FixRecord, RunOutcome, run_fix,
+    Candidate, DEFAULT_MAX_CANDIDATES, FixOptions, FixRecord, RunOutcome, run_fix_recorded,
 };
 use crate::scenario::{self, Overrides, SetOverride};
 
@@ -29,7 +29,8 @@ pub struct FixArgs {
     /// Override any scenario key before searching, e.g. `--set optimizer.lr=0.5`.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
-    /// Folder for fix.json, fixed.toml and fixed.diff (default: reports/<scenario name>).
+    /// Folder for fix.json, fixed.toml, fixed.diff and the original's run.json and report page
+    /// (default: reports/<scenario name>).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Most candidate re-runs (singles and pairs together).
@@ -70,7 +71,7 @@ pub fn run(args: &FixArgs) -> Result<ExitCode> {
             .then(|| args.robust_cases.map_or(base.robust.cases, |n| n as usize)),
     };
     let started = std::time::Instant::now();
-    let record = run_fix(&base, base_dir, &options)?;
+    let (record, original) = run_fix_recorded(&base, base_dir, &options)?;
     eprintln!(
         "ran the original and {} candidates in {:.2} s",
         record.candidates.len(),
@@ -83,6 +84,11 @@ pub fn run(args: &FixArgs) -> Result<ExitCode> {
     for path in record.write(&dir)? {
         eprintln!("wrote {}", path.display());
     }
+    // The original's run.json and page, which shows fix.json as its "Verified fixes" section.
+    let run = original.into_record(&base);
+    let run_path = run.write(&dir)?;
+    let page = crate::report::render(&run, &dir)?;
+    eprintln!("wrote {} and {}", run_path.display(), page.index.display());
     match args.format {
         Format::Json => println!("{}", serde_json::to_string(&record)?),
         Format::Text => print!("{}", summary(&record)),
@@ -96,17 +102,7 @@ pub fn run(args: &FixArgs) -> Result<ExitCode> {
 }
 
 fn outcome_text(r: &RunOutcome) -> String {
-    let gates = if r.failed_gates.is_empty() {
-        format!("all {} gates held", r.gates_total)
-    } else {
-        format!(
-            "{} of {} gates failed: {}",
-            r.failed_gates.len(),
-            r.gates_total,
-            r.failed_gates.join(", ")
-        )
-    };
-    format!("{gates}; final loss {}", fmt(r.final_loss))
+    format!("{}; final loss {}", r.gates_text(), fmt(r.final_loss))
 }
 
 fn candidate_line(out: &mut String, c: &Candidate, original: &RunOutcome) {

@@ -226,6 +226,10 @@ fn report_command(record: &Path, out: Option<PathBuf>) -> Result<ExitCode> {
             extras.sweep = Some(crate::record::read_json(record)?);
             existing_run(&source)?
         }
+        crate::report::RecordKind::Fix => {
+            extras.fix = Some(crate::record::read_json(record)?);
+            existing_run(&source)?
+        }
     };
     let started = std::time::Instant::now();
     let written = crate::report::render_folder(run.as_ref(), &extras, &dir)?;

@@ -16,7 +16,7 @@ use std::path::Path;
 use crate::diagnose::Status;
 use crate::error::Error;
 use crate::robust::{RobustOptions, run_robust};
-use crate::run::run_recorded;
+use crate::run::{RecordedRun, run_recorded};
 use crate::scenario::{MAX_NAME_LEN, Scenario};
 pub use record::{Candidate, FixRecord, Phase, RobustCheck, RunOutcome};
 use search::{Planned, Planner, Tried, improved, rank, run_all};
@@ -57,6 +57,15 @@ pub fn run_fix(
     base_dir: Option<&Path>,
     options: &FixOptions,
 ) -> Result<FixRecord, Error> {
+    run_fix_recorded(base, base_dir, options).map(|(record, _)| record)
+}
+
+/// [`run_fix`], also returning the original's run (for its run.json and report page).
+pub fn run_fix_recorded(
+    base: &Scenario,
+    base_dir: Option<&Path>,
+    options: &FixOptions,
+) -> Result<(FixRecord, RecordedRun), Error> {
     let first = run_recorded(base, base_dir, None)?;
     let original = RunOutcome::of(&first);
     let mut planner = Planner::new(base, options.max_candidates);
@@ -81,7 +90,7 @@ pub fn run_fix(
         Some(&i) => Some(renamed(&tried[i].scenario, base)?),
         None => None,
     };
-    Ok(FixRecord {
+    let record = FixRecord {
         schema: 1,
         stabcheck_version: env!("CARGO_PKG_VERSION").to_string(),
         scenario: base.clone(),
@@ -94,7 +103,8 @@ pub fn run_fix(
         pairs_left,
         ranking,
         fixed,
-    })
+    };
+    Ok((record, first))
 }
 
 /// Runs the planned pairs in chunks of [`PAIR_CHUNK`] until a chunk verifies a fix; returns how

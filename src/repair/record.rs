@@ -42,6 +42,20 @@ impl RunOutcome {
         Self::new(&run.verdict, &run.summary.steps)
     }
 
+    /// "all 12 gates held", or "2 of 12 gates failed: nonfinite, max_grad_norm".
+    pub fn gates_text(&self) -> String {
+        if self.failed_gates.is_empty() {
+            format!("all {} gates held", self.gates_total)
+        } else {
+            format!(
+                "{} of {} gates failed: {}",
+                self.failed_gates.len(),
+                self.gates_total,
+                self.failed_gates.join(", ")
+            )
+        }
+    }
+
     fn new(v: &Verdict, steps: &[crate::core::train::StepSummary]) -> Self {
         let failed_gates: Vec<String> = v
             .gates
@@ -220,16 +234,9 @@ impl FixRecord {
         Ok(written)
     }
 
-    /// Reads a fix.json back.
+    /// Reads a fix.json back (schema checked, size capped like every record).
     pub fn read(path: &Path) -> Result<Self, Error> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        serde_json::from_str(&text).map_err(|e| Error::Record {
-            path: Some(path.to_path_buf()),
-            message: e.to_string(),
-        })
+        crate::record::read_json(path)
     }
 }
 
