@@ -134,3 +134,41 @@ fn exit_code_follows_the_lower_confidence_bound() {
     run("0.6").code(0);
     run("0.7").code(1);
 }
+
+/// The shrinking check: with `[robust] lr = [0.1, 10]`, a failure that needs both
+/// lr > 5× base and batch < 32 shrinks to a configuration that changes exactly those two keys,
+/// each within one bisection step of its threshold. The failure rule is the oracle itself (a
+/// real scenario with such a sharp, known two-key threshold does not exist), so the shrinker is
+/// judged against a known answer.
+#[test]
+fn shrinking_keeps_exactly_the_two_interacting_keys_near_their_thresholds() {
+    use stabcheck::robust::shrink::shrink;
+    use stabcheck::robust::strategy::{Perturbation, draw_cases};
+    let mut base = scenario::resolve("deep-mlp").unwrap();
+    base.robust.lr = [0.1, 10.0];
+    let fails = |p: &Perturbation| p.lr_scale > 5.0 && p.batch < 32;
+    let cases = draw_cases(&base, 400, 1);
+    let failing = cases
+        .iter()
+        .find(|p| fails(p))
+        .expect("some drawn case fails");
+    assert!(
+        failing.init_scale_scale != 1.0 && failing.seed != base.seed,
+        "others vary too"
+    );
+    let identity = Perturbation::identity(&base);
+    let mut oracle = |p: &Perturbation| fails(p);
+    let (shrunk, runs) = shrink(&identity, failing, &mut oracle);
+    assert!(fails(&shrunk), "still fails: {shrunk:?}");
+    assert_eq!(shrunk.init_scale_scale, 1.0);
+    assert_eq!(shrunk.input_scale_scale, 1.0);
+    assert_eq!(shrunk.seed, base.seed);
+    // Six bisection steps in log space from at most 10×: within 10^(1/64) ≈ 3.7% above 5.
+    assert!(
+        shrunk.lr_scale > 5.0 && shrunk.lr_scale < 5.0 * 1.037,
+        "{shrunk:?}"
+    );
+    // Batch bisects between the base 64 and at least 16 in six steps: within 1 of 31.
+    assert!((30..=31).contains(&shrunk.batch), "{shrunk:?}");
+    assert!(runs <= 5 + 5 * stabcheck::robust::shrink::BISECTION_STEPS);
+}

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use super::robust::{base_scenario, progress_bar};
+use crate::diagnose::series::fmt;
 use crate::report::{Extras, render_folder};
 use crate::robust::axis::Axis;
 use crate::robust::shard::{Shard, ShardData, ShardRecord};
@@ -144,7 +145,7 @@ fn summary(r: &SweepRecord) -> String {
             )
         });
         let edge = edge.map_or("no stable-to-unstable edge".to_string(), |x| {
-            format!("first unstable {} = {x}", r.x.key)
+            format!("first unstable {} = {}", r.x.key, fmt(x))
         });
         out.push_str(&format!(
             "{}{edge}\n",

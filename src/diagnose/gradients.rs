@@ -122,8 +122,14 @@ fn growth(cx: &Context) -> Option<Finding> {
 fn vanishing_norm(cx: &Context, book: &mut GateBook) -> Option<Finding> {
     let gate = cx.gates.min_grad_norm;
     let progressed = cx.gates.max_final_loss_ratio * cx.initial_loss;
+    // A NaN loss made no progress, so it stays in.
+    let made_progress = |i: usize| {
+        cx.loss[i]
+            .partial_cmp(&progressed)
+            .is_some_and(|o| o.is_le())
+    };
     let live: Vec<usize> = (0..cx.len())
-        .filter(|&i| !cx.converged_at(i) && !(cx.loss[i] <= progressed))
+        .filter(|&i| !cx.converged_at(i) && !made_progress(i))
         .collect();
     let norms: Vec<f64> = live.iter().map(|&i| cx.grad_norm[i]).collect();
     let (at, low) = argmin_finite(&norms).map_or((0, f64::NAN), |(j, v)| (live[j], v));

@@ -11,12 +11,15 @@ use crate::error::Error;
 use crate::robust::RobustRecord;
 use crate::robust::sweep::{Cell, SweepRecord};
 
+/// Okabe–Ito's yellow, for stable-but-slow cells.
+const SLOW: RGBColor = RGBColor(240, 228, 66);
+
 /// The colour and legend label of a cell's class. Stable cells are green, slow-but-stable ones
-/// yellow; each failing finding has its own colour (Okabe–Ito), the rest share black.
+/// yellow; the common failing findings have their own Okabe–Ito colour, the rare ones greys.
 pub fn class_of(stable: bool, finding: Option<FindingKind>) -> (String, RGBColor) {
     if stable {
         return match finding {
-            Some(FindingKind::NoProgress) => ("stable, no progress".into(), OKABE_ITO[4]),
+            Some(FindingKind::NoProgress) => ("stable, no progress".into(), SLOW),
             _ => ("stable".into(), OKABE_ITO[2]),
         };
     }
@@ -25,12 +28,17 @@ pub fn class_of(stable: bool, finding: Option<FindingKind>) -> (String, RGBColor
         Some(FindingKind::ExplodingGradients) => OKABE_ITO[3],
         Some(FindingKind::VanishingGradients) => OKABE_ITO[5],
         Some(FindingKind::LossDivergence) => OKABE_ITO[0],
-        _ => OKABE_ITO[6],
+        Some(FindingKind::DeadUnits) => OKABE_ITO[4],
+        Some(FindingKind::UpdateRatio) => OKABE_ITO[6],
+        Some(FindingKind::LossSpike) => RGBColor(90, 90, 90),
+        Some(FindingKind::WeightGrowth) => RGBColor(150, 150, 150),
+        _ => RGBColor(200, 200, 200),
     };
     let label = finding.map_or("unstable", FindingKind::name);
     (label.to_string(), color)
 }
 
+/// The distinct classes present, stable ones first.
 fn legend_of(classes: impl Iterator<Item = (String, RGBColor)>) -> Vec<(String, RGBColor)> {
     let mut out: Vec<(String, RGBColor)> = Vec::new();
     for c in classes {
@@ -38,6 +46,7 @@ fn legend_of(classes: impl Iterator<Item = (String, RGBColor)>) -> Vec<(String, 
             out.push(c);
         }
     }
+    out.sort_by_key(|(label, _)| !label.starts_with("stable"));
     out
 }
 
@@ -48,11 +57,11 @@ pub fn stability_map(s: &SweepRecord) -> Result<String, Error> {
     let classes = legend_of(s.cells.iter().map(|c| class_of(c.stable, c.finding)));
     let title = match &s.y {
         Some(y) => format!(
-            "Stability map: {} × {} (line: stable/unstable boundary)",
+            "Stability map: {} × {} (white line: stable/unstable boundary)",
             s.x.key, y.key
         ),
         None => format!(
-            "Stability strip: {} (line: stable/unstable boundary)",
+            "Stability strip: {} (white line: stable/unstable boundary)",
             s.x.key
         ),
     };
@@ -94,7 +103,7 @@ pub fn stability_map(s: &SweepRecord) -> Result<String, Error> {
             .draw_series(
                 edges
                     .into_iter()
-                    .map(|e| PathElement::new(vec![e.0, e.1], BLACK.stroke_width(3))),
+                    .map(|e| PathElement::new(vec![e.0, e.1], WHITE.stroke_width(4))),
             )
             .map_err(err)?;
         Ok(())
