@@ -12,6 +12,7 @@ pub mod diagnose;
 pub mod error;
 pub mod probe;
 pub mod record;
+pub mod repair;
 pub mod report;
 pub mod robust;
 pub mod run;

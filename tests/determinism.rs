@@ -158,3 +158,19 @@ fn run_json_of_a_failing_run_keeps_non_finite_values_and_the_origin() {
     assert_eq!(value["nan_origin"]["op"], "dense.matmul");
     assert_eq!(value["nan_origin"]["phase"], "forward");
 }
+
+/// `stabcheck fix` runs its candidates in parallel: fix.json (singles and pairs, every outcome,
+/// the ranking) must not depend on the thread count. layernorm-eps-0 needs pairs to be fixed.
+#[test]
+fn fix_json_is_identical_whatever_the_thread_count() {
+    let fix_json = |threads: &str| {
+        let dir = tempfile::TempDir::new().unwrap();
+        let out_dir = dir.path().to_str().unwrap();
+        run_cli(threads, &["fix", "layernorm-eps-0", "--out", out_dir]);
+        std::fs::read_to_string(dir.path().join("fix.json")).unwrap()
+    };
+    let one = fix_json("1");
+    let two = fix_json("2");
+    assert!(one.contains("\"phase\":\"pair\""), "{one}");
+    assert_eq!(one, two);
+}

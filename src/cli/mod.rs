@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+mod fix;
 mod merge;
 mod robust;
 mod summary;
@@ -83,6 +84,9 @@ pub enum Command {
     Sweep(sweep::SweepArgs),
     /// Combine the shard files of a `robust --shard` or `sweep --shard` run into its record.
     Merge(merge::MergeArgs),
+    /// Search for verified repairs: try candidate fixes for each failing gate, re-run each with
+    /// the same seed, rank the ones that pass every gate, write fixed.toml and fixed.diff.
+    Fix(fix::FixArgs),
     /// List the built-in scenarios.
     List,
     /// Validate a scenario file without running it.
@@ -151,6 +155,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Robust(args) => robust::run(&args),
         Command::Sweep(args) => sweep::run(&args),
         Command::Merge(args) => merge::run(&args),
+        Command::Fix(args) => fix::run(&args),
         Command::List => {
             for name in scenario::builtin_names() {
                 let description = scenario::resolve(name)
@@ -219,6 +224,10 @@ fn report_command(record: &Path, out: Option<PathBuf>) -> Result<ExitCode> {
         }
         crate::report::RecordKind::Sweep => {
             extras.sweep = Some(crate::record::read_json(record)?);
+            existing_run(&source)?
+        }
+        crate::report::RecordKind::Fix => {
+            extras.fix = Some(crate::record::read_json(record)?);
             existing_run(&source)?
         }
     };

@@ -5,6 +5,7 @@
 //! leaves a half-written report over a good one; `index.html` is written last.
 
 pub mod charts;
+pub mod fix_section;
 pub mod html;
 pub mod robust_section;
 pub mod section;

@@ -7,6 +7,7 @@ use std::path::Path;
 use super::Chart;
 use crate::error::Error;
 use crate::record::read_json;
+use crate::repair::FixRecord;
 use crate::robust::RobustRecord;
 use crate::robust::sweep::SweepRecord;
 use crate::scenario::Scenario;
@@ -28,11 +29,13 @@ pub struct Section {
 pub struct Extras {
     pub robust: Option<RobustRecord>,
     pub sweep: Option<SweepRecord>,
+    pub fix: Option<FixRecord>,
 }
 
 /// File names of the records [`Extras::load`] looks for.
 pub const ROBUST_FILE: &str = "robust.json";
 pub const SWEEP_FILE: &str = "sweep.json";
+pub const FIX_FILE: &str = crate::repair::record::FIX_JSON;
 
 impl Extras {
     /// Reads every known record present in `dir`; a file that is there but unreadable is an
@@ -41,6 +44,7 @@ impl Extras {
         Ok(Extras {
             robust: read_if_present(&dir.join(ROBUST_FILE))?,
             sweep: read_if_present(&dir.join(SWEEP_FILE))?,
+            fix: read_if_present(&dir.join(FIX_FILE))?,
         })
     }
 
@@ -53,6 +57,9 @@ impl Extras {
         if let Some(s) = &self.sweep {
             out.push(super::robust_section::sweep(s)?);
         }
+        if let Some(f) = &self.fix {
+            out.push(super::fix_section::fixes(f)?);
+        }
         Ok(out)
     }
 
@@ -62,10 +69,11 @@ impl Extras {
             .as_ref()
             .map(|r| &r.scenario)
             .or(self.sweep.as_ref().map(|s| &s.scenario))
+            .or(self.fix.as_ref().map(|f| &f.scenario))
     }
 
     pub fn is_empty(&self) -> bool {
-        self.robust.is_none() && self.sweep.is_none()
+        self.robust.is_none() && self.sweep.is_none() && self.fix.is_none()
     }
 }
 
@@ -83,6 +91,7 @@ pub enum RecordKind {
     Run,
     Robust,
     Sweep,
+    Fix,
 }
 
 /// Reads `path`'s top-level keys and says which record it is; a shard or an unknown object is an
@@ -93,6 +102,7 @@ pub fn kind_of(path: &Path) -> Result<RecordKind, Error> {
         trace: Option<serde::de::IgnoredAny>,
         cases: Option<serde::de::IgnoredAny>,
         cells: Option<serde::de::IgnoredAny>,
+        ranking: Option<serde::de::IgnoredAny>,
         shard: Option<serde::de::IgnoredAny>,
     }
     let bytes = crate::record::read::read_capped(path)?;
@@ -109,8 +119,11 @@ pub fn kind_of(path: &Path) -> Result<RecordKind, Error> {
         Keys { trace: Some(_), .. } => Ok(RecordKind::Run),
         Keys { cells: Some(_), .. } => Ok(RecordKind::Sweep),
         Keys { cases: Some(_), .. } => Ok(RecordKind::Robust),
+        Keys {
+            ranking: Some(_), ..
+        } => Ok(RecordKind::Fix),
         _ => Err(bad(
-            "is not a stabcheck record (run.json, robust.json or sweep.json)".into(),
+            "is not a stabcheck record (run.json, robust.json, sweep.json or fix.json)".into(),
         )),
     }
 }

@@ -1,0 +1,230 @@
+//! The candidate table: which repair ideas `stabcheck fix` tries for each kind of error finding
+//! (data, in [`TABLE`]), and the `--set` arguments each idea writes for a given scenario.
+//!
+//! An idea that would change nothing (already applied) or does not fit the scenario (Adam
+//! "instead of SGD" on an Adam run) yields `None` and is not tried.
+
+use crate::core::clip::ClipKind;
+use crate::core::layers::NormKind;
+use crate::core::layers::activation::Activation;
+use crate::core::optim::OptimizerKind;
+use crate::core::schedule::ScheduleKind;
+use crate::diagnose::FindingKind;
+use crate::diagnose::suggest::{matched_init, toml_float};
+use crate::scenario::Scenario;
+
+/// One repair idea: a name for people and the scenario changes it makes.
+#[derive(Debug, Clone, Copy)]
+pub struct Idea {
+    /// Short name shown in the ranking and in fix.json, e.g. `lr x0.3`.
+    pub name: &'static str,
+    /// The `--set` arguments for this scenario, or `None` when the idea does not apply.
+    pub sets: fn(&Scenario) -> Option<Vec<String>>,
+}
+
+const fn idea(name: &'static str, sets: fn(&Scenario) -> Option<Vec<String>>) -> Idea {
+    Idea { name, sets }
+}
+
+pub const LR_X03: Idea = idea("lr x0.3", |s| scale_lr(s, 0.3));
+pub const LR_X01: Idea = idea("lr x0.1", |s| scale_lr(s, 0.1));
+pub const LR_X10: Idea = idea("lr x10", |s| scale_lr(s, 10.0));
+pub const LR_X100: Idea = idea("lr x100", |s| scale_lr(s, 100.0));
+pub const CLIP_NORM: Idea = idea("clip by norm 1.0", clip_norm);
+pub const MATCHED_INIT: Idea = idea("init matched to the activation", |s| {
+    matched_init(s, "").map(|fix| fix.set)
+});
+pub const XAVIER_INIT: Idea = idea("xavier init", |_| {
+    sets(&["model.init=\"xavier-normal\"", "model.init_scale=1.0"])
+});
+pub const LAYERNORM: Idea = idea("layernorm", |s| {
+    (s.model.norm == NormKind::None).then(|| vec!["model.norm=\"layernorm\"".to_string()])
+});
+pub const RESIDUAL: Idea = idea("residual", |s| {
+    (!s.model.residual).then(|| vec!["model.residual=true".to_string()])
+});
+pub const WARMUP: Idea = idea("warm-up", warmup);
+pub const RELU_FAMILY: Idea = idea("relu activation", |s| {
+    let relu_family = matches!(
+        s.model.activation,
+        Activation::Relu | Activation::LeakyRelu | Activation::Gelu
+    );
+    (!relu_family).then(|| vec!["model.activation=\"relu\"".to_string()])
+});
+pub const LEAKY_RELU: Idea = idea("leaky-relu", |s| {
+    (s.model.activation == Activation::Relu)
+        .then(|| vec!["model.activation=\"leaky-relu\"".to_string()])
+});
+pub const BIAS_ZERO: Idea = idea("bias_init 0", |s| {
+    (s.model.bias_init != 0.0).then(|| vec!["model.bias_init=0.0".to_string()])
+});
+pub const INPUT_SCALE_ONE: Idea = idea("normalized inputs", |s| {
+    (s.data.input_scale != 1.0).then(|| vec!["data.input_scale=1.0".to_string()])
+});
+pub const NORM_EPS: Idea = idea("norm_eps 1e-5", |s| {
+    (s.model.norm != NormKind::None && s.model.norm_eps == 0.0)
+        .then(|| vec!["model.norm_eps=1e-5".to_string()])
+});
+pub const OPTIMIZER_EPS: Idea = idea("optimizer eps 1e-5", |s| {
+    let has_eps = matches!(
+        s.optimizer.kind,
+        OptimizerKind::Adam | OptimizerKind::Adamw | OptimizerKind::Rmsprop
+    );
+    (has_eps && s.optimizer.eps == 0.0).then(|| vec!["optimizer.eps=1e-5".to_string()])
+});
+pub const ADAM: Idea = idea("adam instead of sgd", |s| {
+    let sgd_family = matches!(
+        s.optimizer.kind,
+        OptimizerKind::Sgd | OptimizerKind::Momentum | OptimizerKind::Nesterov
+    );
+    sgd_family.then(|| {
+        vec![
+            "optimizer.kind=\"adam\"".into(),
+            "optimizer.lr=0.001".into(),
+        ]
+    })
+});
+pub const DROP_GROUPS: Idea = idea("drop the lr groups", |s| {
+    (!s.optimizer.groups.is_empty()).then(|| vec!["optimizer.groups=[]".to_string()])
+});
+
+/// The ideas tried for each error finding kind, in the order they are tried (after the
+/// finding's own suggestion). The README's "Candidate fixes" table is this table.
+pub const TABLE: &[(FindingKind, &[Idea])] = &[
+    (
+        FindingKind::Nonfinite,
+        &[NORM_EPS, OPTIMIZER_EPS, DROP_GROUPS, LR_X01, CLIP_NORM],
+    ),
+    (FindingKind::RootCause, &[DROP_GROUPS, LR_X01, CLIP_NORM]),
+    (
+        FindingKind::ExplodingGradients,
+        &[
+            LR_X03,
+            LR_X01,
+            CLIP_NORM,
+            MATCHED_INIT,
+            LAYERNORM,
+            RESIDUAL,
+            WARMUP,
+            DROP_GROUPS,
+        ],
+    ),
+    (
+        FindingKind::VanishingGradients,
+        &[MATCHED_INIT, RELU_FAMILY, RESIDUAL, LAYERNORM],
+    ),
+    (
+        FindingKind::LossDivergence,
+        &[LR_X03, LR_X01, WARMUP, ADAM, DROP_GROUPS],
+    ),
+    (
+        FindingKind::LossSpike,
+        &[LR_X03, LR_X01, WARMUP, ADAM, CLIP_NORM],
+    ),
+    (
+        FindingKind::LossOscillation,
+        &[LR_X03, LR_X01, WARMUP, ADAM],
+    ),
+    (FindingKind::NoProgress, &[LR_X10, LR_X100, ADAM]),
+    (
+        FindingKind::DeadUnits,
+        &[LEAKY_RELU, LR_X01, BIAS_ZERO, INPUT_SCALE_ONE],
+    ),
+    (
+        FindingKind::SaturatedUnits,
+        &[XAVIER_INIT, BIAS_ZERO, LAYERNORM, INPUT_SCALE_ONE],
+    ),
+    (
+        FindingKind::UpdateRatio,
+        &[LR_X03, LR_X01, CLIP_NORM, DROP_GROUPS],
+    ),
+    (
+        FindingKind::WeightGrowth,
+        &[LR_X03, LR_X01, CLIP_NORM, DROP_GROUPS],
+    ),
+];
+
+/// The ideas for `kind` (none for warnings-only kinds such as plateau).
+pub fn ideas_for(kind: FindingKind) -> &'static [Idea] {
+    TABLE
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map_or(&[], |(_, ideas)| *ideas)
+}
+
+fn sets(args: &[&str]) -> Option<Vec<String>> {
+    Some(args.iter().map(|a| a.to_string()).collect())
+}
+
+fn scale_lr(s: &Scenario, factor: f64) -> Option<Vec<String>> {
+    Some(vec![format!(
+        "optimizer.lr={}",
+        toml_float(s.optimizer.lr * factor)
+    )])
+}
+
+fn clip_norm(s: &Scenario) -> Option<Vec<String>> {
+    let already = s.clip.kind == ClipKind::Norm && s.clip.max <= 1.0;
+    (!already).then(|| vec!["clip.kind=\"norm\"".into(), "clip.max=1.0".into()])
+}
+
+/// Linear warm-up over the first tenth of the run (at least one step), then cosine decay.
+fn warmup(s: &Scenario) -> Option<Vec<String>> {
+    let applies = s.schedule.kind != ScheduleKind::WarmupCosine && s.steps >= 2;
+    applies.then(|| {
+        vec![
+            "schedule.kind=\"warmup-cosine\"".to_string(),
+            format!("schedule.warmup={}", (s.steps / 10).max(1)),
+        ]
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::resolve;
+
+    #[test]
+    fn every_error_kind_has_ideas_and_warnings_have_none() {
+        for (kind, ideas) in TABLE {
+            assert!(!ideas.is_empty(), "{kind:?}");
+            assert!(kind.is_instability() || *kind == FindingKind::NoProgress);
+        }
+        assert!(ideas_for(FindingKind::Plateau).is_empty());
+        assert!(ideas_for(FindingKind::DepthScaling).is_empty());
+    }
+
+    #[test]
+    fn ideas_compute_their_sets_from_the_scenario() {
+        let s = resolve("sgd-lr-1").unwrap(); // SGD at lr 1.0, 20 steps, relu, no norm
+        assert_eq!((LR_X03.sets)(&s), sets(&["optimizer.lr=0.3"]));
+        assert_eq!((LR_X100.sets)(&s), sets(&["optimizer.lr=100.0"]));
+        assert_eq!(
+            (WARMUP.sets)(&s),
+            sets(&["schedule.kind=\"warmup-cosine\"", "schedule.warmup=2"])
+        );
+        assert_eq!(
+            (ADAM.sets)(&s),
+            sets(&["optimizer.kind=\"adam\"", "optimizer.lr=0.001"])
+        );
+        // Already relu, no groups, no norm, no bias: these do not apply.
+        for idea in [RELU_FAMILY, DROP_GROUPS, NORM_EPS, OPTIMIZER_EPS, BIAS_ZERO] {
+            assert_eq!((idea.sets)(&s), None, "{}", idea.name);
+        }
+        let adam = resolve("adam-eps-0").unwrap();
+        assert_eq!((ADAM.sets)(&adam), None);
+        assert_eq!((OPTIMIZER_EPS.sets)(&adam), sets(&["optimizer.eps=1e-5"]));
+        let ln = resolve("layernorm-eps-0").unwrap();
+        assert_eq!((NORM_EPS.sets)(&ln), sets(&["model.norm_eps=1e-5"]));
+        assert_eq!((LAYERNORM.sets)(&ln), None);
+        let sigmoid = resolve("sigmoid-vanishing").unwrap();
+        assert_eq!(
+            (MATCHED_INIT.sets)(&sigmoid),
+            sets(&["model.init=\"xavier-normal\"", "model.init_scale=1.0"])
+        );
+        assert_eq!(
+            (RELU_FAMILY.sets)(&sigmoid),
+            sets(&["model.activation=\"relu\""])
+        );
+    }
+}
