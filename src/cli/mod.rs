@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+mod predict;
 mod robust;
 mod summary;
 
@@ -60,6 +61,10 @@ pub enum Command {
         /// Also write JUnit XML (one test case per gate) to this file, for CI systems.
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
+        /// Do not train: print the step-0 sharpness and the largest stable learning rate of the
+        /// optimizer (exit 1 when the scenario's lr is above it).
+        #[arg(long)]
+        predict: bool,
     },
     /// Render the SVG charts and index.html of a run record (run.json) into a folder.
     Report {
@@ -116,6 +121,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             save_weights,
             format,
             junit,
+            predict,
         } => {
             let overrides = Overrides {
                 seed,
@@ -125,6 +131,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     .map(|a| SetOverride::parse(a))
                     .collect::<Result<_, _>>()?,
             };
+            if predict {
+                let s = scenario::apply_overrides(&scenario::resolve(&target)?, &overrides)?;
+                return predict::run(&s, base_dir_of(&target), format);
+            }
             let output = Output {
                 out,
                 no_report,
@@ -197,9 +207,7 @@ fn run_command(
     output: &Output,
 ) -> Result<ExitCode> {
     let s = scenario::apply_overrides(&scenario::resolve(target)?, overrides)?;
-    let base_dir = Path::new(target)
-        .parent()
-        .filter(|_| Path::new(target).is_file());
+    let base_dir = base_dir_of(target);
     let text = output.format == Format::Text;
     if text {
         println!("{}", headline(&s));
@@ -263,6 +271,13 @@ fn run_command(
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The folder of a scenario file (relative data paths start there); `None` for a built-in name.
+fn base_dir_of(target: &str) -> Option<&Path> {
+    Path::new(target)
+        .parent()
+        .filter(|_| Path::new(target).is_file())
 }
 
 /// The `--format json` object: the scenario name, its verdict (as in run.json) and the record's
