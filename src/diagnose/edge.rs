@@ -12,7 +12,10 @@
 //! update divides each gradient by its own magnitude (`v̂₁ = g₀²`), so it moves every weight by at
 //! most lr (Adam) whatever the curvature, and the steady-state limit does not apply to it. The
 //! sample is still recorded, plotted and used by `--predict`. (deep-mlp, Adam: 1.24x the limit at
-//! step 0, then 0.10-0.33x from step 25 on.)
+//! step 0, then 0.10-0.33x from step 25 on.) For the same reason a sample is not judged when its
+//! step's gradient was clipped (clipped norm below the raw norm): the update is then bounded by
+//! `lr·max` whatever the curvature (sgd-lr-1-clipped sits at 5-146x the limit, clipped every step,
+//! and trains).
 
 use super::context::{Context, Draft};
 use super::finding::{Finding, FindingKind, Severity, StepRange, Suggestion};
@@ -28,12 +31,11 @@ pub const APPROACH_FRACTION: f64 = 0.8;
 pub const TREND_SAMPLES: usize = 5;
 
 pub fn check(cx: &Context, book: &mut GateBook) -> Vec<Finding> {
-    let first = usize::from(is_adaptive(cx.scenario.optimizer.kind));
     let samples: Vec<SharpnessSample> = cx
         .trace
         .sharpness
         .iter()
-        .filter(|s| s.step >= first)
+        .filter(|s| judged(cx, s))
         .cloned()
         .collect();
     let samples = &samples[..];
@@ -67,6 +69,20 @@ pub fn check(cx: &Context, book: &mut GateBook) -> Vec<Finding> {
         Some(at) => vec![approaching(cx, samples, at)],
         None => Vec::new(),
     }
+}
+
+/// Whether the linear stability limit applies to the update of the sample's step: not for an
+/// adaptive optimizer's first update, nor for a clipped one (see the module docs).
+fn judged(cx: &Context, s: &SharpnessSample) -> bool {
+    if s.step == 0 && is_adaptive(cx.scenario.optimizer.kind) {
+        return false;
+    }
+    let record = cx
+        .step
+        .binary_search(&s.step)
+        .ok()
+        .map(|i| &cx.trace.steps[i]);
+    !record.is_some_and(|r| r.grad_norm_clipped < r.grad_norm)
 }
 
 /// `x` rounded down to 3 significant digits, so a suggested lr never lands past the limit.
