@@ -4,6 +4,9 @@
 pub mod atomic;
 pub mod junit;
 pub mod nonfinite;
+pub mod read;
+
+pub use read::read_json;
 
 use std::path::Path;
 
@@ -78,43 +81,9 @@ impl RunRecord {
     }
 
     /// Reads a record, refusing files over [`MAX_RECORD_BYTES`] and other schema versions; errors
-    /// name the file, line and column.
+    /// name the file.
     pub fn read(path: &Path) -> Result<RunRecord, Error> {
-        use std::io::Read;
-        let io = |source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        let bad = |message: String| Error::Record {
-            path: Some(path.to_path_buf()),
-            message,
-        };
-        let mut bytes = Vec::new();
-        std::fs::File::open(path)
-            .map_err(io)?
-            .take(MAX_RECORD_BYTES + 1)
-            .read_to_end(&mut bytes)
-            .map_err(io)?;
-        if bytes.len() as u64 > MAX_RECORD_BYTES {
-            return Err(bad(format!(
-                "over the {MAX_RECORD_BYTES}-byte limit for a record"
-            )));
-        }
-        #[derive(Deserialize)]
-        struct SchemaOnly {
-            schema: Option<u64>,
-        }
-        // The schema first, so an old or foreign file gets that message rather than a field error.
-        match serde_json::from_slice::<SchemaOnly>(&bytes) {
-            Ok(SchemaOnly { schema: Some(v) }) if v == u64::from(SCHEMA) => {}
-            Ok(SchemaOnly { schema }) => {
-                return Err(bad(format!(
-                    "schema {schema:?} is not supported: this stabcheck reads schema {SCHEMA}"
-                )));
-            }
-            Err(e) => return Err(bad(e.to_string())),
-        }
-        serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))
+        read_json(path)
     }
 }
 
