@@ -158,3 +158,31 @@ fn run_json_of_a_failing_run_keeps_non_finite_values_and_the_origin() {
     assert_eq!(value["nan_origin"]["op"], "dense.matmul");
     assert_eq!(value["nan_origin"]["phase"], "forward");
 }
+
+#[test]
+fn sharpness_samples_are_identical_across_runs_and_thread_counts() {
+    let args = [
+        "scenario",
+        "deep-mlp",
+        "--steps",
+        "21",
+        "--set",
+        "probe.sharpness_every=10",
+    ];
+    let samples = |threads| {
+        let record: serde_json::Value =
+            serde_json::from_str(&record_without_timings(threads, &args)).unwrap();
+        record["trace"]["sharpness"].clone()
+    };
+    let (one, two, again) = (samples("1"), samples("2"), samples("2"));
+    let steps: Vec<u64> = one
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["step"].as_u64().unwrap())
+        .collect();
+    assert_eq!(steps, [0, 10, 20]);
+    assert!(one[1]["sharpness"].as_f64().unwrap() > 0.0, "{one}");
+    assert_eq!(one, two);
+    assert_eq!(two, again);
+}

@@ -201,3 +201,46 @@ fn the_probe_leaves_training_bit_identical() {
     );
     assert_ne!(off.summary, off_dropout.summary, "dropout changed the run");
 }
+
+/// Runs a catalogue scenario over its whole length with samples every `every` steps and asserts
+/// the edge-of-stability finding stays silent.
+fn assert_silent(name: &str, every: usize) {
+    let mut s = scenario::resolve(name).unwrap();
+    s.probe.sharpness_every = every;
+    let s = s.revalidate().unwrap();
+    let run = run_recorded(&s, None, None).unwrap();
+    let samples = &run.trace.sharpness;
+    assert_eq!(samples.len(), s.steps.div_ceil(every), "{name}");
+    assert!(
+        samples.iter().all(|x| x.sharpness.is_finite()),
+        "{name}: {samples:?}"
+    );
+    let edge: Vec<_> = run
+        .verdict
+        .findings
+        .iter()
+        .filter(|f| f.kind == FindingKind::EdgeOfStability)
+        .collect();
+    assert!(edge.is_empty(), "{name}: {edge:?}");
+    assert!(
+        run.verdict
+            .gates
+            .iter()
+            .any(|g| g.gate == "max_sharpness_ratio" && g.passed)
+    );
+}
+
+#[test]
+fn the_warning_is_silent_on_the_stable_catalogue_scenarios() {
+    assert_silent("deep-mlp", 50);
+    assert_silent("relu-init-3-repaired", 20);
+    assert_silent("sgd-lr-1-clipped", 20);
+}
+
+/// 48 residual blocks: two samples take about 95 s in a release build, so this one is opt-in:
+/// `cargo test --release --test sharpness -- --ignored`.
+#[test]
+#[ignore]
+fn the_warning_is_silent_on_deep_residual_layernorm() {
+    assert_silent("deep-residual-layernorm", 50);
+}

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
-mod predict;
 mod merge;
+mod predict;
 mod robust;
 mod summary;
 mod sweep;

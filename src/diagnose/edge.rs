@@ -39,7 +39,7 @@ pub fn check(cx: &Context, book: &mut GateBook) -> Vec<Finding> {
         .cloned()
         .collect();
     let samples = &samples[..];
-    if samples.is_empty() {
+    if cx.trace.sharpness.is_empty() {
         return Vec::new();
     }
     let gate = cx.gates.max_sharpness_ratio;
@@ -49,7 +49,7 @@ pub fn check(cx: &Context, book: &mut GateBook) -> Vec<Finding> {
         "max_sharpness_ratio",
         gate,
         peak,
-        "largest sharpness / stability limit of the optimizer (1 = the edge of stability)",
+        "largest sharpness / stability limit of the optimizer over the judged samples (1 = the edge of stability)",
     );
     let first_at = |limit: f64| ratios.iter().position(|&r| r >= limit);
     if above(peak, gate) {
