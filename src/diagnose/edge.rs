@@ -179,7 +179,7 @@ pub fn projected_crossing(samples: &[SharpnessSample]) -> Option<f64> {
     let ys: Vec<f64> = recent.iter().map(|s| s.ratio.ln()).collect();
     let rate = slope(&xs, &ys).filter(|&r| r > 0.0)?;
     let last = recent.last()?;
-    Some((last.step as f64 + (-last.ratio.ln()) / rate).ceil())
+    Some((last.step as f64 + (-last.ratio.ln()) / rate).round())
 }
 
 fn approaching(cx: &Context, samples: &[SharpnessSample], at: usize) -> Finding {
@@ -223,4 +223,42 @@ fn approaching(cx: &Context, samples: &[SharpnessSample], at: usize) -> Finding 
         draft = draft.evidence("projected_crossing_step", step);
     }
     draft.done()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(step: usize, ratio: f64) -> SharpnessSample {
+        SharpnessSample {
+            step,
+            lr: 0.1,
+            sharpness: 20.0 * ratio,
+            preconditioned: false,
+            limit: 20.0,
+            ratio,
+            hvps: 5,
+            converged: true,
+        }
+    }
+
+    #[test]
+    fn suggested_lrs_round_down_never_up() {
+        assert_eq!(floor_3_digits(0.0068250073), 0.00682);
+        assert_eq!(floor_3_digits(1.9999), 1.99);
+        assert_eq!(floor_3_digits(123456.0), 123000.0);
+        assert!(floor_3_digits(f64::NAN).is_nan());
+    }
+
+    #[test]
+    fn the_projection_extends_the_recent_exponential_trend_to_ratio_1() {
+        // ratio doubles every 10 steps from 0.125 at step 0: 1.0 at step 30.
+        let rising: Vec<_> = (0..3)
+            .map(|i| sample(10 * i, 0.125 * 2f64.powi(i as i32)))
+            .collect();
+        assert_eq!(projected_crossing(&rising), Some(30.0));
+        let falling = [sample(0, 0.9), sample(10, 0.85)];
+        assert_eq!(projected_crossing(&falling), None);
+        assert_eq!(projected_crossing(&[sample(0, 0.9)]), None);
+    }
 }
