@@ -37,6 +37,8 @@ pub struct RobustArgs {
     /// Print the record as JSON on stdout instead of a summary.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub budget: super::BudgetArgs,
 }
 
 pub fn run(args: &RobustArgs) -> Result<ExitCode> {
@@ -50,6 +52,10 @@ pub fn run(args: &RobustArgs) -> Result<ExitCode> {
             .collect::<Result<_, _>>()?,
     };
     let base = scenario::apply_overrides(&scenario::resolve(&args.target)?, &overrides)?;
+    // The base scenario's estimate, per case (cases run in parallel, one per thread).
+    crate::budget::Estimate::of(&base)
+        .check(&args.budget.budget())
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.target))?;
     let base_dir = Path::new(&args.target)
         .parent()
         .filter(|_| Path::new(&args.target).is_file());
