@@ -28,17 +28,29 @@ pub(super) fn read(
     samples: Option<usize>,
 ) -> Result<Dataset<f64>, CsvError> {
     let text = read_capped(path)?;
+    parse_bytes(path, &text, task, inputs, samples)
+}
+
+/// Parses CSV `text` as a dataset for `task`, in `f64`; `path` names the source in errors.
+/// (The fuzz target and [`read`] share it; the size cap is the reader's job.)
+pub fn parse_bytes(
+    path: &Path,
+    text: &[u8],
+    task: Task,
+    inputs: Option<usize>,
+    samples: Option<usize>,
+) -> Result<Dataset<f64>, CsvError> {
     let mut at = Locator {
         path,
         headers: Vec::new(),
-        text: &text,
+        text,
         byte: 0,
         line: 1,
     };
     let mut reader = ReaderBuilder::new()
         .flexible(true)
         .trim(Trim::All)
-        .from_reader(text.as_slice());
+        .from_reader(text);
     let layout = Layout::from_header(&mut reader, &mut at, task, inputs)?;
     let mut columns = Columns::default();
     let mut record = StringRecord::new();
@@ -215,6 +227,7 @@ impl Layout {
         Ok(())
     }
 
+    #[allow(clippy::expect_used)] // invariant: parse_row pushes a full row or returns an error
     fn finish(
         self,
         at: &Locator,
