@@ -94,7 +94,7 @@ fn a_healthy_run_renders_every_chart_and_a_page_with_its_findings() {
     let r = record(60, &[]);
     let charts = report::charts(&r).unwrap();
     check_charts(&charts);
-    let html = report::html::page(&r, &charts).unwrap();
+    let html = report::html::page(Some(&r), &charts, &[], &r.scenario).unwrap();
     check_page(&r, &html);
     assert!(html.contains("PASS") || html.contains("FAIL"));
 }
@@ -105,7 +105,7 @@ fn a_run_that_goes_non_finite_renders_with_gaps_and_a_marker_not_a_panic() {
     assert!(r.nan_origin.is_some());
     let charts = report::charts(&r).unwrap();
     check_charts(&charts);
-    let html = report::html::page(&r, &charts).unwrap();
+    let html = report::html::page(Some(&r), &charts, &[], &r.scenario).unwrap();
     check_page(&r, &html);
     assert!(html.contains("First non-finite value"));
 }

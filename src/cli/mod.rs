@@ -7,8 +7,10 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 mod interrupt;
+mod merge;
 mod robust;
 mod summary;
+mod sweep;
 
 use crate::diagnose::{Status, Verdict};
 use crate::record::RunRecord;
@@ -63,10 +65,15 @@ pub enum Command {
         junit: Option<PathBuf>,
         #[command(flatten)]
         budget: BudgetArgs,
+        /// Also gate on robustness: run the `[robust]` cases and fail (exit 1) when the stable
+        /// fraction's lower confidence bound is under `[robust] min_stable_fraction`.
+        #[arg(long)]
+        robust: bool,
     },
-    /// Render the SVG charts and index.html of a run record (run.json) into a folder.
+    /// Render the SVG charts and index.html of a record (run.json, robust.json or sweep.json,
+    /// with the other records found beside it) into a folder.
     Report {
-        /// The run.json to render.
+        /// The record to render.
         record: PathBuf,
         /// Folder for the report (default: the record's own folder).
         #[arg(long, value_name = "DIR")]
@@ -75,6 +82,10 @@ pub enum Command {
     /// Run many perturbed copies of a scenario: the stable fraction with a 95% confidence
     /// interval, the findings, and the first failure shrunk to a minimal failing configuration.
     Robust(robust::RobustArgs),
+    /// Run a grid over one or two scenario keys and draw the stability map.
+    Sweep(sweep::SweepArgs),
+    /// Combine the shard files of a `robust --shard` or `sweep --shard` run into its record.
+    Merge(merge::MergeArgs),
     /// List the built-in scenarios.
     List,
     /// Validate a scenario file without running it.
@@ -140,6 +151,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             format,
             junit,
             budget,
+            robust,
         } => {
             let overrides = Overrides {
                 seed,
@@ -156,28 +168,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 format,
                 junit,
                 budget: budget.budget(),
+                robust,
             };
             run_command(&target, &overrides, every, &output)
         }
-        Command::Report { record, out } => {
-            let r = RunRecord::read(&record)?;
-            let dir = out.unwrap_or_else(|| {
-                record
-                    .parent()
-                    .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
-            });
-            let started = std::time::Instant::now();
-            let written = crate::report::render(&r, &dir)?;
-            eprintln!(
-                "wrote {} ({} files, {:.1} MB) in {:.1} ms",
-                written.index.display(),
-                written.files.len(),
-                written.bytes as f64 / 1e6,
-                started.elapsed().as_secs_f64() * 1e3
-            );
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Report { record, out } => report_command(&record, out),
         Command::Robust(args) => robust::run(&args),
+        Command::Sweep(args) => sweep::run(&args),
+        Command::Merge(args) => merge::run(&args),
         Command::List => {
             for name in scenario::builtin_names() {
                 let description = scenario::resolve(name)
@@ -214,6 +212,52 @@ struct Output {
     format: Format,
     junit: Option<PathBuf>,
     budget: crate::budget::Budget,
+    robust: bool,
+}
+
+/// The run.json already in `dir`, if any (so a robust or sweep report keeps the run's charts).
+pub(crate) fn existing_run(dir: &Path) -> Result<Option<RunRecord>> {
+    let path = dir.join("run.json");
+    Ok(if path.is_file() {
+        Some(RunRecord::read(&path)?)
+    } else {
+        None
+    })
+}
+
+/// `stabcheck report FILE`: renders the given record with the other records beside it.
+fn report_command(record: &Path, out: Option<PathBuf>) -> Result<ExitCode> {
+    let source = record
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let source = if source.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        source
+    };
+    let dir = out.unwrap_or_else(|| source.clone());
+    let mut extras = crate::report::Extras::load(&source)?;
+    let run = match crate::report::kind_of(record)? {
+        crate::report::RecordKind::Run => Some(RunRecord::read(record)?),
+        crate::report::RecordKind::Robust => {
+            extras.robust = Some(crate::record::read_json(record)?);
+            existing_run(&source)?
+        }
+        crate::report::RecordKind::Sweep => {
+            extras.sweep = Some(crate::record::read_json(record)?);
+            existing_run(&source)?
+        }
+    };
+    let started = std::time::Instant::now();
+    let written = crate::report::render_folder(run.as_ref(), &extras, &dir)?;
+    eprintln!(
+        "wrote {} ({} files, {:.1} MB) in {:.1} ms",
+        written.index.display(),
+        written.files.len(),
+        written.bytes as f64 / 1e6,
+        started.elapsed().as_secs_f64() * 1e3
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run_command(
@@ -269,13 +313,26 @@ fn run_command(
         write_atomic(path, xml.as_bytes())?;
         eprintln!("wrote {}", path.display());
     }
-    let passed = run.verdict.status == Status::Pass;
+    let mut passed = run.verdict.status == Status::Pass;
     let json = (!text).then(|| run.verdict.clone());
+    let robust = if output.robust {
+        let r = robust::gate(&s, base_dir)?;
+        passed &= r.passed;
+        if text {
+            print!("{}", robust::summary(&r));
+        }
+        Some(r)
+    } else {
+        None
+    };
     let mut report = None;
     if !output.no_report {
         let writing = std::time::Instant::now();
         let record = run.into_record(&s);
         let path = record.write(&dir)?;
+        if let Some(r) = &robust {
+            r.write(&dir)?;
+        }
         let record_ms = writing.elapsed().as_secs_f64() * 1e3;
         let rendering = std::time::Instant::now();
         let written = crate::report::render(&record, &dir)?;
@@ -293,6 +350,12 @@ fn run_command(
             scenario: &s.name,
             verdict: &verdict,
             record: report.as_deref(),
+            robust: robust.as_ref().map(|r| RobustGate {
+                stable_fraction: r.stable_fraction,
+                interval: r.interval,
+                min_stable_fraction: r.min_stable_fraction,
+                passed: r.passed,
+            }),
         };
         println!("{}", serde_json::to_string(&out)?);
     }
@@ -319,6 +382,17 @@ struct JsonOutput<'a> {
     scenario: &'a str,
     verdict: &'a Verdict,
     record: Option<&'a Path>,
+    /// With `--robust`: the robustness gate (robust.json holds the cases).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    robust: Option<RobustGate>,
+}
+
+#[derive(serde::Serialize)]
+struct RobustGate {
+    stable_fraction: f64,
+    interval: [f64; 2],
+    min_stable_fraction: f64,
+    passed: bool,
 }
 
 #[cfg(test)]

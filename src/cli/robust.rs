@@ -9,8 +9,10 @@ use anyhow::Result;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::diagnose::series::fmt;
-use crate::robust::{RobustOptions, RobustRecord, run_robust};
-use crate::scenario::{self, Overrides, SetOverride};
+use crate::report::{Extras, render_folder};
+use crate::robust::shard::{Shard, ShardData, ShardRecord};
+use crate::robust::{RobustOptions, RobustRecord, run_cases};
+use crate::scenario::{self, Overrides, Scenario, SetOverride};
 
 #[derive(Debug, clap::Args)]
 pub struct RobustArgs {
@@ -39,57 +41,118 @@ pub struct RobustArgs {
     pub json: bool,
     #[command(flatten)]
     pub budget: super::BudgetArgs,
+    /// Run only shard K of N (cases i with i mod N = K-1) and write shard-K-of-N.json; combine
+    /// the shards with `stabcheck merge`.
+    #[arg(long, value_name = "K/N", value_parser = Shard::parse)]
+    pub shard: Option<Shard>,
 }
 
-pub fn run(args: &RobustArgs) -> Result<ExitCode> {
+/// The base scenario of a robust or sweep command (resolved, overrides applied) and the folder
+/// its relative data paths are taken from.
+pub fn base_scenario(
+    target: &str,
+    steps: Option<u64>,
+    set: &[String],
+) -> Result<(Scenario, Option<PathBuf>)> {
     let overrides = Overrides {
         seed: None,
-        steps: args.steps,
-        set: args
-            .set
+        steps,
+        set: set
             .iter()
             .map(|a| SetOverride::parse(a))
             .collect::<Result<_, _>>()?,
     };
-    let base = scenario::apply_overrides(&scenario::resolve(&args.target)?, &overrides)?;
+    let base = scenario::apply_overrides(&scenario::resolve(target)?, &overrides)?;
+    let base_dir = Path::new(target)
+        .parent()
+        .filter(|_| Path::new(target).is_file())
+        .map(Path::to_path_buf);
+    Ok((base, base_dir))
+}
+
+/// A progress bar on stderr, drawn only on a terminal (indicatif hides it otherwise), so CI logs
+/// get the summary, not a stream of redraws.
+pub fn progress_bar(len: usize, what: &str) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(Some(len as u64), ProgressDrawTarget::stderr());
+    let template = format!("{{bar:40}} {{pos}}/{{len}} {what} {{elapsed}}");
+    if let Ok(style) = ProgressStyle::with_template(&template) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+pub fn run(args: &RobustArgs) -> Result<ExitCode> {
+    let (base, base_dir) = base_scenario(&args.target, args.steps, &args.set)?;
     // The base scenario's estimate, per case (cases run in parallel, one per thread).
     crate::budget::Estimate::of(&base)
         .check(&args.budget.budget())
         .map_err(|e| anyhow::anyhow!("{}: {e}", args.target))?;
-    let base_dir = Path::new(&args.target)
-        .parent()
-        .filter(|_| Path::new(&args.target).is_file());
     let options = RobustOptions {
         cases: args.cases.map_or(base.robust.cases, |n| n as usize),
         seed: args.seed.unwrap_or(base.seed),
         shrink: !args.no_shrink,
     };
-    // Drawn only on a terminal: CI logs get the summary, not a stream of redraws.
-    let bar =
-        ProgressBar::with_draw_target(Some(options.cases as u64), ProgressDrawTarget::stderr());
-    if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} cases {elapsed}") {
-        bar.set_style(style);
-    }
-    let started = std::time::Instant::now();
-    let record = run_robust(&base, base_dir, &options, &|| bar.inc(1))?;
-    bar.finish_and_clear();
-    eprintln!(
-        "ran {} cases in {:.2} s",
-        record.cases.len(),
-        started.elapsed().as_secs_f64()
-    );
     let dir = args
         .out
         .clone()
         .unwrap_or_else(|| Path::new("reports").join(&base.name));
-    let written = record.write(&dir)?;
-    for path in &written {
+    let shard = args.shard;
+    let keep = move |i: usize| shard.is_none_or(|s| s.contains(i));
+    let count = (0..options.cases).filter(|&i| keep(i)).count();
+    let bar = progress_bar(count, "cases");
+    let started = std::time::Instant::now();
+    let (cases, minimal) = run_cases(&base, base_dir.as_deref(), &options, &keep, &|| bar.inc(1))?;
+    bar.finish_and_clear();
+    eprintln!(
+        "ran {} cases in {:.2} s",
+        cases.len(),
+        started.elapsed().as_secs_f64()
+    );
+    if let Some(s) = shard {
+        let data = ShardData::Robust {
+            seed: options.seed,
+            cases_total: options.cases,
+            cases,
+            minimal_failure: minimal.map(Box::new),
+            shrink: options.shrink,
+        };
+        let path = ShardRecord::new(s, &base, data).write(&dir)?;
+        eprintln!("wrote {}", path.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let record = RobustRecord::new(&base, options.seed, cases, minimal);
+    finish(&record, &dir, args.json)
+}
+
+/// The robustness gate of `stabcheck scenario --robust`: the scenario's own `[robust]` cases and
+/// seed, with the first failure shrunk.
+pub fn gate(s: &Scenario, base_dir: Option<&Path>) -> Result<RobustRecord> {
+    let options = RobustOptions {
+        cases: s.robust.cases,
+        seed: s.seed,
+        shrink: true,
+    };
+    let bar = progress_bar(options.cases, "robust cases");
+    let (cases, minimal) = run_cases(s, base_dir, &options, &|_| true, &|| bar.inc(1))?;
+    bar.finish_and_clear();
+    Ok(RobustRecord::new(s, options.seed, cases, minimal))
+}
+
+/// Writes robust.json (and minimal-failure.toml) and the report, prints the summary or the JSON;
+/// exit 1 when the interval's lower end is under `[robust] min_stable_fraction`.
+pub fn finish(record: &RobustRecord, dir: &Path, json: bool) -> Result<ExitCode> {
+    for path in record.write(dir)? {
         eprintln!("wrote {}", path.display());
     }
-    if args.json {
-        println!("{}", serde_json::to_string(&record)?);
+    let mut extras = Extras::load(dir)?;
+    extras.robust = Some(record.clone());
+    let run = super::existing_run(dir)?;
+    let written = render_folder(run.as_ref(), &extras, dir)?;
+    eprintln!("wrote {}", written.index.display());
+    if json {
+        println!("{}", serde_json::to_string(record)?);
     } else {
-        print!("{}", summary(&record));
+        print!("{}", summary(record));
     }
     Ok(if record.passed {
         ExitCode::SUCCESS
@@ -98,7 +161,7 @@ pub fn run(args: &RobustArgs) -> Result<ExitCode> {
     })
 }
 
-fn summary(r: &RobustRecord) -> String {
+pub fn summary(r: &RobustRecord) -> String {
     let n = r.cases.len();
     let mut out = format!(
         "{}: {} of {n} cases stable ({} of them without progress), {} unstable\n\

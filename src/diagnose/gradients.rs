@@ -116,17 +116,28 @@ fn growth(cx: &Context) -> Option<Finding> {
     )
 }
 
-/// The global norm falling below `min_grad_norm` before the loss has converged.
+/// The global norm falling below `min_grad_norm` while the loss is still near its start. A tiny
+/// gradient at a loss the run has already brought below `max_final_loss_ratio` of its initial
+/// value is a minimum being reached (least squares with a residual ends there), not vanishing.
 fn vanishing_norm(cx: &Context, book: &mut GateBook) -> Option<Finding> {
     let gate = cx.gates.min_grad_norm;
-    let live: Vec<usize> = (0..cx.len()).filter(|&i| !cx.converged_at(i)).collect();
+    let progressed = cx.gates.max_final_loss_ratio * cx.initial_loss;
+    let live: Vec<usize> = (0..cx.len())
+        .filter(|&i| {
+            !cx.converged_at(i)
+                && !matches!(
+                    cx.loss[i].partial_cmp(&progressed),
+                    Some(std::cmp::Ordering::Less | std::cmp::Ordering::Equal)
+                )
+        })
+        .collect();
     let norms: Vec<f64> = live.iter().map(|&i| cx.grad_norm[i]).collect();
     let (at, low) = argmin_finite(&norms).map_or((0, f64::NAN), |(j, v)| (live[j], v));
     book.record(
         "min_grad_norm",
         gate,
         low,
-        "smallest global gradient norm while the loss is above 1% of its initial value",
+        "smallest global gradient norm while the loss is still above max_final_loss_ratio of its initial value",
     );
     if !below(low, gate) {
         return None;
@@ -146,8 +157,8 @@ fn vanishing_norm(cx: &Context, book: &mut GateBook) -> Option<Finding> {
             fmt(cx.loss[at])
         ))
         .explain(
-            "The gradient is too small to move the weights although the loss has not \
-                 converged (it is above 1% of its initial value)."
+            "The gradient is too small to move the weights although the loss has made no \
+                 real progress (it is above max_final_loss_ratio of its initial value)."
                 .to_string(),
         )
         .suggest(suggest::normalize_or_residual(

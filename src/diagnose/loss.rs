@@ -273,7 +273,12 @@ fn plateau(cx: &Context) -> Option<Finding> {
     let after = median(cx.loss[3 * n / 4..].iter().copied());
     let improvement = (before - after) / before;
     let converged = after <= CONVERGED_FRACTION * cx.initial_loss;
-    if converged || !below(improvement, PLATEAU_IMPROVEMENT) {
+    // A flat loss whose gradient has vanished after real progress is a minimum (least squares
+    // with a residual), not a plateau.
+    let grad = median(cx.grad_norm[3 * n / 4..].iter().copied());
+    let at_minimum =
+        grad < cx.gates.min_grad_norm && after <= cx.gates.max_final_loss_ratio * cx.initial_loss;
+    if converged || at_minimum || !below(improvement, PLATEAU_IMPROVEMENT) {
         return None;
     }
     Some(

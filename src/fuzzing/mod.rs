@@ -126,5 +126,5 @@ pub fn run_json_report(data: &[u8]) {
     let Ok(charts) = crate::report::charts(&record) else {
         return;
     };
-    let _ = crate::report::html::page(&record, &charts);
+    let _ = crate::report::html::page(Some(&record), &charts, &[], &record.scenario);
 }

@@ -4,6 +4,9 @@
 pub mod atomic;
 pub mod junit;
 pub mod nonfinite;
+pub mod read;
+
+pub use read::read_json;
 
 use std::path::Path;
 
@@ -78,73 +81,16 @@ impl RunRecord {
     }
 
     /// Reads a record, refusing files over [`MAX_RECORD_BYTES`] and other schema versions; errors
-    /// name the file, line and column.
+    /// name the file.
     pub fn read(path: &Path) -> Result<RunRecord, Error> {
-        use std::io::Read;
-        let io = |source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        let mut bytes = Vec::new();
-        std::fs::File::open(path)
-            .map_err(io)?
-            .take(MAX_RECORD_BYTES + 1)
-            .read_to_end(&mut bytes)
-            .map_err(io)?;
-        Self::from_json(&bytes, Some(path))
+        read_json(path)
     }
 
     /// Parses a record from JSON bytes (at most [`MAX_RECORD_BYTES`], schema [`SCHEMA`]); `path`,
     /// when given, prefixes errors.
     pub fn from_json(bytes: &[u8], path: Option<&Path>) -> Result<RunRecord, Error> {
-        let bad = |message: String| Error::Record {
-            path: path.map(Path::to_path_buf),
-            message,
-        };
-        if bytes.len() as u64 > MAX_RECORD_BYTES {
-            return Err(bad(format!(
-                "over the {MAX_RECORD_BYTES}-byte limit for a record"
-            )));
-        }
-        #[derive(Deserialize)]
-        struct SchemaOnly {
-            schema: Option<u64>,
-        }
-        // The schema first, so an old or foreign file gets that message rather than a field error.
-        match serde_json::from_slice::<SchemaOnly>(bytes) {
-            Ok(SchemaOnly { schema: Some(v) }) if v == u64::from(SCHEMA) => {}
-            Ok(SchemaOnly { schema }) => {
-                let found =
-                    schema.map_or("no `schema` field".to_string(), |v| format!("schema {v}"));
-                return Err(bad(format!(
-                    "{found} is not supported: this stabcheck reads run records of schema {SCHEMA}"
-                )));
-            }
-            Err(e) => return Err(bad(json_located(&e, None))),
-        }
-        let mut json = serde_json::Deserializer::from_slice(bytes);
-        serde_path_to_error::deserialize(&mut json).map_err(|e| bad(located(&e)))
+        read::parse_json(bytes, path)
     }
-}
-
-/// `line L, column C: at `trace.steps[3].loss`: invalid type ...`: where, which field, what.
-fn located(e: &serde_path_to_error::Error<serde_json::Error>) -> String {
-    json_located(e.inner(), Some(e.path().to_string()))
-}
-
-fn json_located(inner: &serde_json::Error, field: Option<String>) -> String {
-    let message = inner.to_string();
-    let suffix = format!(" at line {} column {}", inner.line(), inner.column());
-    let message = message.strip_suffix(&suffix).unwrap_or(&message);
-    let field = field
-        .filter(|f| f != ".")
-        .map(|f| format!(" at `{f}`"))
-        .unwrap_or_default();
-    format!(
-        "line {}, column {}{field}: {message}",
-        inner.line(),
-        inner.column()
-    )
 }
 
 /// Keeps at most [`MAX_NONFINITE_STEPS`] extra steps beyond the stride, so a run that diverged

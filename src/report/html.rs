@@ -11,12 +11,13 @@ use std::fmt::Write as _;
 use html_escape::encode_text as esc;
 
 use super::Chart;
+use super::section::Section;
 use crate::diagnose::series::fmt;
 use crate::diagnose::{Finding, FindingKind, Severity, Status, Verdict};
 use crate::error::Error;
 use crate::probe::trace::NanOrigin;
 use crate::record::RunRecord;
-use crate::scenario::ScenarioFile;
+use crate::scenario::{Scenario, ScenarioFile};
 
 const CSS: &str = include_str!("report.css");
 
@@ -36,9 +37,22 @@ pub fn chart_for(kind: FindingKind) -> &'static str {
     }
 }
 
-pub fn page(r: &RunRecord, charts: &[Chart]) -> Result<String, Error> {
-    let name = esc(&r.scenario.name).to_string();
-    let mut out = String::with_capacity(charts.iter().map(|c| c.svg.len()).sum::<usize>() + 20_000);
+/// The page: the run's verdict, findings, origin and charts when there is a run record, then each
+/// extra section (robustness, stability map, ...), then gates and run facts. `scenario` names the
+/// page when there is no run record.
+pub fn page(
+    run: Option<&RunRecord>,
+    charts: &[Chart],
+    sections: &[Section],
+    scenario: &Scenario,
+) -> Result<String, Error> {
+    let name = esc(&scenario.name).to_string();
+    let size = charts.iter().map(|c| c.svg.len()).sum::<usize>()
+        + sections
+            .iter()
+            .flat_map(|s| s.charts.iter().map(|c| c.svg.len() + s.html.len()))
+            .sum::<usize>();
+    let mut out = String::with_capacity(size + 20_000);
     let _ = write!(
         out,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
@@ -48,32 +62,74 @@ pub fn page(r: &RunRecord, charts: &[Chart]) -> Result<String, Error> {
     let _ = writeln!(
         out,
         "<header><h1>stabcheck report: {name}</h1><p class=\"description\">{}</p></header>",
-        esc(&r.scenario.description)
+        esc(&scenario.description)
     );
     let mut shown = HashSet::new();
-    match &r.verdict {
-        Some(v) => {
-            banner(&mut out, v);
-            findings(&mut out, v, charts, &mut shown);
+    if let Some(r) = run {
+        match &r.verdict {
+            Some(v) => {
+                banner(&mut out, v);
+                findings(&mut out, v, charts, &mut shown);
+            }
+            None => out
+                .push_str("<section class=\"banner none\">This record has no verdict.</section>\n"),
         }
-        None => {
-            out.push_str("<section class=\"banner none\">This record has no verdict.</section>\n")
+        if let Some(o) = &r.nan_origin {
+            origin(&mut out, o);
         }
     }
-    if let Some(o) = &r.nan_origin {
-        origin(&mut out, o);
+    for s in sections {
+        section(&mut out, s);
     }
-    out.push_str("<section><h2>Charts</h2>\n");
-    for c in charts.iter().filter(|c| !shown.contains(c.file)) {
-        figure(&mut out, c);
+    if run.is_some() {
+        out.push_str("<section><h2>Charts</h2>\n");
+        for c in charts.iter().filter(|c| !shown.contains(c.file)) {
+            figure(&mut out, c);
+        }
+        out.push_str("</section>\n");
     }
-    out.push_str("</section>\n");
-    if let Some(v) = &r.verdict {
-        gates(&mut out, v);
+    match run {
+        Some(r) => {
+            if let Some(v) = &r.verdict {
+                gates(&mut out, v);
+            }
+            facts(&mut out, r)?;
+        }
+        None => scenario_only(&mut out, scenario)?,
     }
-    facts(&mut out, r)?;
     out.push_str("</main></body></html>\n");
     Ok(out)
+}
+
+fn section(out: &mut String, s: &Section) {
+    let _ = writeln!(
+        out,
+        "<section id=\"{}\"><h2>{}</h2>{}",
+        s.id,
+        esc(&s.title),
+        s.html
+    );
+    for c in &s.charts {
+        figure(out, c);
+    }
+    out.push_str("</section>\n");
+}
+
+fn scenario_toml(scenario: &Scenario) -> Result<String, Error> {
+    toml::to_string(&ScenarioFile::from(scenario)).map_err(|e| Error::Record {
+        path: None,
+        message: format!("could not write the scenario as TOML: {e}"),
+    })
+}
+
+fn scenario_only(out: &mut String, scenario: &Scenario) -> Result<(), Error> {
+    let _ = writeln!(
+        out,
+        "<section><h2>Scenario</h2><p>No run.json in this folder: run <code>stabcheck scenario</code> \
+         to add the single-run charts.</p><h3>Base scenario as resolved</h3><pre>{}</pre></section>",
+        esc(&scenario_toml(scenario)?)
+    );
+    Ok(())
 }
 
 fn banner(out: &mut String, v: &Verdict) {
@@ -244,10 +300,7 @@ fn gates(out: &mut String, v: &Verdict) {
 }
 
 fn facts(out: &mut String, r: &RunRecord) -> Result<(), Error> {
-    let toml = toml::to_string(&ScenarioFile::from(&r.scenario)).map_err(|e| Error::Record {
-        path: None,
-        message: format!("could not write the scenario as TOML: {e}"),
-    })?;
+    let toml = scenario_toml(&r.scenario)?;
     let _ = writeln!(
         out,
         "<section><h2>Run</h2><dl class=\"facts\"><dt>stabcheck</dt><dd>{}</dd><dt>seed</dt><dd>{}</dd>\

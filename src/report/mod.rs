@@ -6,6 +6,8 @@
 
 pub mod charts;
 pub mod html;
+pub mod robust_section;
+pub mod section;
 pub mod style;
 
 use std::path::{Path, PathBuf};
@@ -13,6 +15,7 @@ use std::path::{Path, PathBuf};
 use crate::error::Error;
 use crate::record::RunRecord;
 use crate::record::atomic::write_atomic;
+pub use section::{Extras, RecordKind, Section, kind_of};
 
 /// One chart: its file name in the report folder, a title, and the SVG text.
 #[derive(Debug, Clone)]
@@ -69,13 +72,34 @@ pub struct Written {
     pub bytes: u64,
 }
 
-/// Renders every chart and the page into `dir` (created if missing), `index.html` last.
+/// Renders the run's charts, the sections of the other records found in `dir` (robust.json,
+/// sweep.json, ...) and the page into `dir` (created if missing), `index.html` last.
 pub fn render(r: &RunRecord, dir: &Path) -> Result<Written, Error> {
-    let charts = charts(r)?;
-    let page = html::page(r, &charts)?;
+    render_folder(Some(r), &Extras::load(dir)?, dir)
+}
+
+/// Renders a run record (if any) and extra records into `dir`; at least one must be given.
+pub fn render_folder(
+    run: Option<&RunRecord>,
+    extras: &Extras,
+    dir: &Path,
+) -> Result<Written, Error> {
+    let Some(scenario) = run.map(|r| &r.scenario).or(extras.scenario()) else {
+        return Err(Error::Record {
+            path: Some(dir.to_path_buf()),
+            message: "nothing to render: no run.json, robust.json or sweep.json".into(),
+        });
+    };
+    let charts = match run {
+        Some(r) => charts(r)?,
+        None => Vec::new(),
+    };
+    let sections = extras.sections()?;
+    let page = html::page(run, &charts, &sections, scenario)?;
     let mut files = Vec::new();
     let mut bytes = 0;
-    for c in &charts {
+    let all = charts.iter().chain(sections.iter().flat_map(|s| &s.charts));
+    for c in all {
         let path = dir.join(c.file);
         write_atomic(&path, c.svg.as_bytes())?;
         bytes += c.svg.len() as u64;

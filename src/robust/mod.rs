@@ -6,10 +6,13 @@
 //! in index order, so `robust.json` is bit-identical whatever the thread count; each single run
 //! stays single-threaded (DESIGN.md, "Determinism").
 
+pub mod axis;
 pub mod interval;
 pub mod record;
+pub mod shard;
 pub mod shrink;
 pub mod strategy;
+pub mod sweep;
 
 use std::path::Path;
 
@@ -54,11 +57,34 @@ pub fn run_robust(
     options: &RobustOptions,
     progress: &(dyn Fn() + Sync),
 ) -> Result<RobustRecord, Error> {
+    let (cases, minimal_failure) = run_cases(base, base_dir, options, &|_| true, progress)?;
+    Ok(RobustRecord::new(
+        base,
+        options.seed,
+        cases,
+        minimal_failure,
+    ))
+}
+
+/// Runs the cases whose index `keep` accepts (all, or one shard's) and shrinks the first unstable
+/// one among them. The draw is always of all `options.cases`, so a case's perturbation does not
+/// depend on the sharding, and a shard's first failure shrinks exactly as in an unsharded run.
+pub fn run_cases(
+    base: &Scenario,
+    base_dir: Option<&Path>,
+    options: &RobustOptions,
+    keep: &(dyn Fn(usize) -> bool + Sync),
+    progress: &(dyn Fn() + Sync),
+) -> Result<(Vec<CaseResult>, Option<MinimalFailure>), Error> {
     let perturbations = draw_cases(base, options.cases, options.seed);
-    let cases: Vec<CaseResult> = perturbations
-        .par_iter()
+    let chosen: Vec<(usize, &Perturbation)> = perturbations
+        .iter()
         .enumerate()
-        .map(|(index, p)| {
+        .filter(|(i, _)| keep(*i))
+        .collect();
+    let cases: Vec<CaseResult> = chosen
+        .par_iter()
+        .map(|&(index, p)| {
             let s = p.apply(base)?;
             let (outcome, errors, checksum) = run_case(&s, base_dir)?;
             progress();
@@ -76,12 +102,7 @@ pub fn run_robust(
     } else {
         None
     };
-    Ok(RobustRecord::new(
-        base,
-        options.seed,
-        cases,
-        minimal_failure,
-    ))
+    Ok((cases, minimal_failure))
 }
 
 /// Shrinks the first unstable case toward the base while it still fails with its target finding.

@@ -4,6 +4,7 @@
 pub mod heatmap;
 pub mod histograms;
 pub mod lines;
+pub mod stability_map;
 
 use lines::{Line, LineChart};
 

@@ -1,0 +1,116 @@
+//! Extra report sections, rendered from the records other commands leave next to run.json
+//! (`robust.json`, `sweep.json`, ...): a new section is one function from its record to a
+//! [`Section`] plus one line in [`Extras::sections`].
+
+use std::path::Path;
+
+use super::Chart;
+use crate::error::Error;
+use crate::record::read_json;
+use crate::robust::RobustRecord;
+use crate::robust::sweep::SweepRecord;
+use crate::scenario::Scenario;
+
+/// One section of the page: a heading, its HTML body and the charts it shows (written as SVG
+/// files beside index.html and inlined in the body by the page).
+#[derive(Debug, Clone)]
+pub struct Section {
+    /// Anchor id, e.g. `robustness`.
+    pub id: &'static str,
+    pub title: String,
+    /// The section's HTML, without the `<section>`/`<h2>` wrapper; charts are appended after it.
+    pub html: String,
+    pub charts: Vec<Chart>,
+}
+
+/// The records found next to run.json that add sections to the page.
+#[derive(Debug, Clone, Default)]
+pub struct Extras {
+    pub robust: Option<RobustRecord>,
+    pub sweep: Option<SweepRecord>,
+}
+
+/// File names of the records [`Extras::load`] looks for.
+pub const ROBUST_FILE: &str = "robust.json";
+pub const SWEEP_FILE: &str = "sweep.json";
+
+impl Extras {
+    /// Reads every known record present in `dir`; a file that is there but unreadable is an
+    /// error naming it (never silently left out of the page).
+    pub fn load(dir: &Path) -> Result<Self, Error> {
+        Ok(Extras {
+            robust: read_if_present(&dir.join(ROBUST_FILE))?,
+            sweep: read_if_present(&dir.join(SWEEP_FILE))?,
+        })
+    }
+
+    /// Every section, in page order.
+    pub fn sections(&self) -> Result<Vec<Section>, Error> {
+        let mut out = Vec::new();
+        if let Some(r) = &self.robust {
+            out.push(super::robust_section::robust(r)?);
+        }
+        if let Some(s) = &self.sweep {
+            out.push(super::robust_section::sweep(s)?);
+        }
+        Ok(out)
+    }
+
+    /// The scenario of the first record present (names a page that has no run.json).
+    pub fn scenario(&self) -> Option<&Scenario> {
+        self.robust
+            .as_ref()
+            .map(|r| &r.scenario)
+            .or(self.sweep.as_ref().map(|s| &s.scenario))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.robust.is_none() && self.sweep.is_none()
+    }
+}
+
+fn read_if_present<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>, Error> {
+    if path.is_file() {
+        read_json(path).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
+/// Which record a file holds, told by its top-level keys (every record is a JSON object).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordKind {
+    Run,
+    Robust,
+    Sweep,
+}
+
+/// Reads `path`'s top-level keys and says which record it is; a shard or an unknown object is an
+/// error that says what to do.
+pub fn kind_of(path: &Path) -> Result<RecordKind, Error> {
+    #[derive(serde::Deserialize)]
+    struct Keys {
+        trace: Option<serde::de::IgnoredAny>,
+        cases: Option<serde::de::IgnoredAny>,
+        cells: Option<serde::de::IgnoredAny>,
+        shard: Option<serde::de::IgnoredAny>,
+    }
+    let bytes = crate::record::read::read_capped(path)?;
+    let bad = |message: String| Error::Record {
+        path: Some(path.to_path_buf()),
+        message,
+    };
+    let keys: Keys = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
+    match keys {
+        Keys { shard: Some(_), .. } => Err(bad(
+            "is one shard of a run: combine all shards with `stabcheck merge shard-*.json` first"
+                .into(),
+        )),
+        Keys { trace: Some(_), .. } => Ok(RecordKind::Run),
+        Keys { cells: Some(_), .. } => Ok(RecordKind::Sweep),
+        Keys { cases: Some(_), .. } => Ok(RecordKind::Robust),
+        _ => Err(bad(
+            "is not a stabcheck record (run.json, robust.json or sweep.json)".into(),
+        )),
+    }
+}
