@@ -48,7 +48,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8], path: Option<&Path>) -> Res
 }
 
 /// serde_json's message with its location moved to the front and the field path added.
-fn located(inner: &serde_json::Error, field: Option<String>) -> String {
+pub(crate) fn located(inner: &serde_json::Error, field: Option<String>) -> String {
     let message = inner.to_string();
     let suffix = format!(" at line {} column {}", inner.line(), inner.column());
     let message = message.strip_suffix(&suffix).unwrap_or(&message);
