@@ -399,7 +399,7 @@ mod tests {
         assert!(
             short
                 .to_string()
-                .contains("train.csv: it has 1 data rows, but `samples` asks for 5")
+                .contains("train.csv: it has 1 data rows, but `data.samples` asks for 5")
         );
         let narrow = read_bytes(text, Task::Regression { outputs: 3 }, None).expect_err("narrow");
         assert!(
@@ -430,7 +430,7 @@ mod tests {
             message.contains("train.csv, line 1: the header has 2 input columns"),
             "{message}"
         );
-        assert!(message.contains("`inputs` is 3"), "{message}");
+        assert!(message.contains("`data.inputs` is 3"), "{message}");
         assert!(read(&path, task, Some(2), None).is_ok());
     }
 }
