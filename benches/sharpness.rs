@@ -33,6 +33,7 @@ fn whole_run_ms(s: &Scenario, every: usize) -> f64 {
         every,
         s.seed,
         &mut NoopObserver,
+        &std::sync::atomic::AtomicBool::new(false),
     ));
     t0.elapsed().as_secs_f64() * 1e3
 }

@@ -33,6 +33,25 @@ pub enum Error {
         parameters: u128,
         activations: u128,
     },
+    /// The scenario's estimated memory or compute is over the run's budget (see `crate::budget`):
+    /// refused before anything is built.
+    #[error(
+        "the scenario needs an estimated {estimate} of {resource} ({parts}), over the budget of {budget}: use {advice}"
+    )]
+    OverBudget {
+        /// `memory` or `compute`.
+        resource: &'static str,
+        estimate: String,
+        budget: String,
+        /// The estimate's parts, in words.
+        parts: String,
+        /// Which keys to shrink, and the flag that raises the budget.
+        advice: &'static str,
+    },
+    /// The run was interrupted (Ctrl-C) before step `step` of `steps`: it has no verdict and wrote
+    /// nothing, so the previous report stays as it was.
+    #[error("interrupted before step {step} of {steps}: no verdict, nothing written")]
+    Interrupted { step: usize, steps: usize },
     /// A run record could not be written or read back (malformed JSON, wrong schema).
     #[error("{}{message}", path.as_ref().map(|p| format!("{}: ", p.display())).unwrap_or_default())]
     Record {

@@ -5,11 +5,14 @@
 //! in this crate; `cli` is the only module that touches the terminal and exit codes.
 
 #![deny(clippy::unwrap_used)]
+#![deny(clippy::expect_used)]
 
+pub mod budget;
 pub mod cli;
 pub mod core;
 pub mod diagnose;
 pub mod error;
+pub mod fuzzing;
 pub mod probe;
 pub mod record;
 pub mod repair;

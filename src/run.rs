@@ -1,6 +1,7 @@
 //! Runs a scenario end to end in its precision and summarizes what the core measured.
 
 use std::path::Path;
+use std::sync::atomic::AtomicBool;
 
 use std::time::{Duration, Instant};
 
@@ -52,11 +53,22 @@ pub fn run_recorded(
     base_dir: Option<&Path>,
     save_weights: Option<&Path>,
 ) -> Result<RecordedRun, Error> {
+    run_recorded_until(s, base_dir, save_weights, &AtomicBool::new(false))
+}
+
+/// [`run_recorded`] that stops at the next step boundary once `stop` is set (Ctrl-C), with
+/// [`Error::Interrupted`]: an interrupted run has no verdict and writes nothing.
+pub fn run_recorded_until(
+    s: &Scenario,
+    base_dir: Option<&Path>,
+    save_weights: Option<&Path>,
+    stop: &AtomicBool,
+) -> Result<RecordedRun, Error> {
     let started = Instant::now();
     let (summary, trace) = if is_f64(s) {
-        recorded_in::<f64>(build_trainer(s, base_dir)?, s, save_weights)?
+        recorded_in::<f64>(build_trainer(s, base_dir)?, s, save_weights, stop)?
     } else {
-        recorded_in::<f32>(build_trainer(s, base_dir)?, s, save_weights)?
+        recorded_in::<f32>(build_trainer(s, base_dir)?, s, save_weights, stop)?
     };
     let train_elapsed = started.elapsed();
     let origin = find_origin(s, base_dir, &summary.steps, &trace)?;
@@ -111,11 +123,18 @@ fn recorded_in<T: Real>(
     mut trainer: Trainer<T>,
     s: &Scenario,
     save_weights: Option<&Path>,
+    stop: &AtomicBool,
 ) -> Result<(RunSummary, Trace), Error> {
     let mut recorder = Recorder::<T>::new(s.probe.histogram_every, s.steps);
     let every = s.probe.sharpness_every;
     let (steps, sharpness) =
-        run_with_sharpness(&mut trainer, s.steps, every, s.seed, &mut recorder);
+        run_with_sharpness(&mut trainer, s.steps, every, s.seed, &mut recorder, stop);
+    if steps.len() < s.steps {
+        return Err(Error::Interrupted {
+            step: steps.len(),
+            steps: s.steps,
+        });
+    }
     let summary = RunSummary {
         steps,
         n_params: trainer.model.params.len(),

@@ -7,6 +7,7 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 mod fix;
+mod interrupt;
 mod merge;
 mod predict;
 mod robust;
@@ -17,7 +18,7 @@ use crate::diagnose::{Status, Verdict};
 use crate::record::RunRecord;
 use crate::record::atomic::write_atomic;
 use crate::record::junit::junit_xml;
-use crate::run::run_recorded;
+use crate::run::run_recorded_until;
 use crate::scenario::{self, Overrides, SetOverride};
 use summary::{headline, print_final, print_replay_warning, print_steps, verdict_text};
 
@@ -68,6 +69,8 @@ pub enum Command {
         /// optimizer (exit 1 when the scenario's lr is above it).
         #[arg(long)]
         predict: bool,
+        #[command(flatten)]
+        budget: BudgetArgs,
         /// Also gate on robustness: run the `[robust]` cases and fail (exit 1) when the stable
         /// fraction's lower confidence bound is under `[robust] min_stable_fraction`.
         #[arg(long)]
@@ -101,6 +104,26 @@ pub enum Command {
     },
     /// Print the scenario format as a JSON Schema (for editor completion and validation).
     Schema,
+}
+
+/// `--max-memory` and `--max-flops`: the resource budget a run is checked against before it is built.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct BudgetArgs {
+    /// Refuse a run whose estimated peak memory is over this (e.g. 16GiB, 512MiB, bytes).
+    #[arg(long, value_name = "SIZE", value_parser = crate::budget::parse_size, default_value = "4GiB")]
+    pub max_memory: u64,
+    /// Refuse a run whose estimated training FLOPs are over this (e.g. 1e15).
+    #[arg(long, value_name = "FLOPS", value_parser = crate::budget::parse_flops, default_value = "1e13")]
+    pub max_flops: f64,
+}
+
+impl BudgetArgs {
+    pub fn budget(&self) -> crate::budget::Budget {
+        crate::budget::Budget {
+            max_memory_bytes: self.max_memory,
+            max_flops: self.max_flops,
+        }
+    }
 }
 
 /// What `stabcheck scenario` prints on stdout.
@@ -137,6 +160,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             format,
             junit,
             predict,
+            budget,
             robust,
         } => {
             let overrides = Overrides {
@@ -157,6 +181,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 save_weights,
                 format,
                 junit,
+                budget: budget.budget(),
                 robust,
             };
             run_command(&target, &overrides, every, &output)
@@ -201,6 +226,7 @@ struct Output {
     save_weights: Option<PathBuf>,
     format: Format,
     junit: Option<PathBuf>,
+    budget: crate::budget::Budget,
     robust: bool,
 }
 
@@ -261,11 +287,24 @@ fn run_command(
 ) -> Result<ExitCode> {
     let s = scenario::apply_overrides(&scenario::resolve(target)?, overrides)?;
     let base_dir = base_dir_of(target);
+    crate::budget::Estimate::of(&s)
+        .check(&output.budget)
+        .map_err(|e| anyhow::anyhow!("{target}: {e}"))?;
     let text = output.format == Format::Text;
+    let stop = interrupt::stop_flag();
     if text {
         println!("{}", headline(&s));
     }
-    let run = run_recorded(&s, base_dir, output.save_weights.as_deref())?;
+    let dir = output
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("reports").join(&s.name));
+    let run = match run_recorded_until(&s, base_dir, output.save_weights.as_deref(), stop) {
+        Err(crate::Error::Interrupted { step, steps }) => {
+            return Ok(interrupted(step, steps, &dir));
+        }
+        other => other?,
+    };
     let summary = &run.summary;
     if text {
         print_steps(summary, every.map_or((s.steps / 20).max(1), |k| k as usize));
@@ -283,6 +322,9 @@ fn run_command(
         run.replay_elapsed.as_secs_f64(),
         run.diagnose_elapsed.as_secs_f64() * 1e3
     );
+    if interrupt::interrupted() {
+        return Ok(interrupted(run.summary.steps.len(), s.steps, &dir));
+    }
     if let Some(path) = &output.junit {
         let xml = junit_xml(&s.name, &run.verdict, run.elapsed)?;
         write_atomic(path, xml.as_bytes())?;
@@ -302,10 +344,6 @@ fn run_command(
     };
     let mut report = None;
     if !output.no_report {
-        let dir = output
-            .out
-            .clone()
-            .unwrap_or_else(|| Path::new("reports").join(&s.name));
         let writing = std::time::Instant::now();
         let record = run.into_record(&s);
         let path = record.write(&dir)?;
@@ -350,6 +388,15 @@ fn base_dir_of(target: &str) -> Option<&Path> {
     Path::new(target)
         .parent()
         .filter(|_| Path::new(target).is_file())
+}
+
+/// Says on stderr that the run stopped and nothing was written, and gives the interrupt's exit code.
+fn interrupted(step: usize, steps: usize, dir: &Path) -> ExitCode {
+    eprintln!(
+        "interrupted after {step} of {steps} steps: no verdict; nothing was written, so the previous report in {} (if any) is kept",
+        dir.display()
+    );
+    ExitCode::from(interrupt::INTERRUPTED_EXIT)
 }
 
 /// The `--format json` object: the scenario name, its verdict (as in run.json) and the record's

@@ -39,6 +39,8 @@ pub struct RobustArgs {
     /// Print the record as JSON on stdout instead of a summary.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub budget: super::BudgetArgs,
     /// Run only shard K of N (cases i with i mod N = K-1) and write shard-K-of-N.json; combine
     /// the shards with `stabcheck merge`.
     #[arg(long, value_name = "K/N", value_parser = Shard::parse)]
@@ -81,6 +83,10 @@ pub fn progress_bar(len: usize, what: &str) -> ProgressBar {
 
 pub fn run(args: &RobustArgs) -> Result<ExitCode> {
     let (base, base_dir) = base_scenario(&args.target, args.steps, &args.set)?;
+    // The base scenario's estimate, per case (cases run in parallel, one per thread).
+    crate::budget::Estimate::of(&base)
+        .check(&args.budget.budget())
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.target))?;
     let options = RobustOptions {
         cases: args.cases.map_or(base.robust.cases, |n| n as usize),
         seed: args.seed.unwrap_or(base.seed),

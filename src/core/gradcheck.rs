@@ -130,6 +130,7 @@ pub type OpUnderTest<'a> = dyn FnMut(
 
 /// Checks an op's gradients with respect to its input and all its parameters, through the scalar
 /// `L = Σ r ⊙ op(x)` with fixed Gaussian weights `r`.
+#[allow(clippy::expect_used)] // invariant: `v` is x0, whose first n_x values are x
 pub fn check_op(
     params: &Params<f64>,
     x: &Array2<f64>,

@@ -103,18 +103,21 @@ impl<T: Real> Params<T> {
         self.values.is_empty()
     }
 
+    #[allow(clippy::expect_used)] // invariant: segment shapes are fixed at push and fit the buffer
     pub fn value(&self, seg: usize) -> ArrayView2<'_, T> {
         let s = self.segments[seg];
         ArrayView2::from_shape((s.rows, s.cols), &self.values[s.range()])
             .expect("segment shapes are fixed at push and always fit the buffer")
     }
 
+    #[allow(clippy::expect_used)] // invariant: segment shapes are fixed at push and fit the buffer
     pub fn value_mut(&mut self, seg: usize) -> ArrayViewMut2<'_, T> {
         let s = self.segments[seg];
         ArrayViewMut2::from_shape((s.rows, s.cols), &mut self.values[s.range()])
             .expect("segment shapes are fixed at push and always fit the buffer")
     }
 
+    #[allow(clippy::expect_used)] // invariant: segment shapes are fixed at push and fit the buffer
     pub fn grad(&self, seg: usize) -> ArrayView2<'_, T> {
         let s = self.segments[seg];
         ArrayView2::from_shape((s.rows, s.cols), &self.grads[s.range()])
@@ -123,6 +126,7 @@ impl<T: Real> Params<T> {
 
     /// The value of one segment (read) and the gradient of another (write) at once, as the
     /// backward pass of a layer needs.
+    #[allow(clippy::expect_used)] // invariant: segment shapes are fixed at push and fit the buffer
     pub fn value_and_grad_mut(
         &mut self,
         value_seg: usize,

@@ -1,5 +1,7 @@
 //! The train loop: batch → forward → loss → backward → penalties → clip → scheduled update → step event.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
@@ -139,6 +141,25 @@ impl<T: Real> Trainer<T> {
     /// Runs `steps` steps, returning each step's summary.
     pub fn run(&mut self, steps: usize, observer: &mut dyn Observer<T>) -> Vec<StepSummary> {
         (0..steps).map(|_| self.step(observer)).collect()
+    }
+
+    /// Like [`Trainer::run`], but checks `stop` before each step and returns early (fewer
+    /// summaries than `steps`) once it is set: an interrupt ends a run at a step boundary, never
+    /// inside one. The flag is the core's only view of interrupts; who sets it is not its business.
+    pub fn run_until(
+        &mut self,
+        steps: usize,
+        observer: &mut dyn Observer<T>,
+        stop: &AtomicBool,
+    ) -> Vec<StepSummary> {
+        let mut summaries = Vec::with_capacity(steps);
+        for _ in 0..steps {
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            summaries.push(self.step(observer));
+        }
+        summaries
     }
 }
 

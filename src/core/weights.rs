@@ -31,6 +31,13 @@ pub enum WeightsError {
     /// The file is not a readable `.npz` archive (or an array in it is not float32/float64).
     #[error("{}: not a readable .npz file of float32/float64 arrays: {message}", path.display())]
     Format { path: PathBuf, message: String },
+    /// The file is larger than weight files may be.
+    #[error("{}: {bytes} bytes is over the {limit}-byte limit for a weights file", path.display())]
+    TooLarge {
+        path: PathBuf,
+        bytes: u64,
+        limit: u64,
+    },
     /// A required array is missing.
     #[error("{}: no array `{name}`; expected the arrays {expected}", path.display())]
     Missing {
@@ -73,10 +80,21 @@ pub fn load_npz<T: Real>(path: &Path, params: &mut Params<T>) -> Result<(), Weig
         path: path.to_owned(),
         message: e.to_string(),
     };
-    let file = File::open(path).map_err(|source| WeightsError::Io {
+    let io = |source| WeightsError::Io {
         path: path.to_owned(),
         source,
-    })?;
+    };
+    let file = File::open(path).map_err(io)?;
+    let bytes = file.metadata().map_err(io)?.len();
+    if bytes > MAX_NPZ_BYTES {
+        return Err(WeightsError::TooLarge {
+            path: path.to_owned(),
+            bytes,
+            limit: MAX_NPZ_BYTES,
+        });
+    }
+    let mut shapes = zip::ZipArchive::new(BufReader::new(file.try_clone().map_err(io)?))
+        .map_err(|e| format(&e))?;
     let mut npz = NpzReader::new(BufReader::new(file)).map_err(|e| format(&e))?;
     let names = npz.names().map_err(|e| format(&e))?;
     let wanted: Vec<(String, Vec<usize>)> = params.segments.iter().map(array_name).collect();
@@ -104,21 +122,63 @@ pub fn load_npz<T: Real>(path: &Path, params: &mut Params<T>) -> Result<(), Weig
                 expected,
             });
         }
+        // The header's shape first: ndarray-npy allocates whatever a header claims before reading.
+        let declared = declared_shape(&mut shapes, name).map_err(|e| format(&e))?;
+        let wrong_shape = |found: Vec<usize>| WeightsError::Shape {
+            path: path.to_owned(),
+            name: name.clone(),
+            layer: seg.layer,
+            found,
+            expected: shape.clone(),
+        };
+        if declared != *shape {
+            return Err(wrong_shape(declared));
+        }
         let array = read_float(&mut npz, name).map_err(|e| format(&e))?;
         if array.shape() != shape.as_slice() {
-            return Err(WeightsError::Shape {
-                path: path.to_owned(),
-                name: name.clone(),
-                layer: seg.layer,
-                found: array.shape().to_vec(),
-                expected: shape.clone(),
-            });
+            return Err(wrong_shape(array.shape().to_vec()));
         }
         for (dst, &src) in params.values[seg.range()].iter_mut().zip(array.iter()) {
             *dst = T::of(src);
         }
     }
     Ok(())
+}
+
+/// Largest `.npz` file read: 4 GiB (2^28 parameters in float64 take 2 GiB).
+pub const MAX_NPZ_BYTES: u64 = 4 << 30;
+/// Largest `.npy` header accepted (NumPy writes under 1 KiB; version 2 headers may claim 4 GiB).
+const MAX_NPY_HEADER_BYTES: usize = 1 << 16;
+
+/// The shape an array's `.npy` header declares, read without reading (or allocating) its data.
+fn declared_shape<R: std::io::Read + std::io::Seek>(
+    zip: &mut zip::ZipArchive<R>,
+    name: &str,
+) -> Result<Vec<usize>, String> {
+    use std::io::Read;
+    let mut entry = zip
+        .by_name(&format!("{name}.npy"))
+        .map_err(|e| e.to_string())?;
+    // Magic (6 bytes), version (2), then the header length: u16 in version 1, u32 after.
+    let mut prefix = vec![0u8; 10];
+    entry.read_exact(&mut prefix).map_err(|e| e.to_string())?;
+    let header_len = if prefix[6] == 1 {
+        usize::from(u16::from_le_bytes([prefix[8], prefix[9]]))
+    } else {
+        let mut rest = [0u8; 2];
+        entry.read_exact(&mut rest).map_err(|e| e.to_string())?;
+        prefix.extend_from_slice(&rest);
+        u32::from_le_bytes([prefix[8], prefix[9], prefix[10], prefix[11]]) as usize
+    };
+    if header_len > MAX_NPY_HEADER_BYTES {
+        return Err(format!(
+            "the .npy header of `{name}` claims {header_len} bytes (at most {MAX_NPY_HEADER_BYTES})"
+        ));
+    }
+    let mut reader = std::io::Cursor::new(prefix).chain(entry);
+    let header = ndarray_npy::npy::header::Header::from_reader(&mut reader)
+        .map_err(|e| format!("`{name}`: {e}"))?;
+    Ok(header.shape)
 }
 
 /// Reads one array as f64, whether it is stored as float64 or float32.

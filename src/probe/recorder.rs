@@ -212,6 +212,7 @@ fn segment<'a, T>(buffer: &'a [T], seg: &Segment) -> &'a [T] {
 
 /// The model's activation and gradient buffers are owned standard-layout arrays, so their views
 /// are contiguous.
+#[allow(clippy::expect_used)] // invariant: see the doc comment above
 fn contiguous<'a, T>(view: &ArrayView2<'a, T>) -> &'a [T] {
     view.to_slice()
         .expect("model buffers are owned standard-layout arrays, so always contiguous")

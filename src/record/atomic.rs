@@ -31,12 +31,32 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     let mut tmp = builder.tempfile_in(dir).map_err(io)?;
     tmp.write_all(bytes).map_err(io)?;
     tmp.as_file().sync_all().map_err(io)?;
+    pause_before_rename_for_tests(path);
     tmp.persist(path).map_err(|e| io(e.error))?;
     // Make the rename itself durable; failing to sync a directory is not fatal on every platform.
     if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// Names the file (`run.json`, `index.html`, or `*` for any) before whose rename a write sleeps
+/// for a minute, so a test can kill the process exactly between "temp file complete" and
+/// "renamed into place". Read only here; unset in normal use.
+pub const PAUSE_BEFORE_RENAME_VAR: &str = "STABCHECK_TEST_PAUSE_BEFORE_RENAME";
+
+fn pause_before_rename_for_tests(path: &Path) {
+    let Some(wanted) = std::env::var_os(PAUSE_BEFORE_RENAME_VAR) else {
+        return;
+    };
+    let name = path.file_name().unwrap_or_default();
+    if wanted == "*" || wanted == name {
+        eprintln!(
+            "{PAUSE_BEFORE_RENAME_VAR}: pausing before renaming the temp file to {}",
+            path.display()
+        );
+        std::thread::sleep(std::time::Duration::from_secs(60));
+    }
 }
 
 #[cfg(test)]

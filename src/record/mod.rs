@@ -85,6 +85,12 @@ impl RunRecord {
     pub fn read(path: &Path) -> Result<RunRecord, Error> {
         read_json(path)
     }
+
+    /// Parses a record from JSON bytes (at most [`MAX_RECORD_BYTES`], schema [`SCHEMA`]); `path`,
+    /// when given, prefixes errors.
+    pub fn from_json(bytes: &[u8], path: Option<&Path>) -> Result<RunRecord, Error> {
+        read::parse_json(bytes, path)
+    }
 }
 
 /// Keeps at most [`MAX_NONFINITE_STEPS`] extra steps beyond the stride, so a run that diverged

@@ -110,7 +110,8 @@ pub fn kind_of(path: &Path) -> Result<RecordKind, Error> {
         path: Some(path.to_path_buf()),
         message,
     };
-    let keys: Keys = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
+    let keys: Keys =
+        serde_json::from_slice(&bytes).map_err(|e| bad(crate::record::read::located(&e, None)))?;
     match keys {
         Keys { shard: Some(_), .. } => Err(bad(
             "is one shard of a run: combine all shards with `stabcheck merge shard-*.json` first"

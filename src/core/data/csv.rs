@@ -28,17 +28,29 @@ pub(super) fn read(
     samples: Option<usize>,
 ) -> Result<Dataset<f64>, CsvError> {
     let text = read_capped(path)?;
+    parse_bytes(path, &text, task, inputs, samples)
+}
+
+/// Parses CSV `text` as a dataset for `task`, in `f64`; `path` names the source in errors.
+/// (The fuzz target and [`read`] share it; the size cap is the reader's job.)
+pub fn parse_bytes(
+    path: &Path,
+    text: &[u8],
+    task: Task,
+    inputs: Option<usize>,
+    samples: Option<usize>,
+) -> Result<Dataset<f64>, CsvError> {
     let mut at = Locator {
         path,
         headers: Vec::new(),
-        text: &text,
+        text,
         byte: 0,
         line: 1,
     };
     let mut reader = ReaderBuilder::new()
         .flexible(true)
         .trim(Trim::All)
-        .from_reader(text.as_slice());
+        .from_reader(text);
     let layout = Layout::from_header(&mut reader, &mut at, task, inputs)?;
     let mut columns = Columns::default();
     let mut record = StringRecord::new();
@@ -215,6 +227,7 @@ impl Layout {
         Ok(())
     }
 
+    #[allow(clippy::expect_used)] // invariant: parse_row pushes a full row or returns an error
     fn finish(
         self,
         at: &Locator,
@@ -386,7 +399,7 @@ mod tests {
         assert!(
             short
                 .to_string()
-                .contains("train.csv: it has 1 data rows, but `samples` asks for 5")
+                .contains("train.csv: it has 1 data rows, but `data.samples` asks for 5")
         );
         let narrow = read_bytes(text, Task::Regression { outputs: 3 }, None).expect_err("narrow");
         assert!(
@@ -417,7 +430,7 @@ mod tests {
             message.contains("train.csv, line 1: the header has 2 input columns"),
             "{message}"
         );
-        assert!(message.contains("`inputs` is 3"), "{message}");
+        assert!(message.contains("`data.inputs` is 3"), "{message}");
         assert!(read(&path, task, Some(2), None).is_ok());
     }
 }

@@ -13,7 +13,8 @@ pub struct CsvError {
     pub column: Option<usize>,
     /// The header's name of `column`, when the header has that column.
     pub header: Option<String>,
-    #[source]
+    /// Not a `#[source]`: `Display` already ends with it, and error reporters that print the
+    /// source chain would say it twice.
     pub kind: CsvErrorKind,
 }
 
@@ -56,7 +57,7 @@ pub enum CsvErrorKind {
     TooFewColumns { columns: usize, targets: usize },
     /// The input columns disagree with the scenario's `inputs`.
     #[error(
-        "the header has {found} input columns (all but the last {targets}), but `inputs` is {expected}"
+        "the header has {found} input columns (all but the last {targets}), but `data.inputs` is {expected}"
     )]
     InputCount {
         found: usize,
@@ -64,7 +65,7 @@ pub enum CsvErrorKind {
         expected: usize,
     },
     /// Fewer data rows than `samples` asks for.
-    #[error("it has {found} data rows, but `samples` asks for {wanted}")]
+    #[error("it has {found} data rows, but `data.samples` asks for {wanted}")]
     TooFewRows { found: usize, wanted: usize },
     /// A row with fewer fields than the header (the column is the first missing one).
     #[error("the row ends after {found} fields, but the header has {expected} columns")]

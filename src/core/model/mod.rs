@@ -135,6 +135,7 @@ impl<T: Real> Model<T> {
     /// [`Model::backward`], calling `after_layer(params, layer, e)` as soon as a layer's parameter
     /// gradients are final and its weights no longer needed (output layer first). The train loop
     /// updates each layer there while its gradients are still in cache.
+    #[allow(clippy::expect_used)] // invariant: every hidden block allocates grad_out at build
     pub fn backward_with(
         &mut self,
         x: ArrayView2<'_, T>,

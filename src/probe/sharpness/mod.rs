@@ -12,6 +12,7 @@ pub mod limit;
 pub mod power;
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use rand_distr::{Distribution, StandardNormal};
 
@@ -116,14 +117,18 @@ pub fn run_with_sharpness<T: Real>(
     every: usize,
     seed: u64,
     observer: &mut dyn Observer<T>,
+    stop: &AtomicBool,
 ) -> (Vec<StepSummary>, Vec<SharpnessSample>) {
     if every == 0 {
-        return (trainer.run(steps, observer), Vec::new());
+        return (trainer.run_until(steps, observer, stop), Vec::new());
     }
     let mut probe = SharpnessProbe::new(trainer, seed, RECORD_OPTIONS);
     let mut samples = Vec::with_capacity(steps / every + 1);
     let mut summaries = Vec::with_capacity(steps);
     for _ in 0..steps {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
         if trainer.step % every == 0 {
             samples.push(probe.sample(trainer));
         }
