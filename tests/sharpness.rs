@@ -244,3 +244,37 @@ fn the_warning_is_silent_on_the_stable_catalogue_scenarios() {
 fn the_warning_is_silent_on_deep_residual_layernorm() {
     assert_silent("deep-residual-layernorm", 50);
 }
+
+#[test]
+fn the_report_draws_sharpness_svg_only_when_samples_exist() {
+    let t: Trainer<f64> = build_trainer(&least_squares(1, 0.01), None).unwrap();
+    let edge = 2.0 / exact_top_eigenvalue(&t, 1);
+    let mut s = least_squares(1, 1.1 * edge);
+    s.steps = 20;
+    s.probe.sharpness_every = 5;
+    let s = s.revalidate().unwrap();
+    let dir = tempfile::TempDir::new().unwrap();
+    let record = run_recorded(&s, None, None).unwrap().into_record(&s);
+    stabcheck::report::render(&record, dir.path()).unwrap();
+    let svg = std::fs::read_to_string(dir.path().join("sharpness.svg")).unwrap();
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let text: String = doc
+        .descendants()
+        .filter(|n| n.is_text())
+        .filter_map(|n| n.text())
+        .collect();
+    assert!(
+        text.contains("Sharpness λmax(H)") && text.contains("stability limit"),
+        "{text}"
+    );
+    let page = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
+    assert!(page.contains("edge-of-stability") && page.contains("stability limit"));
+
+    let mut off = s.clone();
+    off.probe.sharpness_every = 0;
+    let off = off.revalidate().unwrap();
+    let quiet = tempfile::TempDir::new().unwrap();
+    let record = run_recorded(&off, None, None).unwrap().into_record(&off);
+    stabcheck::report::render(&record, quiet.path()).unwrap();
+    assert!(!quiet.path().join("sharpness.svg").exists());
+}

@@ -14,7 +14,7 @@
 //! sample is still recorded, plotted and used by `--predict`. (deep-mlp, Adam: 1.24x the limit at
 //! step 0, then 0.10-0.33x from step 25 on.) For the same reason a sample is not judged when its
 //! step's gradient was clipped (clipped norm below the raw norm): the update is then bounded by
-//! `lr·max` whatever the curvature (sgd-lr-1-clipped sits at 5-146x the limit, clipped every step,
+//! `lr·max` whatever the curvature (sgd-lr-1-clipped sits at 11-147x the limit, clipped every step,
 //! and trains).
 
 use super::context::{Context, Draft};
