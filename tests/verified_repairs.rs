@@ -135,7 +135,10 @@ fn through_the_binary_the_fixed_toml_passes_stabcheck_scenario() {
         let page = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
         let section = &page[page.find("<section id=\"verified-fixes\">").unwrap()..];
         let section = &section[..section.find("</section>").unwrap()];
-        assert!(section.contains(&record.best().unwrap().set_args()), "{section}");
+        assert!(
+            section.contains(&record.best().unwrap().set_args()),
+            "{section}"
+        );
         assert!(section.contains(&format!("All {} candidates tried", record.candidates.len())));
         Command::cargo_bin("stabcheck")
             .unwrap()
