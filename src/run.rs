@@ -12,6 +12,7 @@ use crate::diagnose::{self, Verdict};
 use crate::error::Error;
 use crate::probe::nan_origin::{CheckedOrigin, first_divergence, first_nonfinite_step, replay};
 use crate::probe::recorder::Recorder;
+use crate::probe::sharpness::run_with_sharpness;
 use crate::probe::trace::Trace;
 use crate::record::{MAX_RECORDED_STEPS, RunRecord, SCHEMA, Timings, downsample};
 use crate::scenario::Scenario;
@@ -112,7 +113,9 @@ fn recorded_in<T: Real>(
     save_weights: Option<&Path>,
 ) -> Result<(RunSummary, Trace), Error> {
     let mut recorder = Recorder::<T>::new(s.probe.histogram_every, s.steps);
-    let steps = trainer.run(s.steps, &mut recorder);
+    let every = s.probe.sharpness_every;
+    let (steps, sharpness) =
+        run_with_sharpness(&mut trainer, s.steps, every, s.seed, &mut recorder);
     let summary = RunSummary {
         steps,
         n_params: trainer.model.params.len(),
@@ -121,7 +124,9 @@ fn recorded_in<T: Real>(
     if let Some(path) = save_weights {
         save_npz(path, &trainer.model.params)?;
     }
-    Ok((summary, recorder.into_trace()))
+    let mut trace = recorder.into_trace();
+    trace.sharpness = sharpness;
+    Ok((summary, trace))
 }
 
 impl RecordedRun {

@@ -173,4 +173,31 @@ fn fix_json_is_identical_whatever_the_thread_count() {
     let two = fix_json("2");
     assert!(one.contains("\"phase\":\"pair\""), "{one}");
     assert_eq!(one, two);
+
+#[test]
+fn sharpness_samples_are_identical_across_runs_and_thread_counts() {
+    let args = [
+        "scenario",
+        "deep-mlp",
+        "--steps",
+        "21",
+        "--set",
+        "probe.sharpness_every=10",
+    ];
+    let samples = |threads| {
+        let record: serde_json::Value =
+            serde_json::from_str(&record_without_timings(threads, &args)).unwrap();
+        record["trace"]["sharpness"].clone()
+    };
+    let (one, two, again) = (samples("1"), samples("2"), samples("2"));
+    let steps: Vec<u64> = one
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["step"].as_u64().unwrap())
+        .collect();
+    assert_eq!(steps, [0, 10, 20]);
+    assert!(one[1]["sharpness"].as_f64().unwrap() > 0.0, "{one}");
+    assert_eq!(one, two);
+    assert_eq!(two, again);
 }

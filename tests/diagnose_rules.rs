@@ -43,6 +43,7 @@ fn healthy() -> Trace {
     Trace {
         steps,
         histograms: Vec::new(),
+        sharpness: Vec::new(),
     }
 }
 

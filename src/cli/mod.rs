@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 mod fix;
 mod merge;
+mod predict;
 mod robust;
 mod summary;
 mod sweep;
@@ -63,6 +64,10 @@ pub enum Command {
         /// Also write JUnit XML (one test case per gate) to this file, for CI systems.
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
+        /// Do not train: print the step-0 sharpness and the largest stable learning rate of the
+        /// optimizer (exit 1 when the scenario's lr is above it).
+        #[arg(long)]
+        predict: bool,
         /// Also gate on robustness: run the `[robust]` cases and fail (exit 1) when the stable
         /// fraction's lower confidence bound is under `[robust] min_stable_fraction`.
         #[arg(long)]
@@ -131,6 +136,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             save_weights,
             format,
             junit,
+            predict,
             robust,
         } => {
             let overrides = Overrides {
@@ -141,6 +147,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     .map(|a| SetOverride::parse(a))
                     .collect::<Result<_, _>>()?,
             };
+            if predict {
+                let s = scenario::apply_overrides(&scenario::resolve(&target)?, &overrides)?;
+                return predict::run(&s, base_dir_of(&target), format);
+            }
             let output = Output {
                 out,
                 no_report,
@@ -250,9 +260,7 @@ fn run_command(
     output: &Output,
 ) -> Result<ExitCode> {
     let s = scenario::apply_overrides(&scenario::resolve(target)?, overrides)?;
-    let base_dir = Path::new(target)
-        .parent()
-        .filter(|_| Path::new(target).is_file());
+    let base_dir = base_dir_of(target);
     let text = output.format == Format::Text;
     if text {
         println!("{}", headline(&s));
@@ -335,6 +343,13 @@ fn run_command(
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The folder of a scenario file (relative data paths start there); `None` for a built-in name.
+fn base_dir_of(target: &str) -> Option<&Path> {
+    Path::new(target)
+        .parent()
+        .filter(|_| Path::new(target).is_file())
 }
 
 /// The `--format json` object: the scenario name, its verdict (as in run.json) and the record's

@@ -17,6 +17,8 @@ pub enum Stream {
     Dropout,
     /// Perturbations drawn by robustness searches.
     Perturbation,
+    /// The start vector of the sharpness probe's power iteration.
+    Sharpness,
 }
 
 impl Stream {
@@ -26,6 +28,7 @@ impl Stream {
             Stream::Shuffle => 2,
             Stream::Dropout => 3,
             Stream::Perturbation => 4,
+            Stream::Sharpness => 5,
             // Layers get their own block of ids so layer k's init is the same at any depth.
             Stream::Init(layer) => 1_000 + layer as u64,
         }

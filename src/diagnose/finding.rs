@@ -38,6 +38,8 @@ pub enum FindingKind {
     /// Update-to-weight ratios orders of magnitude away from ~1e-3.
     UpdateRatio,
     WeightGrowth,
+    /// Sharpness near or past the optimizer's stability limit (needs the sharpness probe).
+    EdgeOfStability,
 }
 
 impl FindingKind {
@@ -66,6 +68,7 @@ impl FindingKind {
             FindingKind::SaturatedUnits => "saturated-units",
             FindingKind::UpdateRatio => "update-ratio",
             FindingKind::WeightGrowth => "weight-growth",
+            FindingKind::EdgeOfStability => "edge-of-stability",
         }
     }
 }

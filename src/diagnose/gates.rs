@@ -6,7 +6,7 @@
 use super::finding::{Finding, GateResult, Severity};
 
 /// Every gate, in the order `[gates]` documents them (and JUnit lists them).
-pub const GATE_ORDER: [&str; 12] = [
+pub const GATE_ORDER: [&str; 13] = [
     "nonfinite",
     "max_grad_norm",
     "min_grad_norm",
@@ -19,6 +19,7 @@ pub const GATE_ORDER: [&str; 12] = [
     "max_saturated_fraction",
     "max_update_ratio",
     "max_weight_growth",
+    "max_sharpness_ratio",
 ];
 
 /// Gate measurements collected while the diagnoses run.

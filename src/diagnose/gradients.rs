@@ -119,17 +119,16 @@ fn growth(cx: &Context) -> Option<Finding> {
 /// The global norm falling below `min_grad_norm` while the loss is still near its start. A tiny
 /// gradient at a loss the run has already brought below `max_final_loss_ratio` of its initial
 /// value is a minimum being reached (least squares with a residual ends there), not vanishing.
+/// `x <= limit`, false for NaN (so a NaN loss never counts as progress).
+fn below_or_at(x: f64, limit: f64) -> bool {
+    x <= limit
+}
+
 fn vanishing_norm(cx: &Context, book: &mut GateBook) -> Option<Finding> {
     let gate = cx.gates.min_grad_norm;
     let progressed = cx.gates.max_final_loss_ratio * cx.initial_loss;
-    // A NaN loss made no progress, so it stays in.
-    let made_progress = |i: usize| {
-        cx.loss[i]
-            .partial_cmp(&progressed)
-            .is_some_and(|o| o.is_le())
-    };
     let live: Vec<usize> = (0..cx.len())
-        .filter(|&i| !cx.converged_at(i) && !made_progress(i))
+        .filter(|&i| !cx.converged_at(i) && !below_or_at(cx.loss[i], progressed))
         .collect();
     let norms: Vec<f64> = live.iter().map(|&i| cx.grad_norm[i]).collect();
     let (at, low) = argmin_finite(&norms).map_or((0, f64::NAN), |(j, v)| (live[j], v));

@@ -7,6 +7,7 @@
 
 pub mod context;
 pub mod depth;
+pub mod edge;
 pub mod finding;
 pub mod gates;
 pub mod gradients;
@@ -38,6 +39,7 @@ pub fn run(trace: &Trace, scenario: &Scenario, nan_origin: Option<&NanOrigin>) -
     findings.extend(loss::check(&cx, &mut book));
     findings.extend(units::check(&cx, &mut book));
     findings.extend(updates::check(&cx, &mut book));
+    findings.extend(edge::check(&cx, &mut book));
     verdict(findings, book)
 }
 

@@ -5,5 +5,6 @@
 pub mod histogram;
 pub mod nan_origin;
 pub mod recorder;
+pub mod sharpness;
 pub mod stats;
 pub mod trace;

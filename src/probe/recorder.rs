@@ -63,6 +63,7 @@ impl<T: Real> Recorder<T> {
             trace: Trace {
                 steps: Vec::with_capacity(total_steps),
                 histograms: Vec::new(),
+                sharpness: Vec::new(),
             },
             segments: Vec::new(),
             weight_norms: Vec::new(),

@@ -15,6 +15,37 @@ pub struct Trace {
     pub steps: Vec<StepRecord>,
     /// Gradient-value histograms, on the `[probe] histogram_every` schedule.
     pub histograms: Vec<HistogramRecord>,
+    /// Sharpness estimates on the `[probe] sharpness_every` schedule (absent when it is 0, and in
+    /// records written before the probe existed, which still read).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sharpness: Vec<SharpnessSample>,
+}
+
+/// One sharpness estimate (see `probe::sharpness`): the top eigenvalue of the loss Hessian on the
+/// fixed probe batch, or of the preconditioned Hessian `P⁻¹H` when the optimizer rescales
+/// gradients (Adam, AdamW, RMSprop, per-layer lr groups), at the weights step `step` starts from
+/// (before its update), next to the stability limit of the optimizer at that step's lr.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SharpnessSample {
+    pub step: usize,
+    /// Base learning rate of step `step` (scheduled, before per-layer multipliers).
+    #[serde(with = "crate::record::nonfinite")]
+    pub lr: f64,
+    /// λmax of `H` (or of `P⁻¹H` when `preconditioned`).
+    #[serde(with = "crate::record::nonfinite")]
+    pub sharpness: f64,
+    pub preconditioned: bool,
+    /// The sharpness at which the optimizer stops being stable at this lr, e.g. `2/lr` for SGD.
+    #[serde(with = "crate::record::nonfinite")]
+    pub limit: f64,
+    /// `sharpness / limit`: 1 is the edge of stability.
+    #[serde(with = "crate::record::nonfinite")]
+    pub ratio: f64,
+    /// Hessian-vector products (power iterations) spent; each costs two gradient evaluations.
+    pub hvps: usize,
+    /// Whether successive estimates agreed to the probe's relative tolerance.
+    pub converged: bool,
 }
 
 /// One step: the global numbers and one [`LayerStats`] per layer (hidden `0..depth`, then output).

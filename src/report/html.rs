@@ -34,6 +34,7 @@ pub fn chart_for(kind: FindingKind) -> &'static str {
         FindingKind::LossOscillation | FindingKind::NoProgress | FindingKind::Plateau => "loss.svg",
         FindingKind::DeadUnits => "dead-units.svg",
         FindingKind::SaturatedUnits => "saturated-units.svg",
+        FindingKind::EdgeOfStability => "sharpness.svg",
     }
 }
 

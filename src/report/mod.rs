@@ -29,7 +29,7 @@ pub struct Chart {
 /// Every chart of a run, in page order.
 pub fn charts(r: &RunRecord) -> Result<Vec<Chart>, Error> {
     let chart = |file, title, svg| Chart { file, title, svg };
-    Ok(vec![
+    let mut all = vec![
         chart(
             "loss.svg",
             "Loss and learning rate",
@@ -62,7 +62,12 @@ pub fn charts(r: &RunRecord) -> Result<Vec<Chart>, Error> {
             "Saturated units",
             charts::saturated_fraction(r)?,
         ),
-    ])
+    ];
+    if !r.trace.sharpness.is_empty() {
+        let svg = charts::sharpness::sharpness(r)?;
+        all.push(chart("sharpness.svg", "Sharpness and stability limit", svg));
+    }
+    Ok(all)
 }
 
 /// What `render` wrote, and how long the rendering and writing took.

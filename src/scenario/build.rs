@@ -107,7 +107,8 @@ pub fn build_trainer<T: Real>(s: &Scenario, base_dir: Option<&Path>) -> Result<T
     ))
 }
 
-fn optimizer_spec(s: &Scenario) -> OptimizerSpec {
+/// The optimizer hyperparameters of a scenario.
+pub fn optimizer_spec(s: &Scenario) -> OptimizerSpec {
     let o = &s.optimizer;
     OptimizerSpec {
         kind: o.kind,

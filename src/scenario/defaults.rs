@@ -124,6 +124,9 @@ pub(crate) fn max_loss_growth() -> f64 {
 pub(crate) fn max_loss_oscillation() -> f64 {
     0.1
 }
+pub(crate) fn max_sharpness_ratio() -> f64 {
+    1.0
+}
 pub(crate) fn robust_cases() -> i64 {
     64
 }

@@ -87,6 +87,11 @@ pub struct Gates {
     /// and > 0. Defaults to `0.1`.
     #[serde(default = "defaults::max_loss_oscillation")]
     pub max_loss_oscillation: f64,
+    /// Largest allowed sharpness relative to the optimizer's stability limit (`lr·λmax / 2` for
+    /// SGD; see the README), measured when `[probe] sharpness_every > 0`; finite and > 0 (1 is
+    /// the edge of stability). Defaults to `1.0`.
+    #[serde(default = "defaults::max_sharpness_ratio")]
+    pub max_sharpness_ratio: f64,
 }
 
 /// `[robust]`: perturbations drawn by `stabcheck robust`. `lr`, `init_scale` and `input_scale`
@@ -144,6 +149,7 @@ impl Default for Gates {
             max_weight_growth: defaults::max_weight_growth(),
             max_loss_growth: defaults::max_loss_growth(),
             max_loss_oscillation: defaults::max_loss_oscillation(),
+            max_sharpness_ratio: defaults::max_sharpness_ratio(),
         }
     }
 }

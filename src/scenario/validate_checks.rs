@@ -39,6 +39,7 @@ pub(crate) fn validate_gates(ck: &Checker, g: &Gates) -> Result<Gates, ScenarioE
         max_weight_growth: at_least_one("gates.max_weight_growth", g.max_weight_growth)?,
         max_loss_growth: at_least_one("gates.max_loss_growth", g.max_loss_growth)?,
         max_loss_oscillation: ck.positive("gates.max_loss_oscillation", g.max_loss_oscillation)?,
+        max_sharpness_ratio: ck.positive("gates.max_sharpness_ratio", g.max_sharpness_ratio)?,
     })
 }
 

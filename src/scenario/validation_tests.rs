@@ -67,6 +67,7 @@ const CASES: &[(&str, usize, usize, &str, &str)] = &[
     ("[gates]\nmax_dead_fraction = 1.5\n", 3, 21, "gates.max_dead_fraction", "a number in [0, 1]"),
     ("[gates]\nmax_saturated_fraction = -0.1\n", 3, 26, "gates.max_saturated_fraction", "a number in [0, 1]"),
     ("[gates]\nmax_update_ratio = 0.0\n", 3, 20, "gates.max_update_ratio", "> 0"),
+    ("[gates]\nmax_sharpness_ratio = -1.0\n", 3, 23, "gates.max_sharpness_ratio", "> 0"),
     ("[gates]\nmax_weight_growth = 0.5\n", 3, 21, "gates.max_weight_growth", ">= 1"),
     ("[gates]\nmax_loss_growth = 0.9\n", 3, 19, "gates.max_loss_growth", ">= 1"),
     ("[gates]\nmax_loss_oscillation = -1.0\n", 3, 24, "gates.max_loss_oscillation", "> 0"),

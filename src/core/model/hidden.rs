@@ -37,6 +37,10 @@ pub struct Hidden<T> {
     /// `∂L/∂output`, filled by the next layer's backward pass.
     pub grad_out: Array2<T>,
     grad_a: Array2<T>,
+    /// Frozen ReLU-family slopes (1, 0 or the leaky slope per sample and unit), set by
+    /// [`crate::core::model::Model::freeze_activation_pattern`]; empty (the usual case) when the
+    /// activation is applied as itself.
+    pub frozen_slopes: Array2<T>,
     /// `∂L/∂(activation input)`.
     pub grad_pre: Array2<T>,
     /// `∂L/∂z` (empty without a norm: it is then `grad_pre`).
@@ -89,6 +93,7 @@ impl<T: Real> Hidden<T> {
             out: buf(has_out, batch, width),
             grad_out: Array2::zeros((batch, width)),
             grad_a: buf(dropout.is_some(), batch, width),
+            frozen_slopes: Array2::zeros((0, 0)),
             grad_pre: Array2::zeros((batch, width)),
             grad_z: buf(has_norm, batch, width),
             norm_scratch: buf(has_norm, batch, width),
@@ -146,7 +151,14 @@ impl<T: Real> Hidden<T> {
         } else {
             self.z.view()
         };
-        self.activation.forward(pre, self.a.view_mut());
+        if self.frozen_slopes.is_empty() {
+            self.activation.forward(pre, self.a.view_mut());
+        } else {
+            Zip::from(&mut self.a)
+                .and(&pre)
+                .and(&self.frozen_slopes)
+                .for_each(|a, &z, &s| *a = z * s);
+        }
         e.op(
             l,
             self.activation.name(),
@@ -204,8 +216,15 @@ impl<T: Real> Hidden<T> {
         } else {
             self.z.view()
         };
-        self.activation
-            .backward(pre, self.a.view(), grad_a, self.grad_pre.view_mut());
+        if self.frozen_slopes.is_empty() {
+            self.activation
+                .backward(pre, self.a.view(), grad_a, self.grad_pre.view_mut());
+        } else {
+            Zip::from(&mut self.grad_pre)
+                .and(&grad_a)
+                .and(&self.frozen_slopes)
+                .for_each(|d, &g, &s| *d = g * s);
+        }
         e.op(
             l,
             activation_backward_op(self.activation),

@@ -189,6 +189,22 @@ impl<T: Real> Model<T> {
         }
     }
 
+    /// Freezes (`true`) or releases each ReLU-family block's activation pattern. Frozen, a block
+    /// computes `s ⊙ z` with the slopes `s = f'(z₀)` of the pre-activations `z₀` of the last
+    /// forward pass: a smooth function equal to the network near that point, whose Hessian there
+    /// is the one autodiff gives (`relu'' = 0`). For finite-difference Hessian-vector products,
+    /// which would otherwise pick up the kinks crossed. Allocates only when freezing.
+    pub fn freeze_activation_pattern(&mut self, freeze: bool) {
+        for h in &mut self.hidden {
+            h.frozen_slopes = if freeze && h.activation.is_relu_family() {
+                let act = h.activation;
+                h.pre_activation().mapv(|z| act.derivative(z, z))
+            } else {
+                Array2::zeros((0, 0))
+            };
+        }
+    }
+
     /// Mean loss of one batch with every gradient filled, watched by nobody (for gradient checks).
     pub fn loss_and_grad(
         &mut self,

@@ -93,6 +93,12 @@ impl<T: Real> Optimizer<T> {
         &self.spec
     }
 
+    /// How many steps have begun ([`Optimizer::begin_step`] calls): Adam's `t` during the last
+    /// update, so the next update runs with `t + 1`. Read-only, for probes.
+    pub fn steps_taken(&self) -> u64 {
+        self.step
+    }
+
     /// Call once per training step, before the segment updates: advances Adam's `t`.
     pub fn begin_step(&mut self) {
         self.step += 1;

@@ -100,7 +100,7 @@ impl LineChart {
             .axis_desc_style((FONT, 14))
             .x_desc("step")
             .y_desc(self.y_desc.as_str())
-            .y_label_formatter(&|v| tick(v))
+            .y_label_formatter(&|v| if self.log { log_tick(v) } else { tick(v) })
             .x_label_formatter(&|v| tick(v))
             .draw()
             .map_err(err)?;
@@ -150,6 +150,18 @@ impl LineChart {
 
 pub type Area<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
 
+/// A log axis label only at 1, 2 and 5 times a power of ten: plotters puts a tick at every
+/// integer multiple, and labelling all of them crowds a one-decade axis (0.5 ... 0.9 ... 1).
+fn log_tick(v: &f64) -> String {
+    let mantissa = *v / 10f64.powf(v.log10().floor());
+    let near = |m: f64| (mantissa - m).abs() < 1e-6 * m;
+    if near(1.0) || near(2.0) || near(5.0) || near(10.0) {
+        tick(v)
+    } else {
+        String::new()
+    }
+}
+
 /// Splits off a strip above the plot for the legend (none when there is no legend).
 fn split_legend<'a>(
     root: &Area<'a>,
@@ -196,4 +208,18 @@ pub fn message(area: &Area, title: &str, text: &str) -> Result<(), String> {
         (FONT, 14).into_font(),
     ))
     .map_err(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::log_tick;
+
+    #[test]
+    fn log_axes_label_only_one_two_and_five() {
+        let labels: Vec<String> = [0.5, 0.6, 0.9, 1.0, 2.0, 3.0, 5.0, 7.0, 1e-4]
+            .iter()
+            .map(log_tick)
+            .collect();
+        assert_eq!(labels, ["0.5", "", "", "1", "2", "", "5", "", "1e-4"]);
+    }
 }

@@ -4,6 +4,7 @@
 pub mod heatmap;
 pub mod histograms;
 pub mod lines;
+pub mod sharpness;
 pub mod stability_map;
 
 use lines::{Line, LineChart};
@@ -91,15 +92,16 @@ pub fn loss(r: &RunRecord, log: bool) -> Result<String, Error> {
         color: OKABE_ITO[0],
         width: 2,
     });
+    // Bluish green, not orange: orange would read as the vermillion first-non-finite rule.
     let lr = Line {
         points: steps_of(r, |s| s.lr),
-        color: OKABE_ITO[4],
+        color: OKABE_ITO[2],
         width: 1,
     };
     chart.secondary = Some(("learning rate".to_string(), vec![lr]));
     chart.legend = vec![
         ("loss".into(), OKABE_ITO[0]),
-        ("learning rate (right axis)".into(), OKABE_ITO[4]),
+        ("learning rate (right axis)".into(), OKABE_ITO[2]),
     ];
     if !markers.is_empty() {
         let label = format!("▲ spike (> {gate}x median of {SPIKE_HISTORY} steps)");
