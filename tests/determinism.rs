@@ -173,6 +173,7 @@ fn fix_json_is_identical_whatever_the_thread_count() {
     let two = fix_json("2");
     assert!(one.contains("\"phase\":\"pair\""), "{one}");
     assert_eq!(one, two);
+}
 
 #[test]
 fn sharpness_samples_are_identical_across_runs_and_thread_counts() {
