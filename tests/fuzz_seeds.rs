@@ -79,3 +79,12 @@ fn the_report_seeds_are_records_that_render() {
         );
     }
 }
+
+/// Found by `run_json_report` (1 crash in 995 runs): a histogram whose `edges` has fewer than
+/// `counts + 1` entries indexed past the end in the histogram chart.
+#[test]
+fn run_json_report_histogram_with_fewer_edges_than_counts() {
+    let path = fuzz_dir("regressions", "run_json_report")
+        .join("histogram-with-fewer-edges-than-counts.json");
+    stabcheck::fuzzing::run_json_report(&std::fs::read(path).unwrap());
+}

@@ -101,8 +101,9 @@ fn draw_panel(
         .map_err(err)?;
     for (i, h) in hists.iter().enumerate() {
         let n = total(h) as f64;
-        let points = h.counts.iter().enumerate().flat_map(|(b, &c)| {
-            let (x0, x1) = (h.edges[b].log10(), h.edges[b + 1].log10());
+        // zip, not indexing: a record from elsewhere may hold fewer edges than counts + 1.
+        let points = h.counts.iter().zip(h.edges.windows(2)).flat_map(|(&c, e)| {
+            let (x0, x1) = (e[0].log10(), e[1].log10());
             [(x0, c as f64 / n), (x1, c as f64 / n)]
         });
         chart
