@@ -8,8 +8,10 @@
 
 use std::time::Instant;
 
+use stabcheck::robust::strategy::draw_cases;
 use stabcheck::robust::{RobustOptions, run_robust};
-use stabcheck::scenario::{self, Overrides};
+use stabcheck::run::run_recorded;
+use stabcheck::scenario::{self, Overrides, Scenario};
 
 const ROUNDS: usize = 3;
 const CASES: usize = 8;
@@ -54,10 +56,45 @@ fn main() {
         "every pool gives the same record"
     );
     let (r1, r2) = (median(rate1), median(rate2));
+    balance_and_scaling(&s, &options, &two);
     println!(
         "robust deep-mlp ({CASES} cases x 100 steps, {ROUNDS} rounds): 1 thread {r1:.2} cases/s, \
          2 threads {r2:.2} cases/s, speed-up {:.2}x (available cores: {})",
         r2 / r1,
         std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+}
+
+/// Why a speed-up falls short of 2: the cases differ in size (batch 16..256), so two threads
+/// cannot split 8 of them evenly; and the machine's own 2-thread scaling, measured on two copies
+/// of one case.
+fn balance_and_scaling(s: &Scenario, options: &RobustOptions, two: &rayon::ThreadPool) {
+    let times: Vec<f64> = draw_cases(s, options.cases, options.seed)
+        .iter()
+        .map(|p| {
+            let case = p.apply(s).expect("drawn cases validate");
+            let t0 = Instant::now();
+            run_recorded(&case, None, None).expect("built-in runs");
+            t0.elapsed().as_secs_f64()
+        })
+        .collect();
+    let total: f64 = times.iter().sum();
+    let longest = times.iter().copied().fold(0.0, f64::max);
+    let bound = total / (total / 2.0).max(longest);
+    let once = |_: usize| run_recorded(s, None, None).expect("built-in runs");
+    let t0 = Instant::now();
+    (0..2).for_each(|i| {
+        once(i);
+    });
+    let serial = t0.elapsed().as_secs_f64();
+    let t0 = Instant::now();
+    two.install(|| rayon::join(|| once(0), || once(1)));
+    let parallel = t0.elapsed().as_secs_f64();
+    println!(
+        "case times {:.2}..{:.2} s (sum {total:.2} s): best possible 2-thread speed-up for these 8 \
+         cases {bound:.2}x; the same case twice: {:.2}x",
+        times.iter().copied().fold(f64::INFINITY, f64::min),
+        longest,
+        serial / parallel
     );
 }
