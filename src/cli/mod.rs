@@ -1,6 +1,6 @@
 //! The command-line front end: the only place that touches the terminal, file layout and exit codes.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -10,17 +10,17 @@ mod fix;
 mod interrupt;
 mod merge;
 mod predict;
+mod report;
 mod robust;
+mod run_scenario;
 mod summary;
 mod sweep;
 
-use crate::diagnose::{Status, Verdict};
-use crate::record::RunRecord;
-use crate::record::atomic::write_atomic;
-use crate::record::junit::junit_xml;
-use crate::run::run_recorded_until;
+pub(crate) use report::existing_run;
+use report::report_command;
+use run_scenario::{Output, base_dir_of, run_command};
+
 use crate::scenario::{self, Overrides, SetOverride};
-use summary::{headline, print_final, print_replay_warning, print_steps, verdict_text};
 
 /// Numerical-stability diagnostics for neural-network training.
 #[derive(Debug, Parser)]
@@ -216,207 +216,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
-}
-
-/// Where and whether `stabcheck scenario` writes its report, and in which format it prints.
-#[derive(Debug, Clone)]
-struct Output {
-    out: Option<PathBuf>,
-    no_report: bool,
-    save_weights: Option<PathBuf>,
-    format: Format,
-    junit: Option<PathBuf>,
-    budget: crate::budget::Budget,
-    robust: bool,
-}
-
-/// The run.json already in `dir`, if any (so a robust or sweep report keeps the run's charts).
-pub(crate) fn existing_run(dir: &Path) -> Result<Option<RunRecord>> {
-    let path = dir.join("run.json");
-    Ok(if path.is_file() {
-        Some(RunRecord::read(&path)?)
-    } else {
-        None
-    })
-}
-
-/// `stabcheck report FILE`: renders the given record with the other records beside it.
-fn report_command(record: &Path, out: Option<PathBuf>) -> Result<ExitCode> {
-    let source = record
-        .parent()
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-    let source = if source.as_os_str().is_empty() {
-        PathBuf::from(".")
-    } else {
-        source
-    };
-    let dir = out.unwrap_or_else(|| source.clone());
-    let mut extras = crate::report::Extras::load(&source)?;
-    let run = match crate::report::kind_of(record)? {
-        crate::report::RecordKind::Run => Some(RunRecord::read(record)?),
-        crate::report::RecordKind::Robust => {
-            extras.robust = Some(crate::record::read_json(record)?);
-            existing_run(&source)?
-        }
-        crate::report::RecordKind::Sweep => {
-            extras.sweep = Some(crate::record::read_json(record)?);
-            existing_run(&source)?
-        }
-        crate::report::RecordKind::Fix => {
-            extras.fix = Some(crate::record::read_json(record)?);
-            existing_run(&source)?
-        }
-    };
-    let started = std::time::Instant::now();
-    let written = crate::report::render_folder(run.as_ref(), &extras, &dir)?;
-    eprintln!(
-        "wrote {} ({} files, {:.1} MB) in {:.1} ms",
-        written.index.display(),
-        written.files.len(),
-        written.bytes as f64 / 1e6,
-        started.elapsed().as_secs_f64() * 1e3
-    );
-    Ok(ExitCode::SUCCESS)
-}
-
-fn run_command(
-    target: &str,
-    overrides: &Overrides,
-    every: Option<u64>,
-    output: &Output,
-) -> Result<ExitCode> {
-    let s = scenario::apply_overrides(&scenario::resolve(target)?, overrides)?;
-    let base_dir = base_dir_of(target);
-    crate::budget::Estimate::of(&s)
-        .check(&output.budget)
-        .map_err(|e| anyhow::anyhow!("{target}: {e}"))?;
-    let text = output.format == Format::Text;
-    let stop = interrupt::stop_flag();
-    if text {
-        println!("{}", headline(&s));
-    }
-    let dir = output
-        .out
-        .clone()
-        .unwrap_or_else(|| Path::new("reports").join(&s.name));
-    let run = match run_recorded_until(&s, base_dir, output.save_weights.as_deref(), stop) {
-        Err(crate::Error::Interrupted { step, steps }) => {
-            return Ok(interrupted(step, steps, &dir));
-        }
-        other => other?,
-    };
-    let summary = &run.summary;
-    if text {
-        print_steps(summary, every.map_or((s.steps / 20).max(1), |k| k as usize));
-        print_final(summary);
-        print_replay_warning(&run.origin);
-        anstream::print!("{}", verdict_text(&run.verdict));
-    }
-    let steps_run = summary.steps.len().max(1) as f64;
-    eprintln!(
-        "ran {} steps in {:.3} s: training with probes {:.3} s ({:.3} ms/step), NaN-origin replay {:.3} s, diagnosis {:.2} ms",
-        summary.steps.len(),
-        run.elapsed.as_secs_f64(),
-        run.train_elapsed.as_secs_f64(),
-        run.train_elapsed.as_secs_f64() * 1e3 / steps_run,
-        run.replay_elapsed.as_secs_f64(),
-        run.diagnose_elapsed.as_secs_f64() * 1e3
-    );
-    if interrupt::interrupted() {
-        return Ok(interrupted(run.summary.steps.len(), s.steps, &dir));
-    }
-    if let Some(path) = &output.junit {
-        let xml = junit_xml(&s.name, &run.verdict, run.elapsed)?;
-        write_atomic(path, xml.as_bytes())?;
-        eprintln!("wrote {}", path.display());
-    }
-    let mut passed = run.verdict.status == Status::Pass;
-    let json = (!text).then(|| run.verdict.clone());
-    let robust = if output.robust {
-        let r = robust::gate(&s, base_dir)?;
-        passed &= r.passed;
-        if text {
-            print!("{}", robust::summary(&r));
-        }
-        Some(r)
-    } else {
-        None
-    };
-    let mut report = None;
-    if !output.no_report {
-        let writing = std::time::Instant::now();
-        let record = run.into_record(&s);
-        let path = record.write(&dir)?;
-        if let Some(r) = &robust {
-            r.write(&dir)?;
-        }
-        let record_ms = writing.elapsed().as_secs_f64() * 1e3;
-        let rendering = std::time::Instant::now();
-        let written = crate::report::render(&record, &dir)?;
-        eprintln!(
-            "wrote {} in {record_ms:.1} ms and {} ({} files) in {:.1} ms",
-            path.display(),
-            written.index.display(),
-            written.files.len(),
-            rendering.elapsed().as_secs_f64() * 1e3
-        );
-        report = Some(path);
-    }
-    if let Some(verdict) = json {
-        let out = JsonOutput {
-            scenario: &s.name,
-            verdict: &verdict,
-            record: report.as_deref(),
-            robust: robust.as_ref().map(|r| RobustGate {
-                stable_fraction: r.stable_fraction,
-                interval: r.interval,
-                min_stable_fraction: r.min_stable_fraction,
-                passed: r.passed,
-            }),
-        };
-        println!("{}", serde_json::to_string(&out)?);
-    }
-    Ok(if passed {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
-}
-
-/// The folder of a scenario file (relative data paths start there); `None` for a built-in name.
-fn base_dir_of(target: &str) -> Option<&Path> {
-    Path::new(target)
-        .parent()
-        .filter(|_| Path::new(target).is_file())
-}
-
-/// Says on stderr that the run stopped and nothing was written, and gives the interrupt's exit code.
-fn interrupted(step: usize, steps: usize, dir: &Path) -> ExitCode {
-    eprintln!(
-        "interrupted after {step} of {steps} steps: no verdict; nothing was written, so the previous report in {} (if any) is kept",
-        dir.display()
-    );
-    ExitCode::from(interrupt::INTERRUPTED_EXIT)
-}
-
-/// The `--format json` object: the scenario name, its verdict (as in run.json) and the record's
-/// path (`null` with `--no-report`).
-#[derive(serde::Serialize)]
-struct JsonOutput<'a> {
-    scenario: &'a str,
-    verdict: &'a Verdict,
-    record: Option<&'a Path>,
-    /// With `--robust`: the robustness gate (robust.json holds the cases).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    robust: Option<RobustGate>,
-}
-
-#[derive(serde::Serialize)]
-struct RobustGate {
-    stable_fraction: f64,
-    interval: [f64; 2],
-    min_stable_fraction: f64,
-    passed: bool,
 }
 
 #[cfg(test)]
