@@ -14,7 +14,6 @@ use crate::diagnose::series::fmt;
 use crate::repair::{
     Candidate, DEFAULT_MAX_CANDIDATES, FixOptions, FixRecord, RunOutcome, run_fix_recorded,
 };
-use crate::scenario::{self, Overrides, SetOverride};
 
 #[derive(Debug, clap::Args)]
 pub struct FixArgs {
@@ -51,19 +50,9 @@ pub struct FixArgs {
 }
 
 pub fn run(args: &FixArgs) -> Result<ExitCode> {
-    let overrides = Overrides {
-        seed: args.seed,
-        steps: args.steps,
-        set: args
-            .set
-            .iter()
-            .map(|a| SetOverride::parse(a))
-            .collect::<Result<_, _>>()?,
-    };
-    let base = scenario::apply_overrides(&scenario::resolve(&args.target)?, &overrides)?;
-    let base_dir = Path::new(&args.target)
-        .parent()
-        .filter(|_| Path::new(&args.target).is_file());
+    let (base, base_dir) =
+        super::robust::resolve_target(&args.target, args.seed, args.steps, &args.set)?;
+    let base_dir = base_dir.as_deref();
     let options = FixOptions {
         max_candidates: args.max_candidates as usize,
         robust_cases: args

@@ -54,8 +54,19 @@ pub fn base_scenario(
     steps: Option<u64>,
     set: &[String],
 ) -> Result<(Scenario, Option<PathBuf>)> {
+    resolve_target(target, None, steps, set)
+}
+
+/// A scenario target resolved with `--seed`, `--steps` and `--set` applied and validated, and
+/// the folder its relative data paths are taken from (`None` for a built-in name).
+pub fn resolve_target(
+    target: &str,
+    seed: Option<u64>,
+    steps: Option<u64>,
+    set: &[String],
+) -> Result<(Scenario, Option<PathBuf>)> {
     let overrides = Overrides {
-        seed: None,
+        seed,
         steps,
         set: set
             .iter()
