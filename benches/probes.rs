@@ -1,27 +1,58 @@
 //! Probe overhead: deep-mlp steps with the no-op observer against the full recorder, alternating.
 //!
-//! Run: `cargo bench --bench probes` (pin with `taskset -c 0`). Each of 9 rounds times 100 steps
-//! with the no-op observer, 100 with a fresh `Recorder`, and 100 more with the no-op observer as
-//! a control; the medians' ratios are printed: recorder / no-op (the overhead) next to
+//! Run: `cargo bench --bench probes` (pin with `taskset -c 0`). Each of 7 rounds times one
+//! whole deep-mlp run (300 steps from a fresh model) with the no-op observer, one with a fresh
+//! `Recorder` on deep-mlp's own histogram schedule, and one more with the no-op observer as a
+//! control; the medians' ratios are printed: recorder / no-op (the overhead) next to
 //! no-op / no-op (the noise floor of this machine at this moment).
 
 use std::hint::black_box;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use stabcheck::core::observer::{NoopObserver, Observer};
-use stabcheck::core::train::Trainer;
+use stabcheck::core::model::Model;
+use stabcheck::core::observer::{NoopObserver, Observer, StatsWanted, StepEvent};
+use stabcheck::probe::histogram::histogram_due;
 use stabcheck::probe::recorder::Recorder;
-use stabcheck::scenario::{self, build::build_trainer};
+use stabcheck::scenario::{self, Scenario, build::build_trainer};
 
-const ROUNDS: usize = 9;
-const STEPS: usize = 100;
+const ROUNDS: usize = 7;
 
-fn time(trainer: &mut Trainer<f32>, observer: &mut dyn Observer<f32>) -> f64 {
+/// ms per step of one whole deep-mlp run (built untimed, from step 0, as `stabcheck scenario`
+/// runs it): a run continued for thousands of steps drifts into subnormal gradients and times
+/// something no scenario does.
+fn time(s: &Scenario, observer: &mut dyn Observer<f32>) -> f64 {
+    let mut trainer = build_trainer::<f32>(s, None).expect("built-in data needs no files");
     let t0 = Instant::now();
-    for _ in 0..STEPS {
-        black_box(trainer.step(observer));
+    black_box(trainer.run(s.steps, observer));
+    t0.elapsed().as_secs_f64() * 1e3 / s.steps as f64
+}
+
+/// The recorder with a stopwatch around its `on_step`: the time spent inside the probes, a share
+/// of the same run and so far steadier on a noisy machine than a ratio of two runs (it leaves
+/// out the core's fused `‖θ‖²`, which the ratio includes).
+struct Stopwatch {
+    recorder: Recorder<f32>,
+    histogram_every: usize,
+    steps: usize,
+    per_step: Duration,
+    histogram_steps: Duration,
+}
+
+impl Observer<f32> for Stopwatch {
+    fn wants_stats(&self) -> StatsWanted {
+        self.recorder.wants_stats()
     }
-    t0.elapsed().as_secs_f64() * 1e3 / STEPS as f64
+    fn on_start(&mut self, model: &Model<f32>) {
+        self.recorder.on_start(model);
+    }
+    fn on_step(&mut self, event: &StepEvent<'_, f32>) {
+        let t0 = Instant::now();
+        self.recorder.on_step(event);
+        match histogram_due(event.step, self.histogram_every, self.steps) {
+            true => self.histogram_steps += t0.elapsed(),
+            false => self.per_step += t0.elapsed(),
+        }
+    }
 }
 
 fn median(mut xs: Vec<f64>) -> f64 {
@@ -31,18 +62,41 @@ fn median(mut xs: Vec<f64>) -> f64 {
 
 fn main() {
     let s = scenario::resolve("deep-mlp").expect("deep-mlp is built in");
-    let mut trainer = build_trainer::<f32>(&s, None).expect("built-in data needs no files");
-    trainer.run(30, &mut NoopObserver);
+    time(&s, &mut NoopObserver);
     let (mut noop, mut probed, mut control) = (vec![], vec![], vec![]);
+    let (mut inside, mut histograms) = (vec![], vec![]);
     for _ in 0..ROUNDS {
-        noop.push(time(&mut trainer, &mut NoopObserver));
-        let mut recorder = Recorder::<f32>::new(s.probe.histogram_every, STEPS);
-        probed.push(time(&mut trainer, &mut recorder));
-        black_box(recorder.trace().steps.len());
-        control.push(time(&mut trainer, &mut NoopObserver));
+        noop.push(time(&s, &mut NoopObserver));
+        let mut watch = Stopwatch {
+            recorder: Recorder::new(s.probe.histogram_every, s.steps),
+            histogram_every: s.probe.histogram_every,
+            steps: s.steps,
+            per_step: Duration::ZERO,
+            histogram_steps: Duration::ZERO,
+        };
+        let ms = time(&s, &mut watch);
+        probed.push(ms);
+        let run_ms = ms * s.steps as f64;
+        inside.push(watch.per_step.as_secs_f64() * 1e3 / run_ms);
+        histograms.push(watch.histogram_steps.as_secs_f64() * 1e3 / run_ms);
+        let trace = watch.recorder.trace();
+        assert_eq!(trace.steps.len(), s.steps, "the recorder missed steps");
+        assert!(
+            !trace.histograms.is_empty(),
+            "the recorder took no histograms"
+        );
+        control.push(time(&s, &mut NoopObserver));
     }
     let base = median(noop.clone());
     println!("deep-mlp (adam, 16x128, batch 64) no-op observer: {base:.3} ms/step");
     println!("full recorder / no-op: {:.3}", median(probed) / base);
     println!("control, no-op / no-op: {:.3}", median(control) / base);
+    println!(
+        "inside the recorder, share of the probed run: {:.2}% on ordinary steps + {:.2}% on the {} histogram steps",
+        100.0 * median(inside),
+        100.0 * median(histograms),
+        (0..s.steps)
+            .filter(|&k| histogram_due(k, s.probe.histogram_every, s.steps))
+            .count()
+    );
 }

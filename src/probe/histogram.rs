@@ -16,32 +16,50 @@ const DECADES: [f64; 19] = [
     1e4, 1e5, 1e6,
 ];
 
-/// The first edge's exponent: `edges[0] = 10^LOWEST_DECADE`.
-const LOWEST_DECADE: f64 = -12.0;
-
 /// Whether step `step` of a `total_steps` run gets histograms: step 0, the last step, and every
 /// `every` steps (`every = 0`: only the first and last).
 pub fn histogram_due(step: usize, every: usize, total_steps: usize) -> bool {
     step == 0 || step + 1 == total_steps || (every > 0 && step % every == 0)
 }
 
-/// `(log10 x − LOWEST_DECADE) · BINS_PER_DECADE` for a positive normal `x`, to within 0.11 of a
-/// bin, from its bits alone: `x = m·2^e` with `1 ≤ m < 2` gives `log2 x ≈ e + (m − 1)`, off by at
-/// most 0.086. A `log10` and a `floor` call here cost 13 ns per value, most of a histogram.
-#[inline]
-fn approx_bin(x: f64) -> f64 {
-    const MANTISSA: u64 = (1 << 52) - 1;
-    let bits = x.to_bits();
-    let exponent = ((bits >> 52) & 0x7ff) as f64 - 1023.0;
-    let mantissa = f64::from_bits((bits & MANTISSA) | (1023 << 52));
-    let log2 = exponent + (mantissa - 1.0);
-    (log2 * std::f64::consts::LOG10_2 - LOWEST_DECADE) * BINS_PER_DECADE as f64
+/// Number of bins between the first and the last edge.
+const BINS: usize = (DECADES.len() - 1) * BINS_PER_DECADE;
+
+/// Cells of `a = |g|` (as `f64`) keyed by its top 16 bits, the exponent and 4 mantissa bits: a
+/// cell spans at most 1/16 of its lower bound, far less than a bin (a factor 10^(1/4) ≈ 1.78), so
+/// each cell holds at most one bin edge. Keys below [`LOW_KEY`] (`a < 2^-41`, under the first
+/// edge) share the first cell, keys above [`HIGH_KEY`] (`a ≥ 2^21`, over the last edge, with ±inf
+/// and NaN) the last.
+const LOW_KEY: usize = (1023 - 41) << 4;
+const HIGH_KEY: usize = (1023 + 21) << 4;
+const CELLS: usize = HIGH_KEY - LOW_KEY + 1;
+
+/// Counter slots, in magnitude order: under the first edge, the bins, at or over the last edge;
+/// then exact zeros and non-finite values.
+const UNDERFLOW: usize = 0;
+const OVERFLOW: usize = BINS + 1;
+const ZERO: usize = BINS + 2;
+const NONFINITE: usize = BINS + 3;
+const SLOTS: usize = BINS + 4;
+
+/// Interleaved count tables in [`LogBins::record`].
+const TABLES: usize = 4;
+
+/// The cell of a non-negative `a` (its sign bit is clear, so the top 16 bits are the key).
+#[inline(always)]
+fn cell_of(a: f64) -> usize {
+    ((a.to_bits() >> 48) as usize).clamp(LOW_KEY, HIGH_KEY) - LOW_KEY
 }
 
-/// The bin edges, built once and copied into each record.
+/// The bin edges, built once and copied into each record, and the tables that bin a value with
+/// one lookup and one comparison.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogBins {
     edges: Vec<f64>,
+    /// Slot of each cell's smallest value; a value is in that slot or, past `lower[slot]`, the next.
+    cell_slot: Vec<u8>,
+    /// `lower[s]`: the smallest value of slot `s + 1` (`edges[s]`; `+inf` after the last edge).
+    lower: Vec<f64>,
 }
 
 impl Default for LogBins {
@@ -52,7 +70,7 @@ impl Default for LogBins {
 
 impl LogBins {
     pub fn new() -> Self {
-        let mut edges = Vec::with_capacity((DECADES.len() - 1) * BINS_PER_DECADE + 1);
+        let mut edges = Vec::with_capacity(BINS + 1);
         for pair in DECADES.windows(2) {
             for q in 0..BINS_PER_DECADE {
                 let frac = 10f64.powf(q as f64 / BINS_PER_DECADE as f64);
@@ -60,7 +78,25 @@ impl LogBins {
             }
         }
         edges.push(DECADES[DECADES.len() - 1]);
-        LogBins { edges }
+        let mut lower = edges.clone();
+        lower.push(f64::INFINITY);
+        // A cell's smallest value: its key with the remaining mantissa bits clear (0 for the first).
+        let cell_slot = (0..CELLS)
+            .map(|c| {
+                let smallest = if c == 0 {
+                    0.0
+                } else {
+                    f64::from_bits(((c + LOW_KEY) as u64) << 48)
+                };
+                // At most BINS + 1 = 73, so it fits a byte.
+                edges.partition_point(|&e| e <= smallest) as u8
+            })
+            .collect();
+        LogBins {
+            edges,
+            cell_slot,
+            lower,
+        }
     }
 
     pub fn edges(&self) -> &[f64] {
@@ -71,78 +107,48 @@ impl LogBins {
         self.edges.len() - 1
     }
 
-    /// The bin of a finite `x` with `edges[0] <= x < edges[last]`: a guess from `x`'s bits (see
-    /// [`approx_bin`]), off by at most one bin, then moved by at most a step each way so that the
-    /// bin agrees exactly with the recorded edges. Branch-free: a wrong guess is common enough
-    /// that mispredicted loops cost more than the two compares.
-    #[inline]
-    fn bin_of(&self, x: f64) -> usize {
-        let last = self.bins() - 1;
-        // `as` truncates toward 0 and saturates a negative guess to bin 0.
-        let mut b = (approx_bin(x) as usize).min(last);
-        b -= usize::from(b > 0 && x < self.edges[b]);
-        b += usize::from(b < last && x >= self.edges[b + 1]);
-        b
+    /// The counter slot of `x`: bin `i` is slot `i + 1` (see [`UNDERFLOW`] .. [`NONFINITE`]).
+    /// Branch-free: gradients of dead units are exact zeros, scattered unpredictably.
+    #[inline(always)]
+    fn slot_of(&self, x: f64) -> usize {
+        let a = x.abs();
+        let s = usize::from(self.cell_slot[cell_of(a)]);
+        let s = s + usize::from(a >= self.lower[s]);
+        let s = if a.is_finite() { s } else { NONFINITE };
+        if a == 0.0 { ZERO } else { s }
     }
 
     /// The histogram of `|x|` over `xs`, for `layer` at `step`.
     ///
     /// Values are counted into [`TABLES`] interleaved tables summed at the end, so runs of equal
-    /// bins do not wait on each other's increments.
+    /// slots do not wait on each other's increments.
     pub fn record<T: Real>(&self, xs: &[T], step: usize, layer: usize) -> HistogramRecord {
-        let (low, high) = (self.edges[0], self.edges[self.bins()]);
-        let slots = self.bins() + SPECIALS;
-        let mut tables = vec![0u64; TABLES * slots];
-        for (i, x) in xs.iter().enumerate() {
-            let a = x.wide().abs();
-            // Branch-free: gradients of dead units are exact zeros, scattered unpredictably.
-            let in_range = (a >= low) & (a < high);
-            let bin = self.bin_of(if in_range { a } else { low });
-            let slot = if in_range {
-                bin
-            } else {
-                self.bins() + special(a, low)
-            };
-            tables[(i % TABLES) * slots + slot] += 1;
+        let mut tables = [[0u64; SLOTS]; TABLES];
+        let mut quads = xs.chunks_exact(TABLES);
+        for quad in &mut quads {
+            for (table, x) in tables.iter_mut().zip(quad) {
+                table[self.slot_of(x.wide())] += 1;
+            }
         }
-        let mut counts = vec![0u64; slots];
-        for table in tables.chunks_exact(slots) {
-            for (c, t) in counts.iter_mut().zip(table) {
+        for x in quads.remainder() {
+            tables[0][self.slot_of(x.wide())] += 1;
+        }
+        let mut slots = [0u64; SLOTS];
+        for table in &tables {
+            for (c, t) in slots.iter_mut().zip(table) {
                 *c += t;
             }
         }
-        let specials = counts.split_off(self.bins());
         HistogramRecord {
             step,
             layer,
             edges: self.edges.clone(),
-            counts,
-            zero: specials[ZERO],
-            underflow: specials[UNDERFLOW],
-            overflow: specials[OVERFLOW],
-            nonfinite: specials[NONFINITE],
+            counts: slots[UNDERFLOW + 1..OVERFLOW].to_vec(),
+            zero: slots[ZERO],
+            underflow: slots[UNDERFLOW],
+            overflow: slots[OVERFLOW],
+            nonfinite: slots[NONFINITE],
         }
-    }
-}
-
-/// Interleaved count tables in [`LogBins::record`].
-const TABLES: usize = 4;
-
-/// The counters after the bins: exact zeros, below the first edge, at or above the last, non-finite.
-const SPECIALS: usize = 4;
-const ZERO: usize = 0;
-const UNDERFLOW: usize = 1;
-const OVERFLOW: usize = 2;
-const NONFINITE: usize = 3;
-
-/// Which special counter an `a = |x|` outside `[low, high)` goes to (branch-free).
-#[inline]
-fn special(a: f64, low: f64) -> usize {
-    let finite_slot = usize::from(a != 0.0) * (UNDERFLOW + usize::from(a >= low));
-    if a.is_finite() {
-        finite_slot
-    } else {
-        NONFINITE
     }
 }
 
@@ -164,24 +170,45 @@ mod tests {
     fn every_edge_falls_in_the_bin_it_opens() {
         let bins = LogBins::new();
         for (i, &e) in bins.edges()[..72].iter().enumerate() {
-            assert_eq!(bins.bin_of(e), i, "edge {e}");
+            assert_eq!(bins.slot_of(e), i + 1, "edge {e}");
             let below = f64::from_bits(e.to_bits() - 1);
-            if i > 0 {
-                assert_eq!(bins.bin_of(below), i - 1, "just below edge {e}");
-            }
+            assert_eq!(bins.slot_of(below), i, "just below edge {e}");
         }
     }
 
     #[test]
-    fn bin_of_matches_a_search_of_the_edges_across_the_whole_range() {
+    fn slot_of_matches_a_search_of_the_edges_from_below_the_first_to_above_the_last() {
         let bins = LogBins::new();
-        let (low, high) = (bins.edges()[0], bins.edges()[72]);
-        let mut x = low;
-        while x < high {
-            let searched = bins.edges().partition_point(|&e| e <= x) - 1;
-            assert_eq!(bins.bin_of(x), searched, "{x:e}");
+        let mut x = 1e-14;
+        while x < 1e8 {
+            let searched = bins.edges().partition_point(|&e| e <= x);
+            assert_eq!(bins.slot_of(x), searched, "{x:e}");
+            assert_eq!(bins.slot_of(-x), searched, "{:e}", -x);
             x *= 1.000_37;
         }
+    }
+
+    #[test]
+    fn zeros_tiny_huge_and_non_finite_values_each_have_their_counter() {
+        let bins = LogBins::new();
+        let xs = [
+            0.0,
+            -0.0,
+            f64::from_bits(1), // the smallest subnormal
+            f64::MIN_POSITIVE,
+            9.99e-13,
+            1e-12,
+            1e6,
+            -f64::MAX,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+        ];
+        let r = bins.record(&xs, 3, 1);
+        assert_eq!((r.zero, r.underflow, r.overflow, r.nonfinite), (2, 3, 2, 3));
+        assert_eq!(r.counts[0], 1, "1e-12 opens bin 0");
+        assert_eq!(r.counts.iter().sum::<u64>(), 1);
+        assert_eq!((r.step, r.layer, r.edges.len()), (3, 1, 73));
     }
 
     #[test]

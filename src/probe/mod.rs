@@ -2,9 +2,11 @@
 //!
 //! Knows the core only through `core::observer`; never touches the terminal or files.
 
+pub mod blocked;
 pub mod histogram;
 pub mod nan_origin;
 pub mod recorder;
 pub mod sharpness;
 pub mod stats;
 pub mod trace;
+pub mod units;
