@@ -390,3 +390,50 @@ fn histograms_follow_the_schedule_and_count_every_weight_gradient() {
         assert_eq!(total as usize, d.fan_in * d.fan_out, "layer {}", h.layer);
     }
 }
+
+/// Exact `f64` mean, population std and max |x| of an `f32` buffer, by two passes.
+fn exact_moments(xs: &[f32]) -> (f64, f64, f64) {
+    let wide: Vec<f64> = xs.iter().map(|&x| f64::from(x)).collect();
+    let n = wide.len() as f64;
+    let mean = wide.iter().sum::<f64>() / n;
+    let var = wide.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
+    let max = wide.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+    (mean, var.sqrt(), max)
+}
+
+#[test]
+fn f32_fast_sums_agree_with_exact_f64_statistics_within_their_documented_bounds() {
+    // 32 × 64 buffers: several blocks of 512 values, so the f32 block sums are what is recorded.
+    let text = "name = \"fast\"\nsteps = 1\nprecision = \"f32\"\n[data]\nsamples = 32\nbatch = 32\n\
+                [model]\ndepth = 3\nwidth = 64\nactivation = \"gelu\"\n";
+    let s = scenario::parse_str(text, "fast.toml").unwrap();
+    let mut t: Trainer<f32> = build_trainer(&s, None).unwrap();
+    let mut rec = Recorder::<f32>::new(0, 1);
+    t.step(&mut rec);
+    let step = &rec.trace().steps[0];
+    for (l, h) in t.model.hidden.iter().enumerate() {
+        let got = &step.layers[l];
+        let (mean, std, max) = exact_moments(h.output().as_slice().unwrap());
+        assert!(
+            (got.activation_std - std).abs() <= 3e-5 * std,
+            "layer {l}: {got:?} vs {std}"
+        );
+        // Mean: within 1e-6 of the rms of x − x₀ (x₀, the first value, is the shift).
+        assert!(
+            (got.activation_mean - mean).abs() <= 1e-6 * (std + mean.abs() + max),
+            "layer {l}"
+        );
+        assert_eq!(got.activation_max_abs, max, "layer {l}");
+        let grad_out: f64 = h
+            .grad_out
+            .iter()
+            .map(|&g| f64::from(g).powi(2))
+            .sum::<f64>()
+            .sqrt();
+        let next = step.layers[l + 1].input_grad_norm.unwrap();
+        assert!(
+            (next - grad_out).abs() <= 1e-6 * grad_out,
+            "layer {l}: {next} vs {grad_out}"
+        );
+    }
+}
