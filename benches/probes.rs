@@ -1,10 +1,11 @@
 //! Probe overhead: deep-mlp steps with the no-op observer against the full recorder, alternating.
 //!
-//! Run: `cargo bench --bench probes` (pin with `taskset -c 0`). Each of 7 rounds times one
+//! Run: `cargo bench --bench probes` (pin with `taskset -c 0`). Each of 9 rounds times one
 //! whole deep-mlp run (300 steps from a fresh model) with the no-op observer, one with a fresh
 //! `Recorder` on deep-mlp's own histogram schedule, and one more with the no-op observer as a
-//! control; the medians' ratios are printed: recorder / no-op (the overhead) next to
-//! no-op / no-op (the noise floor of this machine at this moment).
+//! control, and one asking only for the core's fused statistics; the medians' ratios are
+//! printed: recorder / no-op (the overhead) next to no-op / no-op (the noise floor of this
+//! machine at this moment), and the share of the probed run spent inside the recorder.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -15,7 +16,7 @@ use stabcheck::probe::histogram::histogram_due;
 use stabcheck::probe::recorder::Recorder;
 use stabcheck::scenario::{self, Scenario, build::build_trainer};
 
-const ROUNDS: usize = 7;
+const ROUNDS: usize = 9;
 
 /// ms per step of one whole deep-mlp run (built untimed, from step 0, as `stabcheck scenario`
 /// runs it): a run continued for thousands of steps drifts into subnormal gradients and times
@@ -55,6 +56,19 @@ impl Observer<f32> for Stopwatch {
     }
 }
 
+/// Asks the core for every fused statistic the recorder uses and records nothing: the core's
+/// share of the probe cost, which the stopwatch above cannot see.
+struct StatsOnly;
+
+impl Observer<f32> for StatsOnly {
+    fn wants_stats(&self) -> StatsWanted {
+        StatsWanted {
+            param_norms: true,
+            buffer_sums: true,
+        }
+    }
+}
+
 fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(f64::total_cmp);
     xs[xs.len() / 2]
@@ -64,7 +78,7 @@ fn main() {
     let s = scenario::resolve("deep-mlp").expect("deep-mlp is built in");
     time(&s, &mut NoopObserver);
     let (mut noop, mut probed, mut control) = (vec![], vec![], vec![]);
-    let (mut inside, mut histograms) = (vec![], vec![]);
+    let (mut inside, mut histograms, mut core_only) = (vec![], vec![], vec![]);
     for _ in 0..ROUNDS {
         noop.push(time(&s, &mut NoopObserver));
         let mut watch = Stopwatch {
@@ -86,11 +100,16 @@ fn main() {
             "the recorder took no histograms"
         );
         control.push(time(&s, &mut NoopObserver));
+        core_only.push(time(&s, &mut StatsOnly));
     }
     let base = median(noop.clone());
     println!("deep-mlp (adam, 16x128, batch 64) no-op observer: {base:.3} ms/step");
     println!("full recorder / no-op: {:.3}", median(probed) / base);
     println!("control, no-op / no-op: {:.3}", median(control) / base);
+    println!(
+        "core's fused statistics only / no-op: {:.3}",
+        median(core_only) / base
+    );
     println!(
         "inside the recorder, share of the probed run: {:.2}% on ordinary steps + {:.2}% on the {} histogram steps",
         100.0 * median(inside),

@@ -2,7 +2,9 @@
 //! a hand-written forward/backward of a 3 → 4 → 2 network, the exact gain of orthogonal layers,
 //! hand-placed histogram values, and NaN propagation.
 
+use stabcheck::core::blocked::{fast_sq_norm, moment_sums};
 use stabcheck::core::data::Targets;
+use stabcheck::core::observer::NoopObserver;
 use stabcheck::core::train::Trainer;
 use stabcheck::probe::histogram::LogBins;
 use stabcheck::probe::recorder::Recorder;
@@ -435,5 +437,12 @@ fn f32_fast_sums_agree_with_exact_f64_statistics_within_their_documented_bounds(
             (next - grad_out).abs() <= 1e-6 * grad_out,
             "layer {l}: {next} vs {grad_out}"
         );
+        // The core took these sums mid-step, while hot: of the final buffers, not stale ones.
+        let (output, grad) = (h.output(), h.grad_out.as_slice().unwrap());
+        assert_eq!(h.sums.output, Some(moment_sums(output.as_slice().unwrap())));
+        assert_eq!(h.sums.grad_out_sq, Some(fast_sq_norm(grad)));
     }
+    // An observer that does not ask gets no sums (and pays nothing for them).
+    t.step(&mut NoopObserver);
+    assert!(t.model.hidden.iter().all(|h| h.sums == Default::default()));
 }

@@ -2,6 +2,7 @@
 //!
 //! Depends on nothing else in this crate. Probes watch it only through [`observer::Observer`].
 
+pub mod blocked;
 pub mod clip;
 pub mod data;
 pub mod float;

@@ -64,6 +64,9 @@ pub struct StepEvent<'a, T> {
 pub struct StatsWanted {
     /// `‖θ‖²` of every segment after its update, in [`StepEvent::param_sq_norms`].
     pub param_norms: bool,
+    /// Each hidden block's [`crate::core::model::hidden::BufferSums`]: fast sums of its output
+    /// and `grad_out`, taken right after each is written.
+    pub buffer_sums: bool,
 }
 
 /// Receives training events. Every method has a do-nothing default.

@@ -82,6 +82,7 @@ impl<T: Real> Trainer<T> {
         self.batcher.next_into(&self.data, &mut self.batch);
         let wanted = observer.wants_stats();
         self.updater.measure_values = wanted.param_norms;
+        self.model.measure_buffers = wanted.buffer_sums;
         let mut e = Emit::new(observer, step);
         let x = self.batch.x.view();
         self.model.forward(x, &mut e);

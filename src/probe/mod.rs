@@ -2,7 +2,6 @@
 //!
 //! Knows the core only through `core::observer`; never touches the terminal or files.
 
-pub mod blocked;
 pub mod histogram;
 pub mod nan_origin;
 pub mod recorder;

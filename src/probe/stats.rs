@@ -4,7 +4,7 @@
 //! [`LANES`] interleaved `f64` accumulators combined in a fixed order, so results are deterministic.
 //! Nothing here drops NaN: a reduction that meets NaN returns NaN.
 
-use super::blocked;
+use crate::core::blocked;
 use crate::core::float::Real;
 use crate::core::params::{LANES, LaneSum};
 use crate::core::simd::{Kernel, vectorized};
@@ -29,33 +29,40 @@ pub struct Moments {
 /// If any exact partial sum is non-finite, a second pass counts the non-finite values; any NaN
 /// makes mean, std and `max |x|` NaN, and an infinity makes std NaN and `max |x|` infinite.
 pub fn moments<T: Real>(xs: &[T]) -> Moments {
-    let Some(&first) = xs.first() else {
+    moments_from(xs, blocked::moment_sums(xs))
+}
+
+/// [`moments`] of `xs` given its fast sums, taken by the core while the buffer was hot (or just
+/// now): they are checked here, and recomputed exactly from `xs` when they cannot be trusted.
+pub fn moments_from<T: Real>(xs: &[T], fast: blocked::MomentSums) -> Moments {
+    if xs.is_empty() {
         return Moments {
             mean: 0.0,
             std: 0.0,
             max_abs: 0.0,
             nonfinite: 0,
         };
-    };
-    let shift = if first.is_finite() { first } else { T::zero() };
+    }
+    let blocked::MomentSums {
+        shift,
+        mut sum,
+        mut sum_sq,
+        max_abs,
+    } = fast;
     let n = xs.len() as f64;
-    let (mut sum, mut sum_sq, max_abs) = blocked::shifted_sums(xs, shift);
     let (mean, mean_sq) = (sum / n, sum_sq / n);
-    let fast = blocked::trusted::<T>(sum_sq, xs.len())
+    let trusted = blocked::trusted::<T>(sum_sq, xs.len())
         && sum.is_finite()
         && mean * mean <= mean_sq * (15.0 / 16.0);
-    if !fast {
-        (sum, sum_sq, _) = vectorized(ShiftedSums {
-            xs,
-            shift: shift.wide(),
-        });
+    if !trusted {
+        (sum, sum_sq, _) = vectorized(ShiftedSums { xs, shift });
     }
     let mean_shifted = sum / n;
     let var = sum_sq / n - mean_shifted * mean_shifted;
     // Rounding can make a zero variance slightly negative; NaN stays NaN.
     let var = if var < 0.0 { 0.0 } else { var };
     let mut m = Moments {
-        mean: shift.wide() + mean_shifted,
+        mean: shift + mean_shifted,
         std: var.sqrt(),
         max_abs,
         nonfinite: 0,
@@ -72,16 +79,7 @@ pub fn moments<T: Real>(xs: &[T]) -> Moments {
     m
 }
 
-/// `Σ x²` in `f64` for the recorder: block sums in the run's precision when [`blocked::trusted`],
-/// else the exact [`sq_norm`] (relative difference at most 2e-6 when fast).
-pub fn fast_sq_norm<T: Real>(xs: &[T]) -> f64 {
-    let sq = blocked::sq_sum(xs);
-    if blocked::trusted::<T>(sq, xs.len()) {
-        sq
-    } else {
-        sq_norm(xs)
-    }
-}
+pub use crate::core::blocked::fast_sq_norm;
 
 /// Interleaved accumulators of the kernels here: two [`LaneSum`]s' worth, whose two chains of
 /// additions hide the add latency that bounds an 8-lane sum (measured 2× faster on a cached

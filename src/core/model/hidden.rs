@@ -3,6 +3,7 @@
 //! The skip `out = h + block(h)` exists only when the block's input and output widths are equal;
 //! blocks of unequal width (e.g. the first, `inputs → width`) have none even with `residual = true`.
 
+use crate::core::blocked::MomentSums;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, Zip};
 use rand_chacha::ChaCha8Rng;
 
@@ -46,6 +47,18 @@ pub struct Hidden<T> {
     /// `∂L/∂z` (empty without a norm: it is then `grad_pre`).
     pub grad_z: Array2<T>,
     norm_scratch: Array2<T>,
+    /// Fast sums of this step's buffers, taken when [`crate::core::model::Model::measure_buffers`].
+    pub sums: BufferSums,
+}
+
+/// Statistics of a block's buffers taken while they were hot (see [`crate::core::blocked`]);
+/// `None` unless measured in the current step.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct BufferSums {
+    /// Of [`Hidden::output`], after the forward pass.
+    pub output: Option<MomentSums>,
+    /// `‖grad_out‖²`, once the backward pass has completed `grad_out`.
+    pub grad_out_sq: Option<f64>,
 }
 
 /// Options shared by every hidden block of a model.
@@ -97,6 +110,7 @@ impl<T: Real> Hidden<T> {
             grad_pre: Array2::zeros((batch, width)),
             grad_z: buf(has_norm, batch, width),
             norm_scratch: buf(has_norm, batch, width),
+            sums: BufferSums::default(),
             dropout,
         }
     }

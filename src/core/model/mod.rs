@@ -11,7 +11,8 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use self::emit::Emit;
-use self::hidden::{BlockOptions, Hidden, dense_forward, dense_grad_events};
+use self::hidden::{BlockOptions, BufferSums, Hidden, dense_forward, dense_grad_events};
+use super::blocked::{fast_sq_norm, moment_sums};
 use super::float::Real;
 use super::layers::NormKind;
 use super::layers::activation::Activation;
@@ -20,6 +21,13 @@ use super::observer::{NoopObserver, Phase};
 use super::params::Params;
 use super::rng::{Stream, stream_rng};
 use crate::core::loss::{LossKind, LossTarget};
+
+/// A model buffer as a slice: every buffer is an owned standard-layout array.
+#[allow(clippy::expect_used)] // invariant: see the doc comment above
+fn contiguous<'a, T>(view: ArrayView2<'a, T>) -> &'a [T] {
+    view.to_slice()
+        .expect("model buffers are owned standard-layout arrays, so always contiguous")
+}
 
 /// Called by [`Model::backward_with`] once a layer's gradients are final: `(params, layer, emit)`.
 pub type LayerHook<'a, T> = dyn FnMut(&mut Params<T>, usize, &mut Emit<'_, T>) + 'a;
@@ -50,6 +58,9 @@ pub struct Model<T> {
     dropout_rng: ChaCha8Rng,
     /// Keep the current dropout masks instead of drawing new ones (for gradient checks).
     pub freeze_dropout: bool,
+    /// Take each hidden block's [`BufferSums`] as its buffers are written (set by the train loop
+    /// from [`crate::core::observer::StatsWanted::buffer_sums`]).
+    pub measure_buffers: bool,
 }
 
 impl<T: Real> Model<T> {
@@ -79,6 +90,7 @@ impl<T: Real> Model<T> {
             grad_logits: Array2::zeros((batch, spec.outputs)),
             dropout_rng: stream_rng(seed, Stream::Dropout),
             freeze_dropout: false,
+            measure_buffers: false,
             spec,
         }
     }
@@ -120,7 +132,15 @@ impl<T: Real> Model<T> {
         for i in 0..self.hidden.len() {
             let (before, rest) = self.hidden.split_at_mut(i);
             let h = before.last().map_or(x, |p| p.output());
-            rest[0].forward(&self.params, h, rng.as_deref_mut(), e);
+            let block = &mut rest[0];
+            block.forward(&self.params, h, rng.as_deref_mut(), e);
+            let output = self
+                .measure_buffers
+                .then(|| moment_sums(contiguous(block.output())));
+            block.sums = BufferSums {
+                output,
+                grad_out_sq: None,
+            };
         }
         let h = self.hidden.last().map_or(x, |p| p.output());
         dense_forward(&self.output, &self.params, h, self.logits.view_mut(), e);
@@ -170,6 +190,10 @@ impl<T: Real> Model<T> {
         for i in (0..depth).rev() {
             let (before, rest) = self.hidden.split_at_mut(i);
             let layer = &mut rest[0];
+            // `grad_out` is complete: written just now by the layer above (and its skip path).
+            if self.measure_buffers {
+                layer.sums.grad_out_sq = Some(fast_sq_norm(contiguous(layer.grad_out.view())));
+            }
             match before.last_mut() {
                 Some(prev) => {
                     let (h, dh) = prev.output_and_grad_mut();

@@ -1,5 +1,9 @@
-//! The recorder's fast sums: partial sums in the run's precision over short blocks, added in
-//! `f64`, trusted only when their error bound holds (callers fall back to exact `f64` otherwise).
+//! Fast buffer statistics for probes: partial sums in the run's precision over short blocks,
+//! added in `f64`, trusted only when their error bound holds (else exact `f64` is used).
+//!
+//! The core takes them only when an observer asks ([`crate::core::observer::StatsWanted`]),
+//! right after the op that writes each buffer, while it is still in cache: measured after the
+//! step instead, each pass re-read its buffer from memory and cost twice as much.
 //!
 //! Why: an `f32` run's activation moments and `‖grad_out‖²` taken in `f64` cost a widening and
 //! twice the vector width per value, the largest share of the recorder's per-step cost. Summing
@@ -14,7 +18,45 @@
 //! when a partial sum overflowed, or when the variance cancels (see `stats::moments`).
 
 use crate::core::float::Real;
+use crate::core::params::sq_norm;
 use crate::core::simd::{Kernel, vectorized};
+
+/// Shifted sums of a buffer, for its mean and variance: `Σ(x − shift)`, `Σ(x − shift)²`, with
+/// `shift` its first value (0 if that is not finite), and `max |x|`, from [`shifted_sums`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MomentSums {
+    pub shift: f64,
+    pub sum: f64,
+    pub sum_sq: f64,
+    pub max_abs: f64,
+}
+
+/// [`MomentSums`] of `xs` by fast block sums (an empty buffer gives zeros); whether to trust
+/// them is the caller's call (see `probe::stats::moments`).
+pub fn moment_sums<T: Real>(xs: &[T]) -> MomentSums {
+    let shift = match xs.first() {
+        Some(&x) if x.is_finite() => x,
+        _ => T::zero(),
+    };
+    let (sum, sum_sq, max_abs) = shifted_sums(xs, shift);
+    MomentSums {
+        shift: shift.wide(),
+        sum,
+        sum_sq,
+        max_abs,
+    }
+}
+
+/// `Σ x²` in `f64`: block sums in the run's precision when [`trusted`], else the exact
+/// [`sq_norm`] (relative difference at most 2e-6 when fast).
+pub fn fast_sq_norm<T: Real>(xs: &[T]) -> f64 {
+    let sq = sq_sum(xs);
+    if trusted::<T>(sq, xs.len()) {
+        sq
+    } else {
+        sq_norm(xs)
+    }
+}
 
 /// Interleaved `T` lanes: four 8-lane `f32` vectors per accumulator, enough independent chains
 /// to hide the add latency.
