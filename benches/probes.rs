@@ -10,8 +10,10 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use stabcheck::core::blocked::fast_sq_norm;
 use stabcheck::core::model::Model;
 use stabcheck::core::observer::{NoopObserver, Observer, StatsWanted, StepEvent};
+use stabcheck::core::train::Trainer;
 use stabcheck::probe::histogram::histogram_due;
 use stabcheck::probe::recorder::Recorder;
 use stabcheck::scenario::{self, Scenario, build::build_trainer};
@@ -22,10 +24,29 @@ const ROUNDS: usize = 9;
 /// runs it): a run continued for thousands of steps drifts into subnormal gradients and times
 /// something no scenario does.
 fn time(s: &Scenario, observer: &mut dyn Observer<f32>) -> f64 {
+    time_keeping(s, observer).0
+}
+
+/// [`time`], also returning the trained model.
+fn time_keeping(s: &Scenario, observer: &mut dyn Observer<f32>) -> (f64, Trainer<f32>) {
     let mut trainer = build_trainer::<f32>(s, None).expect("built-in data needs no files");
     let t0 = Instant::now();
     black_box(trainer.run(s.steps, observer));
-    t0.elapsed().as_secs_f64() * 1e3 / s.steps as f64
+    (t0.elapsed().as_secs_f64() * 1e3 / s.steps as f64, trainer)
+}
+
+/// ms the core's fused statistics take for one step of `trainer`'s model. On buffers a whole
+/// step old (out of cache) this bounds their cost inside the passes from above; run again at
+/// once, on buffers just read (cached, as they are right after being written in the passes),
+/// it estimates that cost.
+fn core_passes(trainer: &mut Trainer<f32>) -> f64 {
+    let t0 = Instant::now();
+    for h in &mut trainer.model.hidden {
+        h.measure_forward();
+        let grad_out = h.grad_out.as_slice().expect("owned standard-layout buffer");
+        black_box(fast_sq_norm(grad_out));
+    }
+    t0.elapsed().as_secs_f64() * 1e3
 }
 
 /// The recorder with a stopwatch around its `on_step`: the time spent inside the probes, a share
@@ -79,6 +100,7 @@ fn main() {
     time(&s, &mut NoopObserver);
     let (mut noop, mut probed, mut control) = (vec![], vec![], vec![]);
     let (mut inside, mut histograms, mut core_only) = (vec![], vec![], vec![]);
+    let (mut core_cold, mut core_hot) = (vec![], vec![]);
     for _ in 0..ROUNDS {
         noop.push(time(&s, &mut NoopObserver));
         let mut watch = Stopwatch {
@@ -100,7 +122,10 @@ fn main() {
             "the recorder took no histograms"
         );
         control.push(time(&s, &mut NoopObserver));
-        core_only.push(time(&s, &mut StatsOnly));
+        let (ms, mut trainer) = time_keeping(&s, &mut StatsOnly);
+        core_only.push(ms);
+        core_cold.push(core_passes(&mut trainer));
+        core_hot.push(core_passes(&mut trainer));
     }
     let base = median(noop.clone());
     println!("deep-mlp (adam, 16x128, batch 64) no-op observer: {base:.3} ms/step");
@@ -110,6 +135,17 @@ fn main() {
         "core's fused statistics only / no-op: {:.3}",
         median(core_only) / base
     );
+    for (what, times) in [
+        ("cold buffers (upper bound)", core_cold),
+        ("cached buffers", core_hot),
+    ] {
+        let ms = median(times);
+        println!(
+            "core's fused statistics on {what}: {:.1} us/step = {:.2}% of a no-op step",
+            1e3 * ms,
+            100.0 * ms / base
+        );
+    }
     println!(
         "inside the recorder, share of the probed run: {:.2}% on ordinary steps + {:.2}% on the {} histogram steps",
         100.0 * median(inside),

@@ -441,6 +441,7 @@ fn f32_fast_sums_agree_with_exact_f64_statistics_within_their_documented_bounds(
         let (output, grad) = (h.output(), h.grad_out.as_slice().unwrap());
         assert_eq!(h.sums.output, Some(moment_sums(output.as_slice().unwrap())));
         assert_eq!(h.sums.grad_out_sq, Some(fast_sq_norm(grad)));
+        assert_eq!(h.sums.dead_fraction, None, "gelu has no dead units");
     }
     // An observer that does not ask gets no sums (and pays nothing for them).
     t.step(&mut NoopObserver);

@@ -20,5 +20,6 @@ pub mod schedule;
 pub mod simd;
 pub mod tensor;
 pub mod train;
+pub mod units;
 pub mod update;
 pub mod weights;

@@ -8,4 +8,3 @@ pub mod recorder;
 pub mod sharpness;
 pub mod stats;
 pub mod trace;
-pub mod units;

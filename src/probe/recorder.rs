@@ -14,12 +14,12 @@ use super::stats::{
     Moments, fast_sq_norm, moments, moments_from, nonfinite_given_sq_norm, sq_norm,
 };
 use super::trace::{LayerStats, StepRecord, Trace};
-use super::units::{units_never, units_never_pair};
 use crate::core::float::Real;
 use crate::core::layers::activation::Activation;
 use crate::core::model::Model;
 use crate::core::observer::{Observer, StatsWanted, StepEvent};
 use crate::core::params::Segment;
+use crate::core::units::{dead_fraction, units_never_pair};
 
 /// A unit is saturated when its local derivative `f'(z)` is below this for every sample.
 pub const SATURATION_DERIVATIVE: f64 = 1e-3;
@@ -175,13 +175,13 @@ impl<T: Real> Recorder<T> {
         let width = h.a.ncols();
         let a = contiguous(&h.a.view());
         let flags = &mut self.unit_flags;
-        let zero = T::zero();
+        if let Some(dead) = h.sums.dead_fraction {
+            return (dead, 0.0);
+        }
+        if let Some(dead) = dead_fraction(h.activation, a, width, flags) {
+            return (dead, 0.0);
+        }
         match h.activation {
-            Activation::Relu => (units_never(a, width, flags, |a| a != zero), 0.0),
-            Activation::LeakyRelu => (
-                units_never(a, width, flags, |a| a > zero || a.is_nan()),
-                0.0,
-            ),
             Activation::Tanh => (
                 0.0,
                 saturated(h.pre_activation(), a, width, flags, |z, a| {

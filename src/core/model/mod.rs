@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use self::emit::Emit;
 use self::hidden::{BlockOptions, BufferSums, Hidden, dense_forward, dense_grad_events};
-use super::blocked::{fast_sq_norm, moment_sums};
+use super::blocked::fast_sq_norm;
 use super::float::Real;
 use super::layers::NormKind;
 use super::layers::activation::Activation;
@@ -24,7 +24,7 @@ use crate::core::loss::{LossKind, LossTarget};
 
 /// A model buffer as a slice: every buffer is an owned standard-layout array.
 #[allow(clippy::expect_used)] // invariant: see the doc comment above
-fn contiguous<'a, T>(view: ArrayView2<'a, T>) -> &'a [T] {
+pub(crate) fn contiguous<'a, T>(view: ArrayView2<'a, T>) -> &'a [T] {
     view.to_slice()
         .expect("model buffers are owned standard-layout arrays, so always contiguous")
 }
@@ -134,13 +134,10 @@ impl<T: Real> Model<T> {
             let h = before.last().map_or(x, |p| p.output());
             let block = &mut rest[0];
             block.forward(&self.params, h, rng.as_deref_mut(), e);
-            let output = self
-                .measure_buffers
-                .then(|| moment_sums(contiguous(block.output())));
-            block.sums = BufferSums {
-                output,
-                grad_out_sq: None,
-            };
+            match self.measure_buffers {
+                true => block.measure_forward(),
+                false => block.sums = BufferSums::default(),
+            }
         }
         let h = self.hidden.last().map_or(x, |p| p.output());
         dense_forward(&self.output, &self.params, h, self.logits.view_mut(), e);

@@ -1,8 +1,27 @@
-//! Per-unit scans for the recorder: which units of a `[batch, width]` buffer are dead or
-//! saturated, i.e. fail an activity test for every sample of the batch.
+//! Per-unit scans for probes: which units of a `[batch, width]` buffer are dead or saturated,
+//! i.e. fail an activity test for every sample of the batch. The core runs the dead-unit scan
+//! itself when asked (see [`crate::core::model::hidden::BufferSums`]), while the buffer is hot.
 
 use crate::core::float::Real;
+use crate::core::layers::activation::Activation;
 use crate::core::simd::{Kernel, vectorized};
+
+/// Fraction of dead units of a ReLU-family block's activation output `a` (`[batch, width]`,
+/// row-major), `None` for other activations. ReLU: output exactly 0 for every sample; leaky-relu
+/// (never 0 below the kink): output `≤ 0` for every sample. NaN never counts as dead.
+pub fn dead_fraction<T: Real>(
+    activation: Activation,
+    a: &[T],
+    width: usize,
+    flags: &mut [u32],
+) -> Option<f64> {
+    let zero = T::zero();
+    match activation {
+        Activation::Relu => Some(units_never(a, width, flags, |a| a != zero)),
+        Activation::LeakyRelu => Some(units_never(a, width, flags, |a| a > zero || a.is_nan())),
+        _ => None,
+    }
+}
 
 /// Fraction of units (columns of the row-major `[batch, width]` buffer `a`) for which `active(a)`
 /// is false for every sample. `flags` is scratch of at least `width` entries.
