@@ -3,13 +3,11 @@
 //! The skip `out = h + block(h)` exists only when the block's input and output widths are equal;
 //! blocks of unequal width (e.g. the first, `inputs → width`) have none even with `residual = true`.
 
-use super::contiguous;
-use crate::core::blocked::{MomentSums, moment_sums};
-use crate::core::units::dead_fraction;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, Zip};
 use rand_chacha::ChaCha8Rng;
 
 use super::emit::Emit;
+pub use super::sums::BufferSums;
 use crate::core::float::Real;
 use crate::core::layers::NormKind;
 use crate::core::layers::activation::Activation;
@@ -52,19 +50,7 @@ pub struct Hidden<T> {
     /// Fast sums of this step's buffers, taken when [`crate::core::model::Model::measure_buffers`].
     pub sums: BufferSums,
     /// Per-unit scratch of the dead-unit scan (allocated at build, so steps never allocate).
-    unit_flags: Vec<u32>,
-}
-
-/// Statistics of a block's buffers taken while they were hot (see [`crate::core::blocked`]);
-/// `None` unless measured in the current step.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct BufferSums {
-    /// Of [`Hidden::output`], after the forward pass.
-    pub output: Option<MomentSums>,
-    /// `‖grad_out‖²`, once the backward pass has completed `grad_out`.
-    pub grad_out_sq: Option<f64>,
-    /// [`crate::core::units::dead_fraction`] of `a`, after the forward pass (ReLU family only).
-    pub dead_fraction: Option<f64>,
+    pub(super) unit_flags: Vec<u32>,
 }
 
 /// Options shared by every hidden block of a model.
@@ -120,18 +106,6 @@ impl<T: Real> Hidden<T> {
             unit_flags: vec![0; width],
             dropout,
         }
-    }
-
-    /// Takes the forward pass's [`BufferSums`] (clearing `grad_out_sq` until backward sets it).
-    pub fn measure_forward(&mut self) {
-        let output = moment_sums(contiguous(self.output()));
-        let a = contiguous(self.a.view());
-        let dead = dead_fraction(self.activation, a, self.a.ncols(), &mut self.unit_flags);
-        self.sums = BufferSums {
-            output: Some(output),
-            grad_out_sq: None,
-            dead_fraction: dead,
-        };
     }
 
     /// The block's output (input of the next layer).

@@ -5,6 +5,7 @@
 
 pub mod emit;
 pub mod hidden;
+pub mod sums;
 
 use ndarray::{Array2, ArrayView2};
 use rand_chacha::ChaCha8Rng;
