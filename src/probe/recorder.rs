@@ -16,7 +16,7 @@ use super::stats::{
 use super::trace::{LayerStats, StepRecord, Trace};
 use crate::core::float::Real;
 use crate::core::layers::activation::Activation;
-use crate::core::model::Model;
+use crate::core::model::{Model, contiguous};
 use crate::core::observer::{Observer, StatsWanted, StepEvent};
 use crate::core::params::Segment;
 use crate::core::units::{dead_fraction, units_never_pair};
@@ -125,7 +125,7 @@ impl<T: Real> Recorder<T> {
             None => (model.grad_logits.view(), None),
         };
         let (act, dead_fraction, saturated_fraction) = self.output_stats(model, l);
-        let grad_out = contiguous(&grad_out);
+        let grad_out = contiguous(grad_out);
         let grad_out_sq = measured.unwrap_or_else(|| fast_sq_norm(grad_out));
         nonfinite += act.nonfinite + nonfinite_given_sq_norm(grad_out, grad_out_sq);
         let weight_norm = w_sq.sqrt();
@@ -156,9 +156,9 @@ impl<T: Real> Recorder<T> {
     /// kept the sums from vectorizing; so they stay separate.
     fn output_stats(&mut self, model: &Model<T>, l: usize) -> (Moments, f64, f64) {
         let Some(h) = model.hidden.get(l) else {
-            return (moments(contiguous(&model.logits.view())), 0.0, 0.0);
+            return (moments(contiguous(model.logits.view())), 0.0, 0.0);
         };
-        let output = contiguous(&h.output());
+        let output = contiguous(h.output());
         let act = match h.sums.output {
             Some(sums) => moments_from(output, sums),
             None => moments(output),
@@ -173,7 +173,7 @@ impl<T: Real> Recorder<T> {
             return (0.0, 0.0);
         };
         let width = h.a.ncols();
-        let a = contiguous(&h.a.view());
+        let a = contiguous(h.a.view());
         let flags = &mut self.unit_flags;
         if let Some(dead) = h.sums.dead_fraction {
             return (dead, 0.0);
@@ -208,7 +208,7 @@ fn saturated<T: Real>(
     derivative: impl Fn(T, T) -> T,
 ) -> f64 {
     let threshold = T::of(SATURATION_DERIVATIVE);
-    units_never_pair(contiguous(&z), a, width, flags, |z, a| {
+    units_never_pair(contiguous(z), a, width, flags, |z, a| {
         let d = derivative(z, a);
         d >= threshold || d.is_nan()
     })
@@ -227,14 +227,6 @@ fn value_sq<T: Real>(event: &StepEvent<'_, T>, k: usize) -> f64 {
 /// A segment's slice of a flat parameter buffer.
 fn segment<'a, T>(buffer: &'a [T], seg: &Segment) -> &'a [T] {
     &buffer[seg.range()]
-}
-
-/// The model's activation and gradient buffers are owned standard-layout arrays, so their views
-/// are contiguous.
-#[allow(clippy::expect_used)] // invariant: see the doc comment above
-fn contiguous<'a, T>(view: &ArrayView2<'a, T>) -> &'a [T] {
-    view.to_slice()
-        .expect("model buffers are owned standard-layout arrays, so always contiguous")
 }
 
 impl<T: Real> Observer<T> for Recorder<T> {

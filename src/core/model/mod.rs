@@ -25,7 +25,7 @@ use crate::core::loss::{LossKind, LossTarget};
 
 /// A model buffer as a slice: every buffer is an owned standard-layout array.
 #[allow(clippy::expect_used)] // invariant: see the doc comment above
-pub(crate) fn contiguous<'a, T>(view: ArrayView2<'a, T>) -> &'a [T] {
+pub fn contiguous<'a, T>(view: ArrayView2<'a, T>) -> &'a [T] {
     view.to_slice()
         .expect("model buffers are owned standard-layout arrays, so always contiguous")
 }
