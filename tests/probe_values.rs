@@ -368,7 +368,7 @@ fn hand_placed_gradients_land_in_their_bins_and_specials_are_counted() {
     assert_eq!(h.counts, expected);
     assert_eq!((h.zero, h.underflow, h.overflow, h.nonfinite), (2, 1, 2, 3));
     let g32 = [1e-3f32, f32::NAN, 0.0];
-    let h = bins.record(&g32, 0, 0);
+    let h = LogBins::<f32>::new().record(&g32, 0, 0);
     assert_eq!(
         (h.counts.iter().sum::<u64>(), h.zero, h.nonfinite),
         (1, 1, 1)

@@ -41,6 +41,19 @@ pub trait Real:
     /// Widens to `f64` exactly.
     fn wide(self) -> f64;
 
+    /// Explicit mantissa bits of the format (23 / 52).
+    const MANTISSA_BITS: u32;
+    /// Exponent bias of the format (127 / 1023).
+    const EXPONENT_BIAS: u64;
+
+    /// The bits of `|self|` (sign cleared), widened to `u64`. As integers they order as the
+    /// magnitudes do, with `+inf` above every finite value and NaN above `+inf`, so a comparison
+    /// of bits stands in for a comparison of values without converting anything.
+    fn magnitude_bits(self) -> u64;
+
+    /// The non-negative value whose bits are `bits` (the inverse of [`Real::magnitude_bits`]).
+    fn from_magnitude_bits(bits: u64) -> Self;
+
     /// `c = alpha·a·b`, or `c += alpha·a·b` when `accumulate`: the GEMM kernel for this type.
     /// Call [`crate::core::tensor::matmul_into`], which checks shapes and handles `beta`.
     fn matmul_kernel(
@@ -52,11 +65,21 @@ pub trait Real:
     );
 }
 
-/// The two implementations differ only in their name and widening.
+/// The two implementations differ only in their name, widening and bit layout.
 macro_rules! impl_real {
-    ($t:ty, $name:literal) => {
+    ($t:ty, $bits:ty, $name:literal) => {
         impl Real for $t {
             const NAME: &'static str = $name;
+            const MANTISSA_BITS: u32 = <$t>::MANTISSA_DIGITS - 1;
+            const EXPONENT_BIAS: u64 = <$t>::MAX_EXP as u64 - 1;
+            #[inline(always)]
+            fn magnitude_bits(self) -> u64 {
+                u64::from(self.abs().to_bits())
+            }
+            #[inline]
+            fn from_magnitude_bits(bits: u64) -> Self {
+                <$t>::from_bits(bits as $bits)
+            }
             #[inline]
             fn of(x: f64) -> Self {
                 x as $t
@@ -78,8 +101,8 @@ macro_rules! impl_real {
     };
 }
 
-impl_real!(f32, "f32");
-impl_real!(f64, "f64");
+impl_real!(f32, u32, "f32");
+impl_real!(f64, u64, "f64");
 
 #[cfg(test)]
 mod tests {
@@ -91,5 +114,25 @@ mod tests {
         assert_eq!(<f32 as Real>::of(-1e40), f32::NEG_INFINITY);
         assert!(<f32 as Real>::of(f64::NAN).is_nan());
         assert_eq!(1.5f32.wide(), 1.5);
+    }
+
+    #[test]
+    fn magnitude_bits_order_as_magnitudes_with_inf_and_nan_on_top() {
+        assert_eq!((f32::MANTISSA_BITS, f32::EXPONENT_BIAS), (23, 127));
+        assert_eq!((f64::MANTISSA_BITS, f64::EXPONENT_BIAS), (52, 1023));
+        let xs = [0.0, 1e-45, 1e-38, 0.5, 1.0, 3e38, f32::MAX, f32::INFINITY];
+        for pair in xs.windows(2) {
+            assert!(
+                pair[0].magnitude_bits() < pair[1].magnitude_bits(),
+                "{pair:?}"
+            );
+            assert_eq!((-pair[1]).magnitude_bits(), pair[1].magnitude_bits());
+        }
+        assert!(f32::NAN.magnitude_bits() > f32::INFINITY.magnitude_bits());
+        assert!((-f64::NAN).magnitude_bits() > f64::INFINITY.magnitude_bits());
+        assert_eq!((-0.0f64).magnitude_bits(), 0);
+        assert_eq!(f32::from_magnitude_bits((-2.5f32).magnitude_bits()), 2.5);
+        assert_eq!(f64::from_magnitude_bits(1.0f64.magnitude_bits()), 1.0);
+        assert_eq!(1.0f64.magnitude_bits(), 1023 << 52);
     }
 }

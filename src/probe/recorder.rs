@@ -50,7 +50,7 @@ pub struct Recorder<T> {
     weight_norms: Vec<f64>,
     /// Per-unit scratch for the dead / saturated scans, as wide as the widest layer.
     unit_flags: Vec<u32>,
-    bins: LogBins,
+    bins: LogBins<T>,
     _float: PhantomData<fn() -> T>,
 }
 

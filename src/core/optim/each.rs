@@ -74,8 +74,9 @@ impl<T: Real, F: FnMut(usize, T, T) -> T, const VALUE_NORM: bool> Kernel
             .chunks_exact_mut(LANES)
             .zip(grads[..full].chunks_exact(LANES))
             .enumerate();
+        // Blocks in pairs, so each lane array stays in registers (no parity-chosen pointer);
+        // without `VALUE_NORM` too, where single blocks took 3.5% more instructions in Adam.
         if VALUE_NORM {
-            // Blocks in pairs, so each lane array stays in registers (no parity-chosen pointer).
             while let Some((block, (w, g))) = blocks.next() {
                 update_block(block, w, g, &mut acc, &mut step);
                 add_squares(&mut even, w);
@@ -86,7 +87,11 @@ impl<T: Real, F: FnMut(usize, T, T) -> T, const VALUE_NORM: bool> Kernel
                 add_squares(&mut odd, w);
             }
         } else {
-            for (block, (w, g)) in blocks {
+            while let Some((block, (w, g))) = blocks.next() {
+                update_block(block, w, g, &mut acc, &mut step);
+                let Some((block, (w, g))) = blocks.next() else {
+                    break;
+                };
                 update_block(block, w, g, &mut acc, &mut step);
             }
         }
