@@ -1,4 +1,5 @@
-//! The loss curve: divergence, spikes, oscillation, no progress, and plateaus.
+//! The loss curve: divergence, spikes, no progress and plateaus (oscillation in
+//! [`super::oscillation`]).
 //!
 //! Levels are medians over windows, so mini-batch noise neither raises nor hides a finding. A
 //! loss below 1% of its initial value counts as converged: no spike, oscillation or plateau is
@@ -7,6 +8,7 @@
 use super::context::{CONVERGED_FRACTION, Context, Draft};
 use super::finding::{Finding, FindingKind, Severity};
 use super::gates::GateBook;
+use super::oscillation::oscillation;
 use super::series::{above, below, fmt, median};
 use super::suggest;
 
@@ -14,12 +16,6 @@ use super::suggest;
 pub const SPIKE_HISTORY: usize = 20;
 /// A spike needs at least this many earlier steps.
 pub const SPIKE_MIN_HISTORY: usize = 5;
-/// Oscillation: at least this fraction of successive loss changes alternate in sign (independent
-/// noise alternates about 2/3 of the time; a period-2 oscillation always does).
-pub const OSCILLATION_FLIPS: f64 = 0.8;
-/// Oscillation is judged on the last quarter of the run, but at least this many steps; shorter
-/// runs are not judged (a handful of changes alternate by chance).
-pub const OSCILLATION_MIN_STEPS: usize = 40;
 /// Plateau: the last quarter improved on the quarter before by less than this fraction.
 pub const PLATEAU_IMPROVEMENT: f64 = 0.01;
 
@@ -150,75 +146,6 @@ fn divergence(cx: &Context, book: &mut GateBook) -> Option<Finding> {
             cx.scenario,
             10.0,
             "the steps overshoot the minimum",
-        ))
-        .done(),
-    )
-}
-
-/// The period-2 component of the loss over the last quarter of the run (at least
-/// [`OSCILLATION_MIN_STEPS`] steps): `|mean_t (-1)^t Δloss_t| / median loss`, and the fraction of
-/// successive changes that alternate in sign. Independent batch noise cancels in the alternating
-/// mean (it shrinks like 2σ/√n: deep-mlp measures 0.02-0.04), a real oscillation does not.
-pub fn oscillation_measure(cx: &Context) -> (usize, f64, f64) {
-    let from = cx.len() - (cx.len() / 4).max(OSCILLATION_MIN_STEPS).min(cx.len());
-    let tail = &cx.loss[from..];
-    let level = median(tail.iter().copied());
-    let changes: Vec<f64> = tail.windows(2).map(|w| w[1] - w[0]).collect();
-    let flips = changes.windows(2).filter(|d| d[0] * d[1] < 0.0).count() as f64
-        / changes.len().saturating_sub(1).max(1) as f64;
-    let alternating: f64 = changes
-        .iter()
-        .enumerate()
-        .map(|(t, d)| if t % 2 == 0 { *d } else { -d })
-        .sum::<f64>()
-        / changes.len().max(1) as f64;
-    (from, flips, alternating.abs() / level)
-}
-
-fn oscillation(cx: &Context, book: &mut GateBook) -> Option<Finding> {
-    let gate = cx.gates.max_loss_oscillation;
-    let (from, flips, amplitude) = oscillation_measure(cx);
-    let level = median(cx.loss[from..].iter().copied());
-    let alternating = flips >= OSCILLATION_FLIPS && level > CONVERGED_FRACTION * cx.initial_loss;
-    let measured = if cx.len() < OSCILLATION_MIN_STEPS {
-        f64::NAN
-    } else if alternating {
-        amplitude
-    } else {
-        0.0
-    };
-    book.record(
-        "max_loss_oscillation",
-        gate,
-        measured,
-        "period-2 amplitude of the loss / median loss over the last quarter, when >= 80% of changes alternate (NaN: run shorter than 40 steps)",
-    );
-    if !above(measured, gate) {
-        return None;
-    }
-    Some(
-        Draft::new(
-            FindingKind::LossOscillation,
-            Severity::Error,
-            cx.range(from, cx.len() - 1),
-        )
-        .gate("max_loss_oscillation", gate, measured)
-        .summary(format!(
-            "loss oscillates: {}% of changes alternate in sign, swinging by {}x the median loss each step",
-            fmt(100.0 * flips),
-            fmt(amplitude)
-        ))
-        .explain(
-            "Over the last quarter of the run the loss goes up, down, up with a steady period-2 \
-             swing: the step size is past the edge of stability of the sharpest direction \
-             (lr > 2 / λ_max for gradient descent), so the weights bounce across the valley."
-                .to_string(),
-        )
-        .evidence("alternating fraction", flips)
-        .suggest(suggest::lower_lr(
-            cx.scenario,
-            3.0,
-            "halve or third the step size",
         ))
         .done(),
     )

@@ -13,6 +13,7 @@ pub mod gates;
 pub mod gradients;
 pub mod loss;
 pub mod nonfinite;
+pub mod oscillation;
 pub mod root_cause;
 pub mod series;
 pub mod suggest;

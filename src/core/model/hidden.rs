@@ -7,6 +7,7 @@ use ndarray::{Array2, ArrayView2, ArrayViewMut2, Zip};
 use rand_chacha::ChaCha8Rng;
 
 use super::emit::Emit;
+use super::op_events::{activation_backward_op, dense_forward, dense_grad_events, norm_op};
 pub use super::sums::BufferSums;
 use crate::core::float::Real;
 use crate::core::layers::NormKind;
@@ -274,29 +275,6 @@ impl<T: Real> Hidden<T> {
     }
 }
 
-fn norm_op<T: Real>(norm: &Norm<T>, part: &str) -> &'static str {
-    match (norm.kind, part) {
-        (NormKind::Batchnorm, "normalize") => "batchnorm.normalize",
-        (NormKind::Batchnorm, "affine") => "batchnorm.affine",
-        (NormKind::Batchnorm, _) => "batchnorm.backward",
-        (_, "normalize") => "layernorm.normalize",
-        (_, "affine") => "layernorm.affine",
-        _ => "layernorm.backward",
-    }
-}
-
-fn activation_backward_op(a: Activation) -> &'static str {
-    match a {
-        Activation::Relu => "relu.backward",
-        Activation::LeakyRelu => "leaky-relu.backward",
-        Activation::Gelu => "gelu.backward",
-        Activation::Tanh => "tanh.backward",
-        Activation::Sigmoid => "sigmoid.backward",
-        Activation::Softplus => "softplus.backward",
-        Activation::Identity => "identity.backward",
-    }
-}
-
 impl<T: Real> Hidden<T> {
     /// This block's output (read) and its `grad_out` (write) at once, for the next layer's backward pass.
     pub fn output_and_grad_mut(&mut self) -> (ArrayView2<'_, T>, Option<ArrayViewMut2<'_, T>>) {
@@ -307,56 +285,4 @@ impl<T: Real> Hidden<T> {
         };
         (out, Some(self.grad_out.view_mut()))
     }
-}
-
-/// `z = h·W + b` as two ops, each reported to the observer.
-pub(super) fn dense_forward<T: Real>(
-    dense: &Dense,
-    params: &Params<T>,
-    h: ArrayView2<'_, T>,
-    mut z: ArrayViewMut2<'_, T>,
-    e: &mut Emit<'_, T>,
-) {
-    let l = Some(dense.layer);
-    dense.matmul(params, h, z.view_mut());
-    e.op(
-        l,
-        "dense.matmul",
-        Phase::Forward,
-        &[h, params.value(dense.weight)],
-        z.view(),
-    );
-    dense.add_bias(params, z.view_mut());
-    e.op(
-        l,
-        "dense.bias",
-        Phase::Forward,
-        &[params.value(dense.bias)],
-        z.view(),
-    );
-}
-
-/// Reports a dense layer's weight and bias gradients (computed by [`Dense::backward`]).
-pub(super) fn dense_grad_events<T: Real>(
-    dense: &Dense,
-    params: &Params<T>,
-    h: ArrayView2<'_, T>,
-    dz: ArrayView2<'_, T>,
-    e: &mut Emit<'_, T>,
-) {
-    let l = Some(dense.layer);
-    e.op(
-        l,
-        "dense.grad_weight",
-        Phase::Backward,
-        &[h, dz],
-        params.grad(dense.weight),
-    );
-    e.op(
-        l,
-        "dense.grad_bias",
-        Phase::Backward,
-        &[dz],
-        params.grad(dense.bias),
-    );
 }

@@ -5,6 +5,7 @@
 
 pub mod emit;
 pub mod hidden;
+mod op_events;
 pub mod sums;
 
 use ndarray::{Array2, ArrayView2};
@@ -12,7 +13,8 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use self::emit::Emit;
-use self::hidden::{BlockOptions, BufferSums, Hidden, dense_forward, dense_grad_events};
+use self::hidden::{BlockOptions, BufferSums, Hidden};
+use self::op_events::{dense_forward, dense_grad_events};
 use super::blocked::fast_sq_norm;
 use super::float::Real;
 use super::layers::NormKind;
