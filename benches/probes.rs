@@ -59,7 +59,7 @@ fn core_passes(trainer: &mut Trainer<f32>) -> f64 {
 
 /// The recorder with a stopwatch around its `on_step`: the time spent inside the probes, a share
 /// of the same run and so far steadier on a noisy machine than a ratio of two runs (it leaves
-/// out the core's fused `‖θ‖²`, which the ratio includes).
+/// out the core's fused statistics and `‖θ‖²`, which the ratio includes).
 struct Stopwatch {
     recorder: Recorder<f32>,
     histogram_every: usize,
@@ -103,10 +103,11 @@ const BLOCK: usize = 10;
 
 /// One round in lockstep: three trainers, built alike, take turns in blocks of [`BLOCK`] steps.
 /// The roles (no-op, probed, no-op control) rotate over the trainers turn by turn, so each role
-/// runs the same number of blocks on each trainer, and each turn runs the three blocks in a
-/// shuffled order, each block timed. Observers only read, so the trainers hold bit-identical
-/// state at every step boundary (asserted at the end) and one recorder can follow the run
-/// whichever trainer carries it.
+/// runs the same number of blocks on each trainer (when the turns are a multiple of 3, as
+/// asserted), and each turn runs the three blocks in a shuffled order, each block timed.
+/// Observers only read and training is deterministic, so the trainers reach every block boundary
+/// in the same state (the parameters are compared bit for bit at the end) and one recorder can
+/// follow the run whichever trainer carries it.
 ///
 /// Why this shape, from measurements here: whole runs seconds apart see the machine change under
 /// them (the control of such ratios moved ±5%); a trainer's speed depends on where its buffers
@@ -121,7 +122,13 @@ fn lockstep(s: &Scenario, seed: u64) -> (f64, f64, f64) {
     let mut recorder = Recorder::new(s.probe.histogram_every, s.steps);
     let mut totals = [Duration::ZERO; 3];
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    for turn in 0..s.steps.div_ceil(BLOCK) {
+    let turns = s.steps.div_ceil(BLOCK);
+    assert_eq!(
+        turns % 3,
+        0,
+        "each role needs as many turns on each trainer"
+    );
+    for turn in 0..turns {
         let steps = BLOCK.min(s.steps - turn * BLOCK);
         let mut order = [0, 1, 2];
         order.shuffle(&mut rng);
@@ -144,7 +151,9 @@ fn lockstep(s: &Scenario, seed: u64) -> (f64, f64, f64) {
         s.steps,
         "the recorder missed steps"
     );
-    let values = |t: &Trainer<f32>| t.model.params.values.clone();
+    let values = |t: &Trainer<f32>| -> Vec<u32> {
+        t.model.params.values.iter().map(|v| v.to_bits()).collect()
+    };
     assert!(
         trainers.iter().all(|t| values(t) == values(&trainers[0])),
         "observers changed the training"

@@ -30,9 +30,9 @@ const BINS: usize = (DECADES.len() - 1) * BINS_PER_DECADE;
 /// Mantissa bits kept in a cell key: a cell spans at most 1/16 of its lower bound, far less than
 /// a bin (a factor 10^(1/4) ≈ 1.78), so each cell holds at most one bin edge.
 const KEY_MANTISSA_BITS: u32 = 4;
-/// Binary exponents of the first and last keyed cells: values under `2^-41` (all under the first
-/// edge) share the first cell, values from `2^21` (all over the last edge, with `+inf` and NaN)
-/// the last.
+/// Binary exponents of the first and last keyed cells: values under `2^-41 · 17/16` (zero and
+/// everything else under the first edge) share the first cell, values from `2^21` (all over the
+/// last edge, with `+inf` and NaN) the last.
 const LOW_EXPONENT: u64 = 41;
 const HIGH_EXPONENT: u64 = 21;
 const CELLS: usize = ((LOW_EXPONENT + HIGH_EXPONENT) << KEY_MANTISSA_BITS) as usize + 1;
@@ -234,7 +234,7 @@ mod tests {
     }
 
     #[test]
-    fn slot_of_matches_a_search_of_the_edges_over_every_f32_magnitude_and_a_sweep_of_f64() {
+    fn slot_of_matches_a_search_of_the_edges_on_sampled_f32_magnitudes_and_a_sweep_of_f64() {
         // Every 1021st (prime) of the 2^31 magnitudes, plus the
         // specials reaches every cell many times and lands on no regular pattern.
         let f32_bits = (0..=0x7fff_ffffu64)

@@ -12,10 +12,10 @@ use html_escape::encode_text as esc;
 
 use super::Chart;
 use super::section::Section;
+use super::tables::{gates, origin};
 use crate::diagnose::series::fmt;
 use crate::diagnose::{Finding, FindingKind, Severity, Status, Verdict};
 use crate::error::Error;
-use crate::probe::trace::NanOrigin;
 use crate::record::RunRecord;
 use crate::scenario::{Scenario, ScenarioFile};
 
@@ -246,58 +246,6 @@ fn figure(out: &mut String, c: &Chart) {
 
 fn strip_xml_prolog(svg: &str) -> &str {
     svg.find("<svg").map_or(svg, |i| &svg[i..])
-}
-
-fn origin(out: &mut String, o: &NanOrigin) {
-    let layer = o
-        .layer
-        .map_or("the loss".to_string(), |l| format!("layer {l}"));
-    let _ = write!(
-        out,
-        "<section><h2>First non-finite value</h2><p class=\"summary\">{} at step {}, {}, op \
-         <code>{}</code> ({:?} phase)</p><p>{}</p><table><tr><th>input</th><th>shape</th>\
-         <th>min</th><th>max</th><th>max |x|</th><th>mean</th><th>non-finite</th></tr>",
-        esc(&o.value),
-        o.step,
-        esc(&layer),
-        esc(&o.op),
-        o.phase,
-        esc(&o.explanation)
-    );
-    for (i, t) in o.inputs.iter().enumerate() {
-        let _ = write!(
-            out,
-            "<tr><td>{i}</td><td>{}×{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            t.rows,
-            t.cols,
-            fmt(t.min),
-            fmt(t.max),
-            fmt(t.max_abs),
-            fmt(t.mean),
-            t.nonfinite
-        );
-    }
-    out.push_str("</table></section>\n");
-}
-
-fn gates(out: &mut String, v: &Verdict) {
-    out.push_str("<section><h2>Gates</h2><table><tr><th>gate</th><th>result</th><th>measured</th><th>limit</th><th>what it checks</th></tr>");
-    for g in &v.gates {
-        let (class, word) = if g.passed {
-            ("ok", "pass")
-        } else {
-            ("bad", "FAIL")
-        };
-        let _ = write!(
-            out,
-            "<tr class=\"{class}\"><td><code>{}</code></td><td>{word}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&g.gate),
-            fmt(g.measured),
-            fmt(g.threshold),
-            esc(&g.description)
-        );
-    }
-    out.push_str("</table></section>\n");
 }
 
 fn facts(out: &mut String, r: &RunRecord) -> Result<(), Error> {

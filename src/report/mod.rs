@@ -10,6 +10,7 @@ pub mod html;
 pub mod robust_section;
 pub mod section;
 pub mod style;
+mod tables;
 
 use std::path::{Path, PathBuf};
 

@@ -1,4 +1,4 @@
-//! Unit tests of `robust::shard`, kept in their own file so the module stays within the house size.
+//! Unit tests of `robust::shard`, in their own file to keep the module within the house size.
 
 use super::*;
 

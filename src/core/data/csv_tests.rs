@@ -1,4 +1,4 @@
-//! Unit tests of `core::data::csv`, kept in their own file so the module stays within the house size.
+//! Unit tests of `core::data::csv`, in their own file to keep the module within the house size.
 
 use super::*;
 use std::io::Write;

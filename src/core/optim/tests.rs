@@ -1,4 +1,4 @@
-//! Unit tests of `core::optim::mod`, kept in their own file so the module stays within the house size.
+//! Unit tests of `core::optim`, in their own file to keep the module within the house size.
 
 use super::testing::segment as seg;
 use super::*;
