@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use anstyle::{AnsiColor, Style};
 
 use crate::diagnose::series::fmt;
-use crate::diagnose::{Finding, FindingKind, Severity, Status, Verdict};
+use crate::diagnose::{Finding, FindingKind, GateStatus, Severity, Status, Verdict};
 use crate::probe::nan_origin::CheckedOrigin;
 use crate::run::RunSummary;
 use crate::scenario::Scenario;
@@ -124,18 +124,24 @@ pub(crate) fn verdict_text(v: &Verdict) -> String {
     }
     let _ = writeln!(out, "gates:");
     for g in &v.gates {
-        let mark = if g.passed {
-            format!("{DIM}pass{DIM:#}")
-        } else {
-            format!("{ERROR}FAIL{ERROR:#}")
+        let mark = match g.status {
+            GateStatus::Pass => format!("{DIM}pass{DIM:#}"),
+            GateStatus::Fail => format!("{ERROR}FAIL{ERROR:#}"),
+            GateStatus::NotJudged => format!("{WARNING}n/j {WARNING:#}"),
         };
-        let _ = writeln!(
+        let _ = write!(
             out,
             "  {mark}  {:<24} {:>10}  limit {}",
-            g.gate,
+            g.gate.key(),
             fmt(g.measured),
             fmt(g.threshold)
         );
+        match &g.reason {
+            Some(reason) => {
+                let _ = writeln!(out, "  (not judged: {reason})");
+            }
+            None => out.push('\n'),
+        }
     }
     out
 }

@@ -1,5 +1,6 @@
 //! The series every diagnosis reads, extracted once from the trace, and a builder for findings.
 
+use super::gates::Gate;
 use super::finding::{Evidence, Finding, FindingKind, Severity, StepRange, Suggestion};
 use super::series::{median, window_len};
 use crate::probe::trace::{LayerStats, NanOrigin, Trace};
@@ -127,8 +128,8 @@ impl Draft {
     }
 
     /// The gate crossed, with its threshold and the measured value.
-    pub fn gate(mut self, key: &str, threshold: f64, measured: f64) -> Self {
-        self.0.gate = Some(key.to_string());
+    pub fn gate(mut self, key: Gate, threshold: f64, measured: f64) -> Self {
+        self.0.gate = Some(key);
         self.0.threshold = Some(threshold);
         self.0.measured = measured;
         self

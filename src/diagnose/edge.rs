@@ -19,7 +19,7 @@
 
 use super::context::{Context, Draft};
 use super::finding::{Finding, FindingKind, Severity, StepRange, Suggestion};
-use super::gates::GateBook;
+use super::gates::{Gate, GateBook};
 use super::series::{above, argmax_finite, fmt, slope};
 use super::suggest::toml_float;
 use crate::probe::sharpness::limit::is_adaptive;
@@ -46,7 +46,7 @@ pub fn check(cx: &Context, book: &mut GateBook) -> Vec<Finding> {
     let ratios: Vec<f64> = samples.iter().map(|s| s.ratio).collect();
     let (peak_at, peak) = argmax_finite(&ratios).unwrap_or((0, f64::NAN));
     book.record(
-        "max_sharpness_ratio",
+        Gate::MaxSharpnessRatio,
         gate,
         peak,
         "largest sharpness / stability limit of the optimizer over the judged samples (1 = the edge of stability)",
@@ -135,7 +135,7 @@ fn beyond(
     let why = "the largest learning rate at which the peak sharpness is still stable";
     let mut draft = Draft::new(FindingKind::EdgeOfStability, Severity::Error, steps)
         .gate(
-            "max_sharpness_ratio",
+            Gate::MaxSharpnessRatio,
             cx.gates.max_sharpness_ratio,
             peak.ratio,
         )

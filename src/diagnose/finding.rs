@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::gates::Gate;
+
 /// How much a finding matters. Only `Error` findings can fail a gate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -105,7 +107,7 @@ pub struct Finding {
     pub kind: FindingKind,
     pub severity: Severity,
     /// The `[gates]` key whose threshold this finding crossed (error findings always have one).
-    pub gate: Option<String>,
+    pub gate: Option<Gate>,
     /// Layers involved (hidden `0..depth`, the output layer is `depth`); empty for global ones.
     pub layers: Vec<usize>,
     pub steps: StepRange,
@@ -122,21 +124,90 @@ pub struct Finding {
     pub suggestion: Option<Suggestion>,
 }
 
+/// What became of one gate on one run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GateStatus {
+    Pass,
+    Fail,
+    /// The gated quantity could not be measured on this run (see `reason`): neither a pass nor
+    /// a failure.
+    NotJudged,
+}
+
 /// One `[gates]` key: its threshold, the worst value measured against it, and whether it held.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "GateResultFile")]
 pub struct GateResult {
     /// The key in `[gates]`, e.g. `max_grad_norm`.
-    pub gate: String,
+    pub gate: Gate,
     /// The threshold (`nonfinite`: 0 values allowed when "forbid", infinity when "allow").
     #[serde(with = "crate::record::nonfinite")]
     pub threshold: f64,
     /// The worst value of the gated quantity over the run (NaN when it could not be measured).
     #[serde(with = "crate::record::nonfinite")]
     pub measured: f64,
-    pub passed: bool,
+    pub status: GateStatus,
+    /// Why the gate was not judged (set exactly when `status` is `not-judged`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     /// What the gate checks, in one line.
     pub description: String,
+}
+
+impl GateResult {
+    pub fn failed(&self) -> bool {
+        self.status == GateStatus::Fail
+    }
+
+    /// "pass", "FAIL" or "not judged", as the summary and the report print it.
+    pub fn word(&self) -> &'static str {
+        match self.status {
+            GateStatus::Pass => "pass",
+            GateStatus::Fail => "FAIL",
+            GateStatus::NotJudged => "not judged",
+        }
+    }
+}
+
+/// A gate result as written, also in records made before gates could be "not judged" (they
+/// carry `passed: bool` instead of `status`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GateResultFile {
+    gate: Gate,
+    #[serde(with = "crate::record::nonfinite")]
+    threshold: f64,
+    #[serde(with = "crate::record::nonfinite")]
+    measured: f64,
+    #[serde(default)]
+    status: Option<GateStatus>,
+    #[serde(default)]
+    passed: Option<bool>,
+    #[serde(default)]
+    reason: Option<String>,
+    description: String,
+}
+
+impl TryFrom<GateResultFile> for GateResult {
+    type Error = String;
+
+    fn try_from(f: GateResultFile) -> Result<Self, String> {
+        let status = match (f.status, f.passed) {
+            (Some(status), None) => status,
+            (None, Some(true)) => GateStatus::Pass,
+            (None, Some(false)) => GateStatus::Fail,
+            _ => return Err("a gate result needs exactly one of `status` and `passed`".into()),
+        };
+        Ok(GateResult {
+            gate: f.gate,
+            threshold: f.threshold,
+            measured: f.measured,
+            status,
+            reason: f.reason,
+            description: f.description,
+        })
+    }
 }
 
 /// Whether the CI gate holds.
@@ -169,16 +240,28 @@ pub struct Verdict {
 }
 
 impl Verdict {
-    /// "all 12 gates held", or "2 of 12 gates failed: max_grad_norm, nonfinite".
+    /// "all 12 gates held", "11 of 12 gates held, 1 not judged", or "2 of 12 gates failed:
+    /// max_grad_norm, nonfinite".
     pub fn gate_summary(&self) -> String {
         let failed: Vec<&str> = self
             .gates
             .iter()
-            .filter(|g| !g.passed)
-            .map(|g| g.gate.as_str())
+            .filter(|g| g.failed())
+            .map(|g| g.gate.key())
             .collect();
-        if failed.is_empty() {
+        let unjudged = self
+            .gates
+            .iter()
+            .filter(|g| g.status == GateStatus::NotJudged)
+            .count();
+        if failed.is_empty() && unjudged == 0 {
             format!("all {} gates held", self.gates.len())
+        } else if failed.is_empty() {
+            format!(
+                "{} of {} gates held, {unjudged} not judged",
+                self.gates.len() - unjudged,
+                self.gates.len()
+            )
         } else {
             format!(
                 "{} of {} gates failed: {}",

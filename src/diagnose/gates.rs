@@ -1,26 +1,84 @@
 //! The gate ledger: every `[gates]` key with its threshold and the worst value measured against it.
 //!
 //! A gate fails exactly when an error-severity finding names it, so the verdict, the findings
-//! and the JUnit test cases can never disagree.
+//! and the JUnit test cases can never disagree. A gate whose quantity could not be measured on
+//! the run (NaN) is "not judged", with the reason, never a pass.
 
-use super::finding::{Finding, GateResult, Severity};
+use std::fmt;
 
-/// Every gate, in the order `[gates]` documents them (and JUnit lists them).
-pub const GATE_ORDER: [&str; 13] = [
-    "nonfinite",
-    "max_grad_norm",
-    "min_grad_norm",
-    "max_layer_grad_ratio",
-    "max_loss_spike",
-    "max_loss_growth",
-    "max_loss_oscillation",
-    "max_final_loss_ratio",
-    "max_dead_fraction",
-    "max_saturated_fraction",
-    "max_update_ratio",
-    "max_weight_growth",
-    "max_sharpness_ratio",
-];
+use serde::{Deserialize, Serialize};
+
+use super::finding::{Finding, GateResult, GateStatus, Severity};
+
+/// Every `[gates]` key. The declaration order is the order `[gates]` documents them (and
+/// JUnit, the text summary and the report list them). Serialized as the key itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Gate {
+    Nonfinite,
+    MaxGradNorm,
+    MinGradNorm,
+    MaxLayerGradRatio,
+    MaxLossSpike,
+    MaxLossGrowth,
+    MaxLossOscillation,
+    MaxFinalLossRatio,
+    MaxDeadFraction,
+    MaxSaturatedFraction,
+    MaxUpdateRatio,
+    MaxWeightGrowth,
+    MaxSharpnessRatio,
+}
+
+impl Gate {
+    /// The key as written in `[gates]` and in records.
+    pub fn key(self) -> &'static str {
+        match self {
+            Gate::Nonfinite => "nonfinite",
+            Gate::MaxGradNorm => "max_grad_norm",
+            Gate::MinGradNorm => "min_grad_norm",
+            Gate::MaxLayerGradRatio => "max_layer_grad_ratio",
+            Gate::MaxLossSpike => "max_loss_spike",
+            Gate::MaxLossGrowth => "max_loss_growth",
+            Gate::MaxLossOscillation => "max_loss_oscillation",
+            Gate::MaxFinalLossRatio => "max_final_loss_ratio",
+            Gate::MaxDeadFraction => "max_dead_fraction",
+            Gate::MaxSaturatedFraction => "max_saturated_fraction",
+            Gate::MaxUpdateRatio => "max_update_ratio",
+            Gate::MaxWeightGrowth => "max_weight_growth",
+            Gate::MaxSharpnessRatio => "max_sharpness_ratio",
+        }
+    }
+
+    /// Every gate, in documented order.
+    pub const ALL: [Gate; 13] = [
+        Gate::Nonfinite,
+        Gate::MaxGradNorm,
+        Gate::MinGradNorm,
+        Gate::MaxLayerGradRatio,
+        Gate::MaxLossSpike,
+        Gate::MaxLossGrowth,
+        Gate::MaxLossOscillation,
+        Gate::MaxFinalLossRatio,
+        Gate::MaxDeadFraction,
+        Gate::MaxSaturatedFraction,
+        Gate::MaxUpdateRatio,
+        Gate::MaxWeightGrowth,
+        Gate::MaxSharpnessRatio,
+    ];
+}
+
+// `ALL` lists every variant: the last one's discriminant is its length minus one.
+const _: () = assert!(Gate::MaxSharpnessRatio as usize + 1 == Gate::ALL.len());
+
+impl fmt::Display for Gate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
+/// Why a gate measured NaN, when the check knows better than "no finite value".
+const UNMEASURED: &str = "the quantity has no finite value on this run";
 
 /// Gate measurements collected while the diagnoses run.
 #[derive(Debug, Default)]
@@ -30,30 +88,45 @@ pub struct GateBook {
 
 impl GateBook {
     /// Records the worst value of a gated quantity; the pass/fail is settled by the findings.
-    pub fn record(&mut self, gate: &str, threshold: f64, measured: f64, description: &str) {
+    /// A NaN `measured` makes the gate "not judged" (see [`GateBook::unmeasured_because`]).
+    pub fn record(&mut self, gate: Gate, threshold: f64, measured: f64, description: &str) {
         self.entries.push(GateResult {
-            gate: gate.to_string(),
+            gate,
             threshold,
             measured,
-            passed: true,
+            status: GateStatus::Pass,
+            reason: measured.is_nan().then(|| UNMEASURED.to_string()),
             description: description.to_string(),
         });
     }
 
-    /// One result per gate in [`GATE_ORDER`]; a gate fails when an error finding names it.
+    /// Says why `gate` could not be measured, if it could not (its measured value is NaN).
+    pub fn unmeasured_because(&mut self, gate: Gate, reason: &str) {
+        for entry in self.entries.iter_mut().filter(|e| e.gate == gate) {
+            if entry.measured.is_nan() {
+                entry.reason = Some(reason.to_string());
+            }
+        }
+    }
+
+    /// One result per gate, in [`Gate`] order: failed when an error finding names it, not
+    /// judged when its quantity could not be measured, passed otherwise.
     pub fn into_results(mut self, findings: &[Finding]) -> Vec<GateResult> {
         for entry in &mut self.entries {
-            entry.passed = !findings
+            let failed = findings
                 .iter()
-                .any(|f| f.severity == Severity::Error && f.gate.as_deref() == Some(&entry.gate));
+                .any(|f| f.severity == Severity::Error && f.gate == Some(entry.gate));
+            entry.status = if failed {
+                entry.reason = None;
+                GateStatus::Fail
+            } else if entry.measured.is_nan() {
+                GateStatus::NotJudged
+            } else {
+                entry.reason = None;
+                GateStatus::Pass
+            };
         }
-        let rank = |g: &GateResult| {
-            GATE_ORDER
-                .iter()
-                .position(|k| *k == g.gate)
-                .unwrap_or(GATE_ORDER.len())
-        };
-        self.entries.sort_by_key(rank);
+        self.entries.sort_by_key(|g| g.gate);
         self.entries
     }
 }
@@ -67,20 +140,44 @@ mod tests {
     #[test]
     fn a_gate_fails_only_when_an_error_finding_names_it() {
         let mut book = GateBook::default();
-        book.record("max_loss_spike", 5.0, 9.0, "spikes");
-        book.record("max_grad_norm", 1e3, 2e3, "norms");
+        book.record(Gate::MaxLossSpike, 5.0, 9.0, "spikes");
+        book.record(Gate::MaxGradNorm, 1e3, 2e3, "norms");
         let steps = StepRange { first: 0, last: 1 };
         let warning = Draft::new(FindingKind::ExplodingGradients, Severity::Warning, steps)
-            .gate("max_grad_norm", 1e3, 2e3)
+            .gate(Gate::MaxGradNorm, 1e3, 2e3)
             .done();
         let error = Draft::new(FindingKind::LossSpike, Severity::Error, steps)
-            .gate("max_loss_spike", 5.0, 9.0)
+            .gate(Gate::MaxLossSpike, 5.0, 9.0)
             .done();
         let results = book.into_results(&[warning, error]);
-        let names: Vec<_> = results
-            .iter()
-            .map(|g| (g.gate.as_str(), g.passed))
-            .collect();
-        assert_eq!(names, [("max_grad_norm", true), ("max_loss_spike", false)]);
+        let names: Vec<_> = results.iter().map(|g| (g.gate, g.status)).collect();
+        assert_eq!(
+            names,
+            [
+                (Gate::MaxGradNorm, GateStatus::Pass),
+                (Gate::MaxLossSpike, GateStatus::Fail)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_nan_measurement_is_not_judged_with_its_reason_never_a_pass() {
+        let mut book = GateBook::default();
+        book.record(Gate::MaxLossSpike, 5.0, f64::NAN, "spikes");
+        book.unmeasured_because(Gate::MaxLossSpike, "the loss reached 0");
+        let results = book.into_results(&[]);
+        assert_eq!(results[0].status, GateStatus::NotJudged);
+        assert_eq!(results[0].reason.as_deref(), Some("the loss reached 0"));
+    }
+
+    #[test]
+    fn gate_keys_round_trip_through_serde_and_match_their_names() {
+        for (i, gate) in Gate::ALL.into_iter().enumerate() {
+            assert_eq!(gate as usize, i, "ALL is in declaration order");
+            let json = serde_json::to_string(&gate).unwrap();
+            assert_eq!(json, format!("\"{}\"", gate.key()));
+            assert_eq!(serde_json::from_str::<Gate>(&json).unwrap(), gate);
+        }
+        assert!(serde_json::from_str::<Gate>("\"max_grad_nrom\"").is_err());
     }
 }

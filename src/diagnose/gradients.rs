@@ -4,7 +4,7 @@
 use super::context::{Context, Draft};
 use super::depth;
 use super::finding::{Finding, FindingKind, Severity};
-use super::gates::GateBook;
+use super::gates::{Gate, GateBook};
 use super::series::{above, argmax_finite, argmin_finite, below, fmt, median, slope};
 use super::suggest;
 
@@ -30,7 +30,7 @@ fn global_norm(cx: &Context, book: &mut GateBook) -> Option<Finding> {
     let gate = cx.gates.max_grad_norm;
     let (worst, peak) = argmax_finite(&cx.grad_norm).unwrap_or((0, f64::NAN));
     book.record(
-        "max_grad_norm",
+        Gate::MaxGradNorm,
         gate,
         peak,
         "largest global gradient norm (before clipping)",
@@ -56,7 +56,7 @@ fn global_norm(cx: &Context, book: &mut GateBook) -> Option<Finding> {
             Severity::Error,
             cx.range(first, *over.last().unwrap_or(&first)),
         )
-        .gate("max_grad_norm", gate, peak)
+        .gate(Gate::MaxGradNorm, gate, peak)
         .layers(layer.into_iter().collect())
         .summary(format!(
             "global gradient norm {} at step {} exceeds {} ({} of {} steps above it)",
@@ -133,7 +133,7 @@ fn vanishing_norm(cx: &Context, book: &mut GateBook) -> Option<Finding> {
     let norms: Vec<f64> = live.iter().map(|&i| cx.grad_norm[i]).collect();
     let (at, low) = argmin_finite(&norms).map_or((0, f64::NAN), |(j, v)| (live[j], v));
     book.record(
-        "min_grad_norm",
+        Gate::MinGradNorm,
         gate,
         low,
         "smallest global gradient norm while the loss is still above max_final_loss_ratio of its initial value",
@@ -147,7 +147,7 @@ fn vanishing_norm(cx: &Context, book: &mut GateBook) -> Option<Finding> {
             Severity::Error,
             cx.range(at, at),
         )
-        .gate("min_grad_norm", gate, low)
+        .gate(Gate::MinGradNorm, gate, low)
         .summary(format!(
             "global gradient norm {} at step {} is below {} while the loss is still {}",
             fmt(low),
@@ -185,7 +185,7 @@ fn layer_spread(cx: &Context, book: &mut GateBook) -> Option<Finding> {
         _ => f64::NAN,
     };
     book.record(
-        "max_layer_grad_ratio",
+        Gate::MaxLayerGradRatio,
         gate,
         ratio,
         "largest / smallest per-layer weight-gradient norm (medians over the run)",
@@ -211,7 +211,7 @@ fn layer_spread(cx: &Context, book: &mut GateBook) -> Option<Finding> {
     };
     Some(
         Draft::new(kind, Severity::Error, cx.whole())
-            .gate("max_layer_grad_ratio", gate, ratio)
+            .gate(Gate::MaxLayerGradRatio, gate, ratio)
             .layers(vec![lo_layer, hi_layer])
             .summary(format!(
                 "per-layer gradient norms span {}x: {} has {} but {} has {}",

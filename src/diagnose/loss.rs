@@ -7,7 +7,7 @@
 
 use super::context::{CONVERGED_FRACTION, Context, Draft};
 use super::finding::{Finding, FindingKind, Severity};
-use super::gates::GateBook;
+use super::gates::{Gate, GateBook};
 use super::oscillation::oscillation;
 use super::series::{above, below, fmt, median};
 use super::suggest;
@@ -61,7 +61,7 @@ fn spikes(cx: &Context, book: &mut GateBook) -> Option<Finding> {
         .max_by(|a, b| a.1.total_cmp(&b.1))
         .unwrap_or((0, f64::NAN));
     book.record(
-        "max_loss_spike",
+        Gate::MaxLossSpike,
         gate,
         peak,
         "largest loss / median of the previous 20 steps",
@@ -74,7 +74,7 @@ fn spikes(cx: &Context, book: &mut GateBook) -> Option<Finding> {
             Severity::Error,
             cx.range(first, last),
         )
-        .gate("max_loss_spike", gate, peak)
+        .gate(Gate::MaxLossSpike, gate, peak)
         .summary(format!(
             "loss spiked to {}x its running median at step {} (loss {}); {} spike step(s)",
             fmt(peak),
@@ -115,7 +115,7 @@ fn divergence(cx: &Context, book: &mut GateBook) -> Option<Finding> {
         .max_by(|a, b| a.1.total_cmp(&b.1))
         .unwrap_or((0, f64::NAN));
     book.record(
-        "max_loss_growth",
+        Gate::MaxLossGrowth,
         gate,
         peak,
         "largest running median of the loss / initial loss",
@@ -130,7 +130,7 @@ fn divergence(cx: &Context, book: &mut GateBook) -> Option<Finding> {
             Severity::Error,
             cx.range(at, end),
         )
-        .gate("max_loss_growth", gate, peak)
+        .gate(Gate::MaxLossGrowth, gate, peak)
         .summary(format!(
             "loss diverged: its {window}-step median reached {}x the initial loss {} by step {}",
             fmt(peak),
@@ -156,7 +156,7 @@ fn no_progress(cx: &Context, book: &mut GateBook) -> Option<Finding> {
     let from = cx.window_start();
     let ratio = median(cx.loss[from..].iter().copied()) / cx.initial_loss;
     book.record(
-        "max_final_loss_ratio",
+        Gate::MaxFinalLossRatio,
         gate,
         ratio,
         "median loss over the last window / initial loss",
@@ -170,7 +170,7 @@ fn no_progress(cx: &Context, book: &mut GateBook) -> Option<Finding> {
             Severity::Error,
             cx.range(from, cx.len() - 1),
         )
-        .gate("max_final_loss_ratio", gate, ratio)
+        .gate(Gate::MaxFinalLossRatio, gate, ratio)
         .summary(format!(
             "no progress: the final loss is {}x the initial loss {} (must be below {})",
             fmt(ratio),

@@ -22,12 +22,13 @@ pub mod updates;
 
 pub use context::Context;
 pub use finding::{
-    Evidence, Finding, FindingKind, GateResult, Outcome, Severity, Status, StepRange, Suggestion,
+    Evidence, Finding, FindingKind, GateResult, GateStatus, Outcome, Severity, Status, StepRange, Suggestion,
     Verdict,
 };
 
 use crate::probe::trace::{NanOrigin, Trace};
 use crate::scenario::Scenario;
+pub use gates::Gate;
 use gates::GateBook;
 
 /// Diagnoses one run. Deterministic: the same trace gives the same verdict, field for field.
@@ -58,7 +59,7 @@ fn verdict(mut findings: Vec<Finding>, book: GateBook) -> Verdict {
             .then(a.steps.first.cmp(&b.steps.first))
     });
     let gates = book.into_results(&findings);
-    let failed = gates.iter().any(|g| !g.passed);
+    let failed = gates.iter().any(GateResult::failed);
     let errors = || findings.iter().filter(|f| f.severity == Severity::Error);
     let outcome = if errors().any(|f| f.kind.is_instability()) {
         Outcome::Unstable

@@ -3,7 +3,7 @@
 
 use super::context::{Context, Draft};
 use super::finding::{Finding, FindingKind, Severity, Suggestion};
-use super::gates::GateBook;
+use super::gates::{Gate, GateBook};
 use super::root_cause::{self, RootCause, Symptom};
 use super::suggest;
 use crate::core::observer::Phase;
@@ -22,7 +22,7 @@ pub fn check(cx: &Context, book: &mut GateBook) -> Vec<Finding> {
     let forbid = cx.gates.nonfinite == NonfinitePolicy::Forbid;
     let threshold = if forbid { 0.0 } else { f64::INFINITY };
     book.record(
-        "nonfinite",
+        Gate::Nonfinite,
         threshold,
         bad.len() as f64,
         "steps with a NaN or infinity in the loss, a gradient, an activation or a weight",
@@ -51,7 +51,7 @@ pub fn check(cx: &Context, book: &mut GateBook) -> Vec<Finding> {
     };
     let mut out = vec![
         Draft::new(FindingKind::Nonfinite, severity, cx.range(first, last))
-            .gate("nonfinite", threshold, bad.len() as f64)
+            .gate(Gate::Nonfinite, threshold, bad.len() as f64)
             .layers(cx.origin.and_then(|o| o.layer).into_iter().collect())
             .summary(summary)
             .explain(explain(cx, bad.len()))
@@ -102,7 +102,7 @@ fn root_cause_finding(
     origin_text: &str,
 ) -> Finding {
     Draft::new(FindingKind::RootCause, severity, cx.range(c.index, c.index))
-        .gate("nonfinite", 0.0, c.value)
+        .gate(Gate::Nonfinite, 0.0, c.value)
         .measured(c.value, Some(c.threshold))
         .layers(vec![c.layer])
         .summary(format!("root cause: {}", c.describe(cx)))

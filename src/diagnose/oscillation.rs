@@ -2,7 +2,7 @@
 
 use super::context::{CONVERGED_FRACTION, Context, Draft};
 use super::finding::{Finding, FindingKind, Severity};
-use super::gates::GateBook;
+use super::gates::{Gate, GateBook};
 use super::series::{above, fmt, median};
 use super::suggest;
 
@@ -45,7 +45,7 @@ pub(super) fn oscillation(cx: &Context, book: &mut GateBook) -> Option<Finding> 
         0.0
     };
     book.record(
-        "max_loss_oscillation",
+        Gate::MaxLossOscillation,
         gate,
         measured,
         "period-2 amplitude of the loss / median loss over the last quarter, when >= 80% of changes alternate (NaN: run shorter than 40 steps)",
@@ -59,7 +59,7 @@ pub(super) fn oscillation(cx: &Context, book: &mut GateBook) -> Option<Finding> 
             Severity::Error,
             cx.range(from, cx.len() - 1),
         )
-        .gate("max_loss_oscillation", gate, measured)
+        .gate(Gate::MaxLossOscillation, gate, measured)
         .summary(format!(
             "loss oscillates: {}% of changes alternate in sign, swinging by {}x the median loss each step",
             fmt(100.0 * flips),

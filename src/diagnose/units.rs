@@ -8,7 +8,7 @@
 
 use super::context::{Context, Draft};
 use super::finding::{Finding, FindingKind, Severity};
-use super::gates::GateBook;
+use super::gates::{Gate, GateBook};
 use super::series::{argmax_finite, fmt};
 use super::suggest;
 use crate::probe::trace::LayerStats;
@@ -19,14 +19,14 @@ pub fn check(cx: &Context, book: &mut GateBook) -> Vec<Finding> {
     }
     let dead = Family {
         kind: FindingKind::DeadUnits,
-        gate_key: "max_dead_fraction",
+        gate_key: Gate::MaxDeadFraction,
         gate: cx.gates.max_dead_fraction,
         stat: |l| l.dead_fraction,
         what: "dead units (ReLU outputs zero for every sample of a batch)",
     };
     let saturated = Family {
         kind: FindingKind::SaturatedUnits,
-        gate_key: "max_saturated_fraction",
+        gate_key: Gate::MaxSaturatedFraction,
         gate: cx.gates.max_saturated_fraction,
         stat: |l| l.saturated_fraction,
         what: "saturated units (tanh/sigmoid derivative below 1e-3 for every sample)",
@@ -39,7 +39,7 @@ pub fn check(cx: &Context, book: &mut GateBook) -> Vec<Finding> {
 
 struct Family {
     kind: FindingKind,
-    gate_key: &'static str,
+    gate_key: Gate,
     gate: f64,
     stat: fn(&LayerStats) -> f64,
     what: &'static str,

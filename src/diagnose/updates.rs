@@ -7,7 +7,7 @@
 
 use super::context::{Context, Draft};
 use super::finding::{Finding, FindingKind, Severity};
-use super::gates::GateBook;
+use super::gates::{Gate, GateBook};
 use super::series::{above, argmax_finite, fmt};
 use super::suggest;
 
@@ -42,7 +42,7 @@ fn peak_ratio(cx: &Context, book: &mut GateBook) -> Option<Finding> {
     let values: Vec<f64> = peaks.iter().map(|p| p.1).collect();
     let (layer, peak) = argmax_finite(&values).unwrap_or((0, f64::NAN));
     book.record(
-        "max_update_ratio",
+        Gate::MaxUpdateRatio,
         gate,
         peak,
         "largest ‖ΔW‖ / ‖W‖ of any layer at any step",
@@ -54,7 +54,7 @@ fn peak_ratio(cx: &Context, book: &mut GateBook) -> Option<Finding> {
     let at = peaks[layer].0;
     Some(
         Draft::new(FindingKind::UpdateRatio, Severity::Error, cx.range(at, at))
-            .gate("max_update_ratio", gate, peak)
+            .gate(Gate::MaxUpdateRatio, gate, peak)
             .layers(over)
             .summary(format!(
                 "one update moved {} by {}x its own norm at step {} (healthy ≈ 1e-3)",
@@ -124,7 +124,7 @@ fn growth(cx: &Context, book: &mut GateBook) -> Option<Finding> {
     let ratios: Vec<f64> = peaks.iter().zip(&initial).map(|(p, w0)| p.1 / w0).collect();
     let (layer, peak) = argmax_finite(&ratios).unwrap_or((0, f64::NAN));
     book.record(
-        "max_weight_growth",
+        Gate::MaxWeightGrowth,
         gate,
         peak,
         "largest ‖W_t‖ / ‖W_0‖ of any layer (W_0 after step 0's update)",
@@ -135,7 +135,7 @@ fn growth(cx: &Context, book: &mut GateBook) -> Option<Finding> {
     let at = peaks[layer].0;
     Some(
         Draft::new(FindingKind::WeightGrowth, Severity::Error, cx.range(0, at))
-            .gate("max_weight_growth", gate, peak)
+            .gate(Gate::MaxWeightGrowth, gate, peak)
             .layers(vec![layer])
             .summary(format!(
                 "{} weights grew {}x by step {} (norm {} → {})",

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
-use crate::diagnose::{Severity, Verdict};
+use crate::diagnose::{GateStatus, Severity, Verdict};
 use crate::error::Error;
 
 /// The JUnit XML of one scenario's verdict.
@@ -16,13 +16,20 @@ pub fn junit_xml(scenario: &str, verdict: &Verdict, elapsed: Duration) -> Result
     let mut suite = TestSuite::new(classname.clone());
     suite.set_time(elapsed);
     for gate in &verdict.gates {
-        let status = if gate.passed {
+        let status = if gate.status == GateStatus::Pass {
             TestCaseStatus::success()
+        } else if gate.status == GateStatus::NotJudged {
+            let mut status = TestCaseStatus::skipped();
+            status.set_message(format!(
+                "not judged: {}",
+                gate.reason.as_deref().unwrap_or("not measured")
+            ));
+            status
         } else {
             let reasons: Vec<String> = verdict
                 .findings
                 .iter()
-                .filter(|f| f.severity == Severity::Error && f.gate.as_deref() == Some(&gate.gate))
+                .filter(|f| f.severity == Severity::Error && f.gate == Some(gate.gate))
                 .map(|f| format!("{}: {}", f.kind.name(), f.summary))
                 .collect();
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
@@ -35,7 +42,7 @@ pub fn junit_xml(scenario: &str, verdict: &Verdict, elapsed: Duration) -> Result
                 .set_description(reasons.join("\n"));
             status
         };
-        let mut case = TestCase::new(gate.gate.clone(), status);
+        let mut case = TestCase::new(gate.gate.key(), status);
         case.set_classname(classname.clone());
         case.set_system_out(gate.description.clone());
         suite.add_test_case(case);

@@ -60,8 +60,8 @@ impl RunOutcome {
         let failed_gates: Vec<String> = v
             .gates
             .iter()
-            .filter(|g| !g.passed)
-            .map(|g| g.gate.clone())
+            .filter(|g| g.failed())
+            .map(|g| g.gate.key().to_string())
             .collect();
         RunOutcome {
             status: v.status,

@@ -210,7 +210,7 @@ fn card(out: &mut String, f: &Finding) {
         row("threshold", fmt(t));
     }
     if let Some(g) = &f.gate {
-        row("gate", g.clone());
+        row("gate", g.key().to_string());
     }
     for e in &f.evidence {
         row(&e.name, fmt(e.value));

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use html_escape::encode_text as esc;
 
-use crate::diagnose::Verdict;
+use crate::diagnose::{GateStatus, Verdict};
 use crate::diagnose::series::fmt;
 use crate::probe::trace::NanOrigin;
 
@@ -44,15 +44,20 @@ pub(super) fn origin(out: &mut String, o: &NanOrigin) {
 pub(super) fn gates(out: &mut String, v: &Verdict) {
     out.push_str("<section><h2>Gates</h2><table><tr><th>gate</th><th>result</th><th>measured</th><th>limit</th><th>what it checks</th></tr>");
     for g in &v.gates {
-        let (class, word) = if g.passed {
-            ("ok", "pass")
-        } else {
-            ("bad", "FAIL")
+        let class = match g.status {
+            GateStatus::Pass => "ok",
+            GateStatus::Fail => "bad",
+            GateStatus::NotJudged => "unjudged",
+        };
+        let word = match &g.reason {
+            Some(reason) => format!("not judged: {reason}"),
+            None => g.word().to_string(),
         };
         let _ = write!(
             out,
-            "<tr class=\"{class}\"><td><code>{}</code></td><td>{word}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&g.gate),
+            "<tr class=\"{class}\"><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            g.gate.key(),
+            esc(&word),
             fmt(g.measured),
             fmt(g.threshold),
             esc(&g.description)
