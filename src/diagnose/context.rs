@@ -10,6 +10,11 @@ use crate::scenario::{Gates, Scenario};
 /// small gradients are the minimum being reached, not vanishing, and a flat loss is no plateau.
 pub const CONVERGED_FRACTION: f64 = 1e-2;
 
+/// A run sits at a minimum at a step whose global gradient norm is at most this fraction of step
+/// 0's while the loss has made progress: the gradient has fallen by three orders of magnitude, in
+/// the problem's own units, so neither the loss's units nor the targets' scale enter.
+pub const MINIMUM_GRAD_FRACTION: f64 = 1e-3;
+
 /// What the diagnoses look at.
 pub struct Context<'a> {
     pub trace: &'a Trace,
@@ -95,6 +100,18 @@ impl<'a> Context<'a> {
     /// Whether the loss at recorded index `i` is within [`CONVERGED_FRACTION`] of the initial.
     pub fn converged_at(&self, i: usize) -> bool {
         self.loss[i] <= CONVERGED_FRACTION * self.initial_loss
+    }
+
+    /// Whether recorded step `i` sits at a minimum: the loss is at most `max_final_loss_ratio`
+    /// of the initial loss and the gradient norm at most [`MINIMUM_GRAD_FRACTION`] of step 0's.
+    pub fn at_minimum(&self, i: usize) -> bool {
+        self.loss[i] <= self.gates.max_final_loss_ratio * self.initial_loss
+            && self.grad_norm[i] <= MINIMUM_GRAD_FRACTION * self.grad_norm[0]
+    }
+
+    /// Converged or at a minimum: small gradients and a flat loss are the end of training here.
+    pub fn settled(&self, i: usize) -> bool {
+        self.converged_at(i) || self.at_minimum(i)
     }
 
     /// The name of layer `l` in messages: `layer 3`, or `output layer 16`.

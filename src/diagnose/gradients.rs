@@ -26,30 +26,32 @@ pub fn check(cx: &Context, book: &mut GateBook) -> Vec<Finding> {
     out
 }
 
+/// The global gradient norm's growth over step 0's, `max_t ‖g_t‖ / ‖g_0‖`. A ratio, not a norm,
+/// so the units of the loss and the targets cancel: least squares with targets ×1e4 has 1e4x the
+/// gradient at every step and the same ratio. A large gradient at step 0 is a matter of scale
+/// (and, through depth, of `max_layer_grad_ratio`); a gradient that keeps growing is a blow-up.
 fn global_norm(cx: &Context, book: &mut GateBook) -> Option<Finding> {
     let gate = cx.gates.max_grad_norm;
-    let (worst, peak) = argmax_finite(&cx.grad_norm).unwrap_or((0, f64::NAN));
+    let g0 = cx.grad_norm[0];
+    let reference = if g0 > 0.0 && g0.is_finite() { g0 } else { f64::NAN };
+    let growth: Vec<f64> = cx.grad_norm.iter().map(|g| g / reference).collect();
+    let (worst, peak) = argmax_finite(&growth).unwrap_or((0, f64::NAN));
     book.record(
         Gate::MaxGradNorm,
         gate,
         peak,
-        "largest global gradient norm (before clipping)",
+        "largest global gradient norm (before clipping) / step 0's",
+    );
+    book.unmeasured_because(
+        Gate::MaxGradNorm,
+        "step 0's gradient norm is 0 or not finite, so growth has no reference",
     );
     if !above(peak, gate) {
         return None;
     }
-    let over: Vec<usize> = (0..cx.len()).filter(|&i| cx.grad_norm[i] > gate).collect();
+    let over: Vec<usize> = (0..cx.len()).filter(|&i| growth[i] > gate).collect();
     let first = over[0];
     let layer = argmax_finite(&cx.layer_series_at(worst, |l| l.weight_grad_norm)).map(|p| p.0);
-    let from_init = first == 0;
-    let suggestion = if from_init && cx.scenario.model.init_scale != 1.0 {
-        suggest::matched_init(cx.scenario, "the gradient is already too large at step 0")
-    } else {
-        suggest::clip_norm(
-            cx.scenario,
-            "clipping bounds every update whatever the gradient",
-        )
-    };
     Some(
         Draft::new(
             FindingKind::ExplodingGradients,
@@ -59,20 +61,27 @@ fn global_norm(cx: &Context, book: &mut GateBook) -> Option<Finding> {
         .gate(Gate::MaxGradNorm, gate, peak)
         .layers(layer.into_iter().collect())
         .summary(format!(
-            "global gradient norm {} at step {} exceeds {} ({} of {} steps above it)",
+            "global gradient norm grew {}x over step 0's ({} → {} at step {}; {} of {} steps above {}x)",
             fmt(peak),
+            fmt(g0),
+            fmt(cx.grad_norm[worst]),
             cx.step[worst],
-            fmt(gate),
             over.len(),
-            cx.len()
+            cx.len(),
+            fmt(gate)
         ))
-        .explain(format!(
-            "The L2 norm of the whole gradient (before clipping) crossed gates.max_grad_norm{}. \
-             Updates that large move weights far outside the region the loss was measured in.",
-            if from_init { ", already at step 0" } else { "" }
+        .explain(
+            "The L2 norm of the whole gradient (before clipping), in units of step 0's, crossed \
+             gates.max_grad_norm. A gradient that grows by orders of magnitude during training \
+             means the weights left the region where the loss is well behaved."
+                .to_string(),
+        )
+        .evidence("initial grad norm", g0)
+        .evidence("peak grad norm", cx.grad_norm[worst])
+        .suggest(suggest::clip_norm(
+            cx.scenario,
+            "clipping bounds every update whatever the gradient",
         ))
-        .evidence("initial grad norm", cx.grad_norm[0])
-        .suggest(suggestion)
         .done(),
     )
 }
@@ -128,7 +137,7 @@ fn vanishing_norm(cx: &Context, book: &mut GateBook) -> Option<Finding> {
     let gate = cx.gates.min_grad_norm;
     let progressed = cx.gates.max_final_loss_ratio * cx.initial_loss;
     let live: Vec<usize> = (0..cx.len())
-        .filter(|&i| !cx.converged_at(i) && !below_or_at(cx.loss[i], progressed))
+        .filter(|&i| !cx.settled(i) && !below_or_at(cx.loss[i], progressed))
         .collect();
     let norms: Vec<f64> = live.iter().map(|&i| cx.grad_norm[i]).collect();
     let (at, low) = argmin_finite(&norms).map_or((0, f64::NAN), |(j, v)| (live[j], v));
@@ -136,7 +145,11 @@ fn vanishing_norm(cx: &Context, book: &mut GateBook) -> Option<Finding> {
         Gate::MinGradNorm,
         gate,
         low,
-        "smallest global gradient norm while the loss is still above max_final_loss_ratio of its initial value",
+        "smallest global gradient norm over the steps whose loss is still above max_final_loss_ratio of the initial loss",
+    );
+    book.unmeasured_because(
+        Gate::MinGradNorm,
+        "no step had a finite loss above max_final_loss_ratio of the initial loss",
     );
     if !below(low, gate) {
         return None;

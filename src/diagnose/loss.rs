@@ -9,33 +9,39 @@ use super::context::{CONVERGED_FRACTION, Context, Draft};
 use super::finding::{Finding, FindingKind, Severity};
 use super::gates::{Gate, GateBook};
 use super::oscillation::oscillation;
-use super::series::{above, below, fmt, median};
+use super::series::{above, argmax_finite, argmin_finite, below, fmt, median};
 use super::suggest;
 
 /// Steps of history a spike is compared with (their median).
 pub const SPIKE_HISTORY: usize = 20;
 /// A spike needs at least this many earlier steps.
 pub const SPIKE_MIN_HISTORY: usize = 5;
-/// Plateau: the last quarter improved on the quarter before by less than this fraction.
+/// Plateau: the last quarter improved on the quarter before by less than this fraction (and
+/// rose by less than it).
 pub const PLATEAU_IMPROVEMENT: f64 = 0.01;
+/// A last quarter whose median loss is this fraction above the quarter before is rising.
+pub const RISE_WARNING: f64 = 0.1;
 
 pub fn check(cx: &Context, book: &mut GateBook) -> Vec<Finding> {
     if cx.is_empty() {
         return Vec::new();
     }
     let stalled = no_progress(cx, book);
-    // A plateau is the early warning of no progress; once that gate fails it adds nothing.
-    let plateau = if stalled.is_none() { plateau(cx) } else { None };
-    [
-        spikes(cx, book),
-        divergence(cx, book),
-        oscillation(cx, book),
-        stalled,
-        plateau,
-    ]
-    .into_iter()
-    .flatten()
-    .collect()
+    let diverged = divergence(cx, book);
+    let diverging = diverged
+        .as_ref()
+        .is_some_and(|f| f.severity == Severity::Error);
+    // A plateau is the early warning of no progress, and a rise that of a divergence: once the
+    // gate fails they add nothing.
+    let plateau = if stalled.is_none() && !diverging {
+        plateau(cx)
+    } else {
+        None
+    };
+    [spikes(cx, book), diverged, oscillation(cx, book), stalled, plateau]
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 /// Each recorded step's loss over the median of the [`SPIKE_HISTORY`] steps before it, for steps
@@ -48,7 +54,9 @@ pub fn spike_ratios(cx: &Context) -> Vec<(usize, f64)> {
             let history = median(cx.loss[i.saturating_sub(SPIKE_HISTORY)..i].iter().copied());
             (i, cx.loss[i] / history)
         })
-        .filter(|(_, r)| r.is_finite())
+        // A finite loss over a history whose median is exactly 0 is an infinite spike, not a
+        // quantity to drop; only 0/0 (impossible above the floor) would be NaN.
+        .filter(|(_, r)| !r.is_nan())
         .collect()
 }
 
@@ -65,6 +73,11 @@ fn spikes(cx: &Context, book: &mut GateBook) -> Option<Finding> {
         gate,
         peak,
         "largest loss / median of the previous 20 steps",
+    );
+    book.unmeasured_because(
+        Gate::MaxLossSpike,
+        "no step had a finite loss above the converged band (1% of the initial loss) with 5 \
+         earlier steps to compare with",
     );
     let over: Vec<usize> = ratios.iter().filter(|p| p.1 > gate).map(|p| p.0).collect();
     let (&first, &last) = (over.first()?, over.last()?);
@@ -96,57 +109,104 @@ fn spikes(cx: &Context, book: &mut GateBook) -> Option<Finding> {
     )
 }
 
-/// Running median of the loss over `window` steps, as a multiple of the initial loss.
-fn running_growth(cx: &Context, window: usize) -> Vec<f64> {
+/// Running median of the loss over `window` steps, ending at each recorded index `window - 1..`.
+fn running_medians(cx: &Context, window: usize) -> Vec<f64> {
     (window.saturating_sub(1)..cx.len())
-        .map(|i| median(cx.loss[i + 1 - window..=i].iter().copied()) / cx.initial_loss)
+        .map(|i| median(cx.loss[i + 1 - window..=i].iter().copied()))
         .collect()
 }
 
+/// Where the loss ends against the best it reached: the running median of the last window over
+/// the lowest running median of the run (or the initial loss, if lower). Judged at the end, so a
+/// loss that falls 4000x and then climbs 790x diverges although it never passed its start, while a
+/// transient rise that recovers (a catapult, momentum's transient growth) does not; a rise that
+/// stays inside the converged band (1% of the initial loss) is noise around a minimum.
 fn divergence(cx: &Context, book: &mut GateBook) -> Option<Finding> {
     let gate = cx.gates.max_loss_growth;
     let window = (cx.len() / 20).max(5).min(cx.len());
-    let growth = running_growth(cx, window);
-    let (at, peak) = growth
-        .iter()
-        .copied()
-        .enumerate()
-        .filter(|(_, g)| g.is_finite())
-        .max_by(|a, b| a.1.total_cmp(&b.1))
-        .unwrap_or((0, f64::NAN));
+    let levels = running_medians(cx, window);
+    let end = levels.last().copied().unwrap_or(f64::NAN);
+    let (best_at, best) = argmin_finite(&levels).unwrap_or((0, f64::NAN));
+    let reference = if cx.initial_loss < best { cx.initial_loss } else { best };
+    let from_best = best <= cx.initial_loss;
+    let converged = end <= CONVERGED_FRACTION * cx.initial_loss;
+    let growth = if converged { 1.0 } else { end / reference };
     book.record(
         Gate::MaxLossGrowth,
         gate,
-        peak,
-        "largest running median of the loss / initial loss",
+        growth,
+        "running median of the loss at the end / the lowest it reached (or the initial loss)",
     );
-    if !above(peak, gate) {
-        return None;
+    book.unmeasured_because(
+        Gate::MaxLossGrowth,
+        "the loss has no finite value in the last window or the initial loss is not finite",
+    );
+    if !above(growth, gate) {
+        return transient_peak(cx, &levels, window);
     }
-    let end = at + window - 1;
+    let first = if from_best { best_at } else { 0 };
     Some(
         Draft::new(
             FindingKind::LossDivergence,
             Severity::Error,
-            cx.range(at, end),
+            cx.range(first, cx.len() - 1),
         )
-        .gate(Gate::MaxLossGrowth, gate, peak)
-        .summary(format!(
-            "loss diverged: its {window}-step median reached {}x the initial loss {} by step {}",
-            fmt(peak),
-            fmt(cx.initial_loss),
-            cx.step[end]
+        .gate(Gate::MaxLossGrowth, gate, growth)
+        .summary(if from_best {
+            format!(
+                "loss diverged: it fell to {} (step {}) and then rose {}x to {} by the last step",
+                fmt(best),
+                cx.step[best_at + window - 1],
+                fmt(growth),
+                fmt(end)
+            )
+        } else {
+            format!(
+                "loss diverged: its {window}-step median ends at {}x the initial loss {}",
+                fmt(growth),
+                fmt(cx.initial_loss)
+            )
+        })
+        .explain(format!(
+            "A sustained rise, not a single spike: the median of the last {window} steps is far \
+             above the lowest the loss reached, so the optimizer is climbing, not descending."
         ))
-        .explain(
-            "A sustained rise, not a single spike: the median over a window of steps is well \
-                 above where training started, so the optimizer is climbing, not descending."
-                .to_string(),
-        )
+        .evidence("initial loss", cx.initial_loss)
+        .evidence("lowest running median", best)
+        .evidence("final running median", end)
         .suggest(suggest::lower_lr(
             cx.scenario,
             10.0,
             "the steps overshoot the minimum",
         ))
+        .done(),
+    )
+}
+
+/// A warning for a rise past `max_loss_growth` of the initial loss that recovered by the end.
+fn transient_peak(cx: &Context, levels: &[f64], window: usize) -> Option<Finding> {
+    let (at, peak) = argmax_finite(levels)?;
+    let growth = peak / cx.initial_loss;
+    if !above(growth, cx.gates.max_loss_growth) {
+        return None;
+    }
+    Some(
+        Draft::new(
+            FindingKind::LossDivergence,
+            Severity::Warning,
+            cx.range(at, at + window - 1),
+        )
+        .measured(growth, Some(cx.gates.max_loss_growth))
+        .summary(format!(
+            "the loss rose to {}x its initial value by step {} and then recovered",
+            fmt(growth),
+            cx.step[at + window - 1]
+        ))
+        .explain(
+            "A transient rise that the run came back from (large-lr catapult, momentum's \
+             transient growth): not a divergence, but a sign the lr is near its limit."
+                .to_string(),
+        )
         .done(),
     )
 }
@@ -191,6 +251,8 @@ fn no_progress(cx: &Context, book: &mut GateBook) -> Option<Finding> {
     )
 }
 
+/// The last quarter against the quarter before: a flat loss that is still high is a plateau; a
+/// rising one is not (a large rise is a divergence, a smaller one a warning of its own).
 fn plateau(cx: &Context) -> Option<Finding> {
     let n = cx.len();
     if n < 40 {
@@ -199,13 +261,16 @@ fn plateau(cx: &Context) -> Option<Finding> {
     let before = median(cx.loss[n / 2..3 * n / 4].iter().copied());
     let after = median(cx.loss[3 * n / 4..].iter().copied());
     let improvement = (before - after) / before;
-    let converged = after <= CONVERGED_FRACTION * cx.initial_loss;
-    // A flat loss whose gradient has vanished after real progress is a minimum (least squares
-    // with a residual), not a plateau.
-    let grad = median(cx.grad_norm[3 * n / 4..].iter().copied());
-    let at_minimum =
-        grad < cx.gates.min_grad_norm && after <= cx.gates.max_final_loss_ratio * cx.initial_loss;
-    if converged || at_minimum || !below(improvement, PLATEAU_IMPROVEMENT) {
+    let settled = (3 * n / 4..n).filter(|&i| cx.settled(i)).count();
+    // A flat loss at a minimum (gradient fallen 1000x after real progress) or in the converged
+    // band is the end of training, not a plateau.
+    if 2 * settled >= n - 3 * n / 4 || after <= CONVERGED_FRACTION * cx.initial_loss {
+        return None;
+    }
+    if below(improvement, -RISE_WARNING) {
+        return Some(rise(cx, before, after));
+    }
+    if !below(improvement, PLATEAU_IMPROVEMENT) || below(improvement, -PLATEAU_IMPROVEMENT) {
         return None;
     }
     Some(
@@ -216,8 +281,8 @@ fn plateau(cx: &Context) -> Option<Finding> {
         )
         .measured(improvement, Some(PLATEAU_IMPROVEMENT))
         .summary(format!(
-            "plateau: the last quarter of the run improved the loss by {}% (median {} → {})",
-            fmt(100.0 * improvement),
+            "plateau: the last quarter of the run changed the loss by {}% (median {} → {})",
+            fmt(-100.0 * improvement),
             fmt(before),
             fmt(after)
         ))
@@ -228,4 +293,26 @@ fn plateau(cx: &Context) -> Option<Finding> {
         )
         .done(),
     )
+}
+
+fn rise(cx: &Context, before: f64, after: f64) -> Finding {
+    let n = cx.len();
+    Draft::new(
+        FindingKind::LossDivergence,
+        Severity::Warning,
+        cx.range(n / 2, n - 1),
+    )
+    .measured(after / before, Some(1.0 + RISE_WARNING))
+    .summary(format!(
+        "the loss is rising: the last quarter's median is {}x the quarter before ({} → {})",
+        fmt(after / before),
+        fmt(before),
+        fmt(after)
+    ))
+    .explain(format!(
+        "Not yet past gates.max_loss_growth of the lowest loss, but a rise of more than {}% \
+         between the last two quarters is how a divergence starts.",
+        fmt(100.0 * RISE_WARNING)
+    ))
+    .done()
 }

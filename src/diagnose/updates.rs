@@ -2,13 +2,18 @@
 //! weights run away over the run.
 //!
 //! A healthy update moves a layer by about 1e-3 of its norm per step (Karpathy, CS231n notes on
-//! "ratio of weights:updates"); two orders of magnitude either way is a warning, and a single
-//! update as large as the weights themselves (`max_update_ratio`, default 1) fails the gate.
+//! "ratio of weights:updates"); two orders of magnitude either way is a warning. The gates judge
+//! what persists, not the first steps: a layer that starts at or near zero (a zero-init head,
+//! LoRA's B = 0, a 0.01x init) has `‖ΔW‖ / ‖W‖` of 1 or more until it has grown to its trained
+//! size, and the same holds of weights that must grow to targets ×1e4. So `max_update_ratio`
+//! takes each layer's median over the last window (updates as large as the weights at the end of
+//! the run are thrashing), and `max_weight_growth` the growth over the second half of the run
+//! (weights still multiplying then are running away; growth from a small init is learning).
 
 use super::context::{Context, Draft};
 use super::finding::{Finding, FindingKind, Severity};
 use super::gates::{Gate, GateBook};
-use super::series::{above, argmax_finite, fmt};
+use super::series::{above, argmax_finite, fmt, median};
 use super::suggest;
 
 /// A layer whose median update ratio is above this moves too fast (100x the healthy ~1e-3).
@@ -38,43 +43,61 @@ fn layer_peaks(
 
 fn peak_ratio(cx: &Context, book: &mut GateBook) -> Option<Finding> {
     let gate = cx.gates.max_update_ratio;
-    let peaks = layer_peaks(cx, |l| l.update_ratio);
-    let values: Vec<f64> = peaks.iter().map(|p| p.1).collect();
-    let (layer, peak) = argmax_finite(&values).unwrap_or((0, f64::NAN));
+    let from = cx.window_start();
+    let levels = cx.layer_medians(from, |l| l.update_ratio);
+    let (layer, level) = argmax_finite(&levels).unwrap_or((0, f64::NAN));
     book.record(
         Gate::MaxUpdateRatio,
         gate,
-        peak,
-        "largest ‖ΔW‖ / ‖W‖ of any layer at any step",
+        level,
+        "largest per-layer median of ‖ΔW‖ / ‖W‖ over the last window",
     );
-    if !above(peak, gate) {
+    book.unmeasured_because(
+        Gate::MaxUpdateRatio,
+        "no layer had a finite update ratio in the last window (weights still exactly 0)",
+    );
+    if !above(level, gate) {
         return None;
     }
-    let over: Vec<usize> = (0..values.len()).filter(|&l| values[l] > gate).collect();
-    let at = peaks[layer].0;
+    let over: Vec<usize> = (0..levels.len()).filter(|&l| levels[l] > gate).collect();
+    let peak = layer_peaks(cx, |l| l.update_ratio)[layer];
     Some(
-        Draft::new(FindingKind::UpdateRatio, Severity::Error, cx.range(at, at))
-            .gate(Gate::MaxUpdateRatio, gate, peak)
-            .layers(over)
-            .summary(format!(
-                "one update moved {} by {}x its own norm at step {} (healthy ≈ 1e-3)",
-                cx.layer_name(layer),
-                fmt(peak),
-                cx.step[at]
-            ))
-            .explain(
-                "‖ΔW‖ / ‖W‖ per layer and step. An update as large as the weights replaces them \
-                 rather than refining them; the next steps see a different network."
-                    .to_string(),
-            )
-            .suggest(suggest::lower_lr(cx.scenario, 10.0, "smaller steps"))
-            .done(),
+        Draft::new(
+            FindingKind::UpdateRatio,
+            Severity::Error,
+            cx.range(from, cx.len() - 1),
+        )
+        .gate(Gate::MaxUpdateRatio, gate, level)
+        .layers(over)
+        .summary(format!(
+            "updates to {} are {}x its own norm at the end of the run (median of the last {} steps; healthy ≈ 1e-3)",
+            cx.layer_name(layer),
+            fmt(level),
+            cx.len() - from
+        ))
+        .explain(
+            "Median over the last window of ‖ΔW‖ / ‖W‖. Updates as large as the weights, step \
+             after step, replace them rather than refine them: the layer is thrashing. (Early \
+             steps of a layer that starts near zero are not judged: they grow it.)"
+                .to_string(),
+        )
+        .evidence("peak update ratio", peak.1)
+        .evidence("step of the peak", cx.step[peak.0] as f64)
+        .suggest(suggest::lower_lr(cx.scenario, 10.0, "smaller steps"))
+        .done(),
     )
 }
 
 /// Layers whose typical (median) update ratio is orders of magnitude from ~1e-3.
+/// Steps that are converged or at a minimum do not count: small updates are right there.
 fn typical_ratio(cx: &Context) -> Option<Finding> {
-    let medians = cx.layer_medians(0, |l| l.update_ratio);
+    let live: Vec<usize> = (0..cx.len()).filter(|&i| !cx.settled(i)).collect();
+    let medians: Vec<f64> = (0..cx.n_layers)
+        .map(|l| {
+            let series = cx.layer_series(l, |s| s.update_ratio);
+            median(live.iter().map(|&i| series[i]))
+        })
+        .collect();
     let high: Vec<usize> = (0..medians.len())
         .filter(|&l| medians[l] > UPDATE_HIGH_WARNING)
         .collect();
@@ -108,8 +131,8 @@ fn typical_ratio(cx: &Context) -> Option<Finding> {
                 cx.layer_name(worst)
             ))
             .explain(format!(
-                "Median over the run of ‖ΔW‖ / ‖W‖ per layer, {} {} (100x from the ~1e-3 of \
-                 healthy training).",
+                "Median of ‖ΔW‖ / ‖W‖ per layer over the steps before the loss converged, {} {} \
+                 (100x from the ~1e-3 of healthy training).",
                 if fast { "above" } else { "below" },
                 fmt(threshold)
             ))
@@ -119,38 +142,55 @@ fn typical_ratio(cx: &Context) -> Option<Finding> {
 
 fn growth(cx: &Context, book: &mut GateBook) -> Option<Finding> {
     let gate = cx.gates.max_weight_growth;
-    let initial = cx.layer_series_at(0, |l| l.weight_norm);
-    let peaks = layer_peaks(cx, |l| l.weight_norm);
-    let ratios: Vec<f64> = peaks.iter().zip(&initial).map(|(p, w0)| p.1 / w0).collect();
+    let mid = cx.len() / 2;
+    let at_mid = cx.layer_series_at(mid, |l| l.weight_norm);
+    let peaks: Vec<(usize, f64)> = (0..cx.n_layers)
+        .map(|l| {
+            let series = cx.layer_series(l, |s| s.weight_norm);
+            argmax_finite(&series[mid..]).map_or((mid, f64::NAN), |(i, w)| (mid + i, w))
+        })
+        .collect();
+    let ratios: Vec<f64> = peaks.iter().zip(&at_mid).map(|(p, w)| p.1 / w).collect();
     let (layer, peak) = argmax_finite(&ratios).unwrap_or((0, f64::NAN));
     book.record(
         Gate::MaxWeightGrowth,
         gate,
         peak,
-        "largest ‖W_t‖ / ‖W_0‖ of any layer (W_0 after step 0's update)",
+        "largest ‖W_t‖ / ‖W_mid‖ of any layer over the second half of the run",
+    );
+    book.unmeasured_because(
+        Gate::MaxWeightGrowth,
+        "every layer's weight norm was 0 or not finite at the middle of the run",
     );
     if !above(peak, gate) {
         return None;
     }
     let at = peaks[layer].0;
     Some(
-        Draft::new(FindingKind::WeightGrowth, Severity::Error, cx.range(0, at))
-            .gate(Gate::MaxWeightGrowth, gate, peak)
-            .layers(vec![layer])
-            .summary(format!(
-                "{} weights grew {}x by step {} (norm {} → {})",
-                cx.layer_name(layer),
-                fmt(peak),
-                cx.step[at],
-                fmt(initial[layer]),
-                fmt(peaks[layer].1)
-            ))
-            .explain(
-                "Weight norms that grow without bound push activations and gradients toward \
-                 overflow; weight decay or a smaller lr keeps them in check."
-                    .to_string(),
-            )
-            .suggest(suggest::lower_lr(cx.scenario, 10.0, "smaller steps"))
-            .done(),
+        Draft::new(
+            FindingKind::WeightGrowth,
+            Severity::Error,
+            cx.range(mid, at),
+        )
+        .gate(Gate::MaxWeightGrowth, gate, peak)
+        .layers(vec![layer])
+        .summary(format!(
+            "{} weights grew {}x between step {} and step {} (norm {} → {})",
+            cx.layer_name(layer),
+            fmt(peak),
+            cx.step[mid],
+            cx.step[at],
+            fmt(at_mid[layer]),
+            fmt(peaks[layer].1)
+        ))
+        .explain(
+            "Growth of the weight norm over the second half of the run, when training should \
+             have settled. Weights that keep multiplying push activations and gradients toward \
+             overflow; weight decay or a smaller lr keeps them in check."
+                .to_string(),
+        )
+        .evidence("weight norm at step 0", cx.layer_series_at(0, |l| l.weight_norm)[layer])
+        .suggest(suggest::lower_lr(cx.scenario, 10.0, "smaller steps"))
+        .done(),
     )
 }
