@@ -6,7 +6,7 @@
 //! test checks that stabcheck says so.
 
 use stabcheck::core::observer::Phase;
-use stabcheck::diagnose::{FindingKind, Outcome, Status, Verdict};
+use stabcheck::diagnose::{FindingKind, Gate, Outcome, Status, Verdict};
 use stabcheck::probe::trace::NanOrigin;
 use stabcheck::run::{RecordedRun, run_recorded};
 use stabcheck::scenario::{self, Overrides, SetOverride, apply_overrides, builtin_names};
@@ -186,7 +186,7 @@ fn sigmoid_vanishing_raises_vanishing_gradients_through_the_layer_ratio() {
     let run = check_builtin("sigmoid-vanishing");
     let finding = run.verdict.errors().find(|f| f.kind == VanishingGradients);
     assert_eq!(
-        finding.unwrap().gate.as_deref(),
+        finding.unwrap().gate.map(Gate::key),
         Some("max_layer_grad_ratio")
     );
     check_variants("sigmoid-vanishing", &fresh());
@@ -197,7 +197,9 @@ fn relu_init_3_explodes_from_step_0_and_warns_about_depth_scaling() {
     let run = check_builtin("relu-init-3");
     let exploding = run.verdict.errors().find(|f| f.kind == ExplodingGradients);
     let exploding = exploding.unwrap();
-    assert_eq!(exploding.gate.as_deref(), Some("max_grad_norm"));
+    // The explosion is through depth (3¹⁵ between the first and last hidden layer), which the
+    // scale-free layer ratio judges; the global norm's absolute size at step 0 is only units.
+    assert_eq!(exploding.gate, Some(Gate::MaxLayerGradRatio));
     assert_eq!(exploding.steps.first, 0);
     let depth = run.verdict.findings.iter().find(|f| f.kind == DepthScaling);
     // Mean-field theory: √χ₁ = √(2 · 3² · 1/2) = 3 per layer.

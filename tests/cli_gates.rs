@@ -5,7 +5,7 @@
 use assert_cmd::Command;
 use tempfile::TempDir;
 
-use stabcheck::diagnose::gates::GATE_ORDER;
+use stabcheck::diagnose::Gate;
 
 fn stabcheck() -> Command {
     Command::cargo_bin("stabcheck").unwrap()
@@ -70,9 +70,10 @@ fn junit_xml_parses_and_has_one_testcase_per_gate() {
         .collect();
     let names: Vec<&str> = cases.iter().map(|n| n.attribute("name").unwrap()).collect();
     // max_sharpness_ratio is listed only when the sharpness probe ran (`[probe] sharpness_every`).
-    let listed: Vec<&str> = GATE_ORDER
+    let listed: Vec<&str> = Gate::ALL
         .into_iter()
-        .filter(|g| *g != "max_sharpness_ratio")
+        .filter(|g| *g != Gate::MaxSharpnessRatio)
+        .map(Gate::key)
         .collect();
     assert_eq!(names, listed);
     let failed: Vec<&str> = cases
@@ -80,7 +81,7 @@ fn junit_xml_parses_and_has_one_testcase_per_gate() {
         .filter(|n| n.children().any(|c| c.has_tag_name("failure")))
         .map(|n| n.attribute("name").unwrap())
         .collect();
-    assert!(failed.contains(&"max_grad_norm"), "{failed:?}");
+    assert!(failed.contains(&"max_layer_grad_ratio"), "{failed:?}");
     assert!(!failed.contains(&"nonfinite"), "{failed:?}");
     let suite = doc
         .descendants()

@@ -3,7 +3,7 @@
 //! size). Real runs of the built-in scenarios are checked in `tests/catalogue.rs`.
 
 use stabcheck::core::observer::Phase;
-use stabcheck::diagnose::{self, FindingKind, Outcome, Severity, Status, Verdict};
+use stabcheck::diagnose::{self, FindingKind, Gate, GateStatus, Outcome, Severity, Status, Verdict};
 use stabcheck::probe::trace::{LayerStats, NanOrigin, StepRecord, Trace};
 use stabcheck::scenario::{self, Scenario};
 
@@ -68,7 +68,7 @@ fn a_healthy_trace_passes_every_gate_with_no_finding() {
     let v = diagnose(&healthy());
     assert_eq!((v.status, v.outcome), (Status::Pass, Outcome::Stable));
     assert!(v.findings.is_empty(), "{:#?}", v.findings);
-    assert!(v.gates.iter().all(|g| g.passed));
+    assert!(v.gates.iter().all(|g| g.status == GateStatus::Pass), "{:#?}", v.gates);
 }
 
 #[test]
@@ -137,8 +137,8 @@ fn global_gradient_norm_above_the_gate_is_exploding() {
     let v = diagnose(&big(2e3));
     let f = v.errors().next().unwrap();
     assert_eq!(
-        (f.kind, f.gate.as_deref()),
-        (FindingKind::ExplodingGradients, Some("max_grad_norm"))
+        (f.kind, f.gate),
+        (FindingKind::ExplodingGradients, Some(Gate::MaxGradNorm))
     );
     assert!(errors(&diagnose(&big(999.0))).is_empty());
 }
@@ -256,8 +256,8 @@ fn root_cause_is_the_earliest_anomaly_named_apart_from_the_first_non_finite_op()
         (cause.kind, cause.layers.clone(), cause.steps.first),
         (FindingKind::RootCause, vec![1], 0)
     );
-    let gate = v.gates.iter().find(|g| g.gate == "nonfinite").unwrap();
-    assert_eq!((gate.passed, gate.measured), (false, 6.0));
+    let gate = v.gates.iter().find(|g| g.gate == Gate::Nonfinite).unwrap();
+    assert_eq!((gate.status, gate.measured), (GateStatus::Fail, 6.0));
 }
 
 #[test]
@@ -269,9 +269,9 @@ fn a_gate_fails_exactly_when_an_error_finding_names_it() {
     ] {
         let v = diagnose(&trace);
         for g in &v.gates {
-            let named = v.errors().any(|f| f.gate.as_deref() == Some(&g.gate));
-            assert_eq!(g.passed, !named, "{}", g.gate);
+            let named = v.errors().any(|f| f.gate == Some(g.gate));
+            assert_eq!(g.failed(), named, "{}", g.gate);
         }
-        assert_eq!(v.status == Status::Pass, v.gates.iter().all(|g| g.passed));
+        assert_eq!(v.status == Status::Pass, !v.gates.iter().any(|g| g.failed()));
     }
 }

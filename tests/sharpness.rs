@@ -5,7 +5,7 @@
 use assert_cmd::Command;
 use nalgebra::{DMatrix, SymmetricEigen};
 use stabcheck::core::train::Trainer;
-use stabcheck::diagnose::{FindingKind, Severity};
+use stabcheck::diagnose::{FindingKind, Gate, GateStatus, Severity};
 use stabcheck::probe::sharpness::{PREDICT_OPTIONS, SharpnessProbe};
 use stabcheck::run::run_recorded;
 use stabcheck::scenario::{self, Scenario, build::build_trainer};
@@ -169,7 +169,7 @@ fn gd_converges_under_the_edge_diverges_over_it_and_the_warning_comes_first() {
         "warned at step {}, the loss was 10x at step {grown}",
         finding.steps.first
     );
-    assert_eq!(finding.gate.as_deref(), Some("max_sharpness_ratio"));
+    assert_eq!(finding.gate.map(Gate::key), Some("max_sharpness_ratio"));
     let fix = finding.suggestion.as_ref().unwrap();
     let lr: f64 = fix.set[0]
         .strip_prefix("optimizer.lr=")
@@ -226,7 +226,7 @@ fn assert_silent(name: &str, every: usize) {
         run.verdict
             .gates
             .iter()
-            .any(|g| g.gate == "max_sharpness_ratio" && g.passed)
+            .any(|g| g.gate == Gate::MaxSharpnessRatio && g.status == GateStatus::Pass)
     );
 }
 
