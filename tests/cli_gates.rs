@@ -35,7 +35,7 @@ fn a_failed_gate_exits_1_and_names_the_gate_and_a_fix() {
     let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
     assert!(stdout.contains("verdict: FAIL (unstable)"), "{stdout}");
     assert!(stdout.contains("exploding-gradients"), "{stdout}");
-    assert!(stdout.contains("FAIL  max_grad_norm"), "{stdout}");
+    assert!(stdout.contains("FAIL  max_layer_grad_ratio"), "{stdout}");
     assert!(stdout.contains("fix: --set"), "{stdout}");
 }
 

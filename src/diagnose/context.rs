@@ -1,7 +1,7 @@
 //! The series every diagnosis reads, extracted once from the trace, and a builder for findings.
 
-use super::gates::Gate;
 use super::finding::{Evidence, Finding, FindingKind, Severity, StepRange, Suggestion};
+use super::gates::Gate;
 use super::series::{median, window_len};
 use crate::probe::trace::{LayerStats, NanOrigin, Trace};
 use crate::scenario::{Gates, Scenario};

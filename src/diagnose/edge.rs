@@ -51,6 +51,11 @@ pub fn check(cx: &Context, book: &mut GateBook) -> Vec<Finding> {
         peak,
         "largest sharpness / stability limit of the optimizer over the judged samples (1 = the edge of stability)",
     );
+    book.unmeasured_because(
+        Gate::MaxSharpnessRatio,
+        "every sharpness sample fell on a clipped step or an adaptive optimizer's first update, \
+         where the stability limit does not apply",
+    );
     let first_at = |limit: f64| ratios.iter().position(|&r| r >= limit);
     if above(peak, gate) {
         let over = ratios

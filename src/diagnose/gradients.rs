@@ -7,6 +7,7 @@ use super::finding::{Finding, FindingKind, Severity};
 use super::gates::{Gate, GateBook};
 use super::series::{above, argmax_finite, argmin_finite, below, fmt, median, slope};
 use super::suggest;
+use crate::probe::trace::LayerStats;
 
 /// A global gradient norm whose fitted trend grows by this factor over the run is a warning.
 pub const GROWTH_WARNING_FACTOR: f64 = 100.0;
@@ -33,7 +34,11 @@ pub fn check(cx: &Context, book: &mut GateBook) -> Vec<Finding> {
 fn global_norm(cx: &Context, book: &mut GateBook) -> Option<Finding> {
     let gate = cx.gates.max_grad_norm;
     let g0 = cx.grad_norm[0];
-    let reference = if g0 > 0.0 && g0.is_finite() { g0 } else { f64::NAN };
+    let reference = if g0 > 0.0 && g0.is_finite() {
+        g0
+    } else {
+        f64::NAN
+    };
     let growth: Vec<f64> = cx.grad_norm.iter().map(|g| g / reference).collect();
     let (worst, peak) = argmax_finite(&growth).unwrap_or((0, f64::NAN));
     book.record(
@@ -181,13 +186,11 @@ fn vanishing_norm(cx: &Context, book: &mut GateBook) -> Option<Finding> {
     )
 }
 
-/// Largest over smallest per-layer weight-gradient norm (medians over the run). Small norms near
-/// the input mean vanishing; large ones near the input mean exploding. Layers whose gradient is
-/// exactly zero throughout (dead units) are left to the dead-units finding.
-fn layer_spread(cx: &Context, book: &mut GateBook) -> Option<Finding> {
-    let gate = cx.gates.max_layer_grad_ratio;
+/// Per-layer medians over the run of a gradient norm; a layer whose norm is exactly zero
+/// throughout (dead units) or that has no such norm is NaN, left to the dead-units finding.
+fn spread_of(cx: &Context, f: impl Fn(&LayerStats) -> Option<f64>) -> Spread {
     let medians: Vec<f64> = cx
-        .layer_medians(0, |l| l.weight_grad_norm)
+        .layer_medians(0, |l| f(l).unwrap_or(f64::NAN))
         .into_iter()
         .map(|m| if m > 0.0 { m } else { f64::NAN })
         .collect();
@@ -197,11 +200,43 @@ fn layer_spread(cx: &Context, book: &mut GateBook) -> Option<Finding> {
         (Some((_, a)), Some((_, b))) => b / a,
         _ => f64::NAN,
     };
+    Spread {
+        medians,
+        lo,
+        hi,
+        ratio,
+    }
+}
+
+struct Spread {
+    medians: Vec<f64>,
+    lo: Option<(usize, f64)>,
+    hi: Option<(usize, f64)>,
+    ratio: f64,
+}
+
+/// Largest over smallest per-layer gradient norm through depth (medians over the run), of the
+/// weight gradients `‖∂L/∂W_l‖` and of the gradients back-propagated to each layer's input
+/// `‖∂L/∂h‖`, whichever spreads more. Both are ratios, so the loss's units cancel. The second is
+/// the one mean-field theory speaks of: in a ReLU stack with init scale 3, `‖∂L/∂h‖` grows 3x per
+/// layer toward the input while `‖∂L/∂W_l‖ = ‖δ_l‖·‖h_(l-1)‖` stays level (the activations grow
+/// 3x per layer the other way). Small norms near the input mean vanishing; large ones, exploding.
+fn layer_spread(cx: &Context, book: &mut GateBook) -> Option<Finding> {
+    let gate = cx.gates.max_layer_grad_ratio;
+    let weights = spread_of(cx, |l| Some(l.weight_grad_norm));
+    let inputs = spread_of(cx, |l| l.input_grad_norm);
+    let backprop = inputs.ratio > weights.ratio;
+    let Spread {
+        medians,
+        lo,
+        hi,
+        ratio,
+    } = if backprop { inputs } else { weights };
     book.record(
         Gate::MaxLayerGradRatio,
         gate,
         ratio,
-        "largest / smallest per-layer weight-gradient norm (medians over the run)",
+        "largest / smallest per-layer gradient norm through depth (weight gradients or gradients back-propagated to each layer's input; medians over the run)",
     );
     let ((lo_layer, lo_norm), (hi_layer, hi_norm)) = (lo?, hi?);
     if !above(ratio, gate) {
@@ -213,7 +248,7 @@ fn layer_spread(cx: &Context, book: &mut GateBook) -> Option<Finding> {
     } else {
         FindingKind::ExplodingGradients
     };
-    let first_last = medians[0] / medians[medians.len() - 1];
+    let first_last = medians[lo_layer.min(hi_layer)] / medians[lo_layer.max(hi_layer)];
     let suggestion = if cx.scenario.model.init_scale != 1.0 {
         suggest::matched_init(
             cx.scenario,
@@ -235,18 +270,23 @@ fn layer_spread(cx: &Context, book: &mut GateBook) -> Option<Finding> {
                 fmt(hi_norm)
             ))
             .explain(format!(
-                "Median over the run of each layer's ‖∂L/∂W‖. The gradient {} toward the input, \
-                 so {}. (AutoTrainer's first/last-layer ratio is {}: it calls < 1e-3 vanishing \
-                 and > 70 exploding.)",
+                "Median over the run of each layer's {}. The gradient {} toward the input, so \
+                 {}. (As a first/last ratio, {}: AutoTrainer calls < 1e-3 vanishing and > 70 \
+                 exploding.)",
+                if backprop {
+                    "back-propagated gradient ‖∂L/∂h‖ at its input"
+                } else {
+                    "‖∂L/∂W‖"
+                },
                 if vanishing { "shrinks" } else { "grows" },
                 if vanishing {
                     "the early layers barely train"
                 } else {
-                    "the early layers take outsized steps"
+                    "the signal is out of scale by orders of magnitude across depth"
                 },
                 fmt(first_last)
             ))
-            .evidence("first/last layer gradient ratio", first_last)
+            .evidence("input-side / output-side gradient ratio", first_last)
             .evidence("median over layers", median(medians.iter().copied()))
             .suggest(suggestion)
             .done(),

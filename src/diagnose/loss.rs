@@ -38,10 +38,16 @@ pub fn check(cx: &Context, book: &mut GateBook) -> Vec<Finding> {
     } else {
         None
     };
-    [spikes(cx, book), diverged, oscillation(cx, book), stalled, plateau]
-        .into_iter()
-        .flatten()
-        .collect()
+    [
+        spikes(cx, book),
+        diverged,
+        oscillation(cx, book),
+        stalled,
+        plateau,
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// Each recorded step's loss over the median of the [`SPIKE_HISTORY`] steps before it, for steps
@@ -127,7 +133,11 @@ fn divergence(cx: &Context, book: &mut GateBook) -> Option<Finding> {
     let levels = running_medians(cx, window);
     let end = levels.last().copied().unwrap_or(f64::NAN);
     let (best_at, best) = argmin_finite(&levels).unwrap_or((0, f64::NAN));
-    let reference = if cx.initial_loss < best { cx.initial_loss } else { best };
+    let reference = if cx.initial_loss < best {
+        cx.initial_loss
+    } else {
+        best
+    };
     let from_best = best <= cx.initial_loss;
     let converged = end <= CONVERGED_FRACTION * cx.initial_loss;
     let growth = if converged { 1.0 } else { end / reference };

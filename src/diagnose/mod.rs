@@ -22,8 +22,8 @@ pub mod updates;
 
 pub use context::Context;
 pub use finding::{
-    Evidence, Finding, FindingKind, GateResult, GateStatus, Outcome, Severity, Status, StepRange, Suggestion,
-    Verdict,
+    Evidence, Finding, FindingKind, GateResult, GateStatus, Outcome, Severity, Status, StepRange,
+    Suggestion, Verdict,
 };
 
 use crate::probe::trace::{NanOrigin, Trace};

@@ -48,7 +48,11 @@ pub(super) fn oscillation(cx: &Context, book: &mut GateBook) -> Option<Finding> 
         Gate::MaxLossOscillation,
         gate,
         measured,
-        "period-2 amplitude of the loss / median loss over the last quarter, when >= 80% of changes alternate (NaN: run shorter than 40 steps)",
+        "period-2 amplitude of the loss / median loss over the last quarter, when >= 80% of changes alternate",
+    );
+    book.unmeasured_because(
+        Gate::MaxLossOscillation,
+        "the run records fewer than 40 steps, too few to tell a period-2 swing from noise",
     );
     if !above(measured, gate) {
         return None;

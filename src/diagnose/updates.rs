@@ -189,7 +189,10 @@ fn growth(cx: &Context, book: &mut GateBook) -> Option<Finding> {
              overflow; weight decay or a smaller lr keeps them in check."
                 .to_string(),
         )
-        .evidence("weight norm at step 0", cx.layer_series_at(0, |l| l.weight_norm)[layer])
+        .evidence(
+            "weight norm at step 0",
+            cx.layer_series_at(0, |l| l.weight_norm)[layer],
+        )
         .suggest(suggest::lower_lr(cx.scenario, 10.0, "smaller steps"))
         .done(),
     )

@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 
 use html_escape::encode_text as esc;
 
-use crate::diagnose::{GateStatus, Verdict};
 use crate::diagnose::series::fmt;
+use crate::diagnose::{GateStatus, Verdict};
 use crate::probe::trace::NanOrigin;
 
 pub(super) fn origin(out: &mut String, o: &NanOrigin) {
