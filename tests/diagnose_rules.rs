@@ -301,3 +301,71 @@ fn a_gate_fails_exactly_when_an_error_finding_names_it() {
         );
     }
 }
+
+#[test]
+fn a_loss_that_reaches_exactly_zero_leaves_the_spike_gate_not_judged_never_passed() {
+    let zero = with(|i, s| s.loss = if i < 3 { 2.0 } else { 0.0 });
+    let v = diagnose(&zero);
+    let spike = v
+        .gates
+        .iter()
+        .find(|g| g.gate == Gate::MaxLossSpike)
+        .unwrap();
+    assert_eq!(spike.status, GateStatus::NotJudged, "{spike:?}");
+    assert!(spike.measured.is_nan() && spike.reason.is_some());
+    assert!(
+        v.gate_summary().contains("not judged"),
+        "{}",
+        v.gate_summary()
+    );
+    // From exactly 0 back to the initial loss is an infinite spike, not a NaN that passes.
+    let back = with(|i, s| s.loss = if (3..50).contains(&i) { 0.0 } else { 2.0 });
+    let v = diagnose(&back);
+    let spike = v
+        .gates
+        .iter()
+        .find(|g| g.gate == Gate::MaxLossSpike)
+        .unwrap();
+    assert_eq!(
+        (spike.status, spike.measured),
+        (GateStatus::Fail, f64::INFINITY)
+    );
+}
+
+#[test]
+fn a_divergence_after_a_minimum_fails_though_the_loss_never_passes_its_start() {
+    // 2 → 2/4000 over 50 steps, then × 790 over the last 50: 0.395, a fifth of the start.
+    let dip = with(|i, s| {
+        let t = i as f64;
+        s.loss = if i < 50 {
+            2.0 * 4000f64.powf(-t / 50.0)
+        } else {
+            2.0 / 4000.0 * 790f64.powf((t - 50.0) / 49.0)
+        };
+    });
+    let v = diagnose(&dip);
+    assert!(errors(&v).contains(&FindingKind::LossDivergence), "{v:#?}");
+    assert!(!v.findings.iter().any(|f| f.kind == FindingKind::Plateau));
+    // The same fall, then noise inside the converged band (1% of the start): a minimum.
+    let noisy = with(|i, s| {
+        let t = i as f64;
+        s.loss = 2.0 * 4000f64.powf(-t.min(50.0) / 50.0) * if i % 3 == 0 { 5.0 } else { 1.0 };
+    });
+    assert!(errors(&diagnose(&noisy)).is_empty());
+}
+
+#[test]
+fn a_transient_rise_that_recovers_is_a_warning_not_a_divergence() {
+    // Up to 3x the start by step 30, back to 0.5x by the end (momentum's transient growth).
+    let bump = with(|i, s| {
+        let t = i as f64;
+        s.loss = 2.0 * (1.0 + 2.0 * (-(t - 30.0).powi(2) / 200.0).exp()) * 0.993f64.powf(t);
+    });
+    let v = diagnose(&bump);
+    assert!(errors(&v).is_empty(), "{v:#?}");
+    let w = v
+        .findings
+        .iter()
+        .find(|f| f.kind == FindingKind::LossDivergence);
+    assert_eq!(w.map(|f| f.severity), Some(Severity::Warning));
+}

@@ -158,6 +158,13 @@ fn finding_text(out: &mut String, f: &Finding) {
         f.kind.name(),
         f.summary
     );
+    if let Some(cause) = f.consequence_of {
+        let _ = writeln!(
+            out,
+            "           consequence of the {} above (fix that first)",
+            cause.name()
+        );
+    }
     if let (Some(gate), Some(t)) = (&f.gate, f.threshold) {
         if f.kind == FindingKind::RootCause {
             let _ = writeln!(out, "           explains the failed gate {gate}");

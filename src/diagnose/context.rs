@@ -141,6 +141,7 @@ impl Draft {
             explanation: String::new(),
             evidence: Vec::new(),
             suggestion: None,
+            consequence_of: None,
         })
     }
 

@@ -122,6 +122,10 @@ pub struct Finding {
     pub explanation: String,
     pub evidence: Vec<Evidence>,
     pub suggestion: Option<Suggestion>,
+    /// For an error that follows from another: the kind of the finding that explains it (the
+    /// verdict's cause, listed first; see `diagnose::causes`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consequence_of: Option<FindingKind>,
 }
 
 /// What became of one gate on one run.
@@ -235,7 +239,8 @@ pub struct Verdict {
     pub status: Status,
     pub outcome: Outcome,
     pub gates: Vec<GateResult>,
-    /// Errors first, then warnings, then infos; within a severity, by first step.
+    /// The cause first (the error that explains the others), its root cause, its consequences,
+    /// then warnings and infos (see `diagnose::causes`).
     pub findings: Vec<Finding>,
 }
 

@@ -14,6 +14,9 @@ use super::suggest;
 
 /// Steps of history a spike is compared with (their median).
 pub const SPIKE_HISTORY: usize = 20;
+/// A jump counts as a spike only when it undoes at least this fraction of the progress made (see
+/// [`spike_ratios`]).
+pub const SPIKE_UNDO_FRACTION: f64 = 0.1;
 /// A spike needs at least this many earlier steps.
 pub const SPIKE_MIN_HISTORY: usize = 5;
 /// Plateau: the last quarter improved on the quarter before by less than this fraction (and
@@ -51,39 +54,64 @@ pub fn check(cx: &Context, book: &mut GateBook) -> Vec<Finding> {
 }
 
 /// Each recorded step's loss over the median of the [`SPIKE_HISTORY`] steps before it, for steps
-/// with enough history and a finite loss above the converged level (index, ratio).
+/// with enough history, a finite loss above the converged level, and a jump that undoes at least
+/// [`SPIKE_UNDO_FRACTION`] of the progress the history had made (index, ratio).
+///
+/// The last condition is what tells a spike from mini-batch noise at a low loss: there the noise
+/// is multiplicative, and one batch at 6.6x a running median of 0.038 (initial loss 6.5) undoes
+/// 3% of the progress and is gone the next step. A loss that has made no progress yet (history at
+/// or above the initial loss) is judged on the ratio alone.
 pub fn spike_ratios(cx: &Context) -> Vec<(usize, f64)> {
-    let floor = CONVERGED_FRACTION * cx.initial_loss;
-    (SPIKE_MIN_HISTORY..cx.len())
-        .filter(|&i| cx.loss[i].is_finite() && cx.loss[i] > floor)
-        .map(|i| {
-            let history = median(cx.loss[i.saturating_sub(SPIKE_HISTORY)..i].iter().copied());
-            (i, cx.loss[i] / history)
+    spike_candidates(cx)
+        .into_iter()
+        .filter(|&(i, history)| {
+            let progress = cx.initial_loss - history;
+            !(progress > 0.0) || cx.loss[i] - history >= SPIKE_UNDO_FRACTION * progress
         })
+        .map(|(i, history)| (i, cx.loss[i] / history))
         // A finite loss over a history whose median is exactly 0 is an infinite spike, not a
         // quantity to drop; only 0/0 (impossible above the floor) would be NaN.
         .filter(|(_, r)| !r.is_nan())
         .collect()
 }
 
+/// Steps with enough history and a finite loss above the converged level, with the median of
+/// their history.
+fn spike_candidates(cx: &Context) -> Vec<(usize, f64)> {
+    let floor = CONVERGED_FRACTION * cx.initial_loss;
+    (SPIKE_MIN_HISTORY..cx.len())
+        .filter(|&i| cx.loss[i].is_finite() && cx.loss[i] > floor)
+        .map(|i| {
+            let history = median(cx.loss[i.saturating_sub(SPIKE_HISTORY)..i].iter().copied());
+            (i, history)
+        })
+        .collect()
+}
+
 fn spikes(cx: &Context, book: &mut GateBook) -> Option<Finding> {
     let gate = cx.gates.max_loss_spike;
     let ratios = spike_ratios(cx);
+    // Judged steps whose jumps all stayed within a tenth of the progress measure 1: no spike.
+    let none = if spike_candidates(cx).is_empty() {
+        f64::NAN
+    } else {
+        1.0
+    };
     let (worst, peak) = ratios
         .iter()
         .copied()
         .max_by(|a, b| a.1.total_cmp(&b.1))
-        .unwrap_or((0, f64::NAN));
+        .unwrap_or((0, none));
     book.record(
         Gate::MaxLossSpike,
         gate,
         peak,
-        "largest loss / median of the previous 20 steps",
+        "largest loss / median of the previous 20 steps, over jumps that undo at least a tenth of the progress made (1 when none does)",
     );
     book.unmeasured_because(
         Gate::MaxLossSpike,
-        "no step had a finite loss above the converged band (1% of the initial loss) with 5 \
-         earlier steps to compare with",
+        "no step had a finite loss above the converged band (1% of the initial loss), 5 earlier \
+         steps to compare with, and a jump undoing a tenth of the progress made",
     );
     let over: Vec<usize> = ratios.iter().filter(|p| p.1 > gate).map(|p| p.0).collect();
     let (&first, &last) = (over.first()?, over.last()?);

@@ -5,6 +5,7 @@
 //! state. One file per family of findings; thresholds come from `[gates]` (errors) or are named
 //! constants beside the check (warnings and infos, which never fail a gate).
 
+pub mod causes;
 pub mod context;
 pub mod depth;
 pub mod edge;
@@ -45,19 +46,8 @@ pub fn run(trace: &Trace, scenario: &Scenario, nan_origin: Option<&NanOrigin>) -
     verdict(findings, book)
 }
 
-fn verdict(mut findings: Vec<Finding>, book: GateBook) -> Verdict {
-    // Non-finite values and their root cause lead: everything else is usually their symptom.
-    let leads = |f: &Finding| match f.kind {
-        FindingKind::Nonfinite => 0,
-        FindingKind::RootCause => 1,
-        _ => 2,
-    };
-    findings.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then(leads(a).cmp(&leads(b)))
-            .then(a.steps.first.cmp(&b.steps.first))
-    });
+fn verdict(findings: Vec<Finding>, book: GateBook) -> Verdict {
+    let findings = causes::group(findings);
     let gates = book.into_results(&findings);
     let failed = gates.iter().any(GateResult::failed);
     let errors = || findings.iter().filter(|f| f.severity == Severity::Error);

@@ -7,8 +7,20 @@ use super::series::{above, fmt, median};
 use super::suggest;
 
 /// Oscillation: at least this fraction of successive loss changes alternate in sign (independent
-/// noise alternates about 2/3 of the time; a period-2 oscillation always does).
+/// noise alternates about 2/3 of the time; a period-2 oscillation always does), and at least
+/// [`flip_threshold`] of them for the window's length.
 pub const OSCILLATION_FLIPS: f64 = 0.8;
+/// Standard deviations above noise's 2/3 that the flip fraction must reach.
+pub const OSCILLATION_SIGMAS: f64 = 4.0;
+
+/// The flip fraction that mini-batch noise reaches by chance with probability about 3e-5 over
+/// `pairs` successive pairs of changes: 2/3 + 4 standard deviations of a binomial fraction with
+/// p = 2/3 (an approximation: successive flips are weakly dependent). At 0.8 flat, noise alone
+/// crossed it in about one run in 50 of a 300-step run's 75-step window.
+pub fn flip_threshold(pairs: usize) -> f64 {
+    let sd = (2.0 / 9.0 / pairs.max(1) as f64).sqrt();
+    (2.0 / 3.0 + OSCILLATION_SIGMAS * sd).clamp(OSCILLATION_FLIPS, 1.0)
+}
 /// Oscillation is judged on the last quarter of the run, but at least this many steps; shorter
 /// runs are not judged (a handful of changes alternate by chance).
 pub const OSCILLATION_MIN_STEPS: usize = 40;
@@ -36,7 +48,9 @@ pub(super) fn oscillation(cx: &Context, book: &mut GateBook) -> Option<Finding> 
     let gate = cx.gates.max_loss_oscillation;
     let (from, flips, amplitude) = oscillation_measure(cx);
     let level = median(cx.loss[from..].iter().copied());
-    let alternating = flips >= OSCILLATION_FLIPS && level > CONVERGED_FRACTION * cx.initial_loss;
+    let pairs = (cx.len() - from).saturating_sub(2);
+    let alternating =
+        flips >= flip_threshold(pairs) && level > CONVERGED_FRACTION * cx.initial_loss;
     let measured = if cx.len() < OSCILLATION_MIN_STEPS {
         f64::NAN
     } else if alternating {

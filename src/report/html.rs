@@ -200,6 +200,9 @@ fn card(out: &mut String, f: &Finding) {
     let mut row = |k: &str, v: String| {
         let _ = write!(out, "<dt>{}</dt><dd>{}</dd>", esc(k), esc(&v));
     };
+    if let Some(cause) = f.consequence_of {
+        row("consequence of", format!("the {} above", cause.name()));
+    }
     row("steps", steps);
     if !f.layers.is_empty() {
         let layers: Vec<String> = f.layers.iter().map(|l| l.to_string()).collect();
