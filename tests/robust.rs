@@ -146,6 +146,7 @@ fn shrinking_keeps_exactly_the_two_interacting_keys_near_their_thresholds() {
     use stabcheck::robust::strategy::{Perturbation, draw_cases};
     let mut base = scenario::resolve("deep-mlp").unwrap();
     base.robust.lr = [0.1, 10.0];
+    base.robust.batch = [16, 256];
     let fails = |p: &Perturbation| p.lr_scale > 5.0 && p.batch < 32;
     let cases = draw_cases(&base, 400, 1);
     let failing = cases

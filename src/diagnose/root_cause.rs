@@ -2,7 +2,8 @@
 //! often steps before and layers away from the first op that produced a NaN or infinity.
 //!
 //! Looks at every recorded step up to the first non-finite one and, per layer, at four symptoms
-//! with thresholds two or more orders of magnitude past healthy values. The earliest step with any
+//! with thresholds two or more orders of magnitude past healthy values (a layer's gradient as growth
+//! over its step-0 norm, like `max_grad_norm`). The earliest step with any
 //! symptom wins; within it, the symptom furthest past its threshold (in log ratio).
 
 use super::context::Context;
@@ -51,7 +52,7 @@ impl RootCause {
                 self.step
             ),
             Symptom::GradNorm => format!(
-                "weight-gradient norm {} at step {} (gate {})",
+                "weight-gradient norm {}x its step-0 value at step {} (gate {})",
                 fmt(self.value),
                 self.step,
                 fmt(self.threshold)
@@ -68,12 +69,15 @@ impl RootCause {
 
 /// The earliest anomaly at or before recorded index `last`, if any.
 pub fn find(cx: &Context, last: usize) -> Option<RootCause> {
-    let initial_weights: Vec<f64> = cx
-        .trace
-        .steps
-        .first()
-        .map(|s| s.layers.iter().map(|l| l.weight_norm).collect())
-        .unwrap_or_default();
+    let initial = |f: fn(&crate::probe::trace::LayerStats) -> f64| -> Vec<f64> {
+        cx.trace
+            .steps
+            .first()
+            .map(|s| s.layers.iter().map(f).collect())
+            .unwrap_or_default()
+    };
+    let initial_weights = initial(|l| l.weight_norm);
+    let initial_grads = initial(|l| l.weight_grad_norm);
     (0..=last.min(cx.len().saturating_sub(1))).find_map(|i| {
         cx.trace.steps[i]
             .layers
@@ -81,6 +85,7 @@ pub fn find(cx: &Context, last: usize) -> Option<RootCause> {
             .enumerate()
             .flat_map(|(l, stats)| {
                 let w0 = initial_weights.get(l).copied().unwrap_or(f64::NAN);
+                let g0 = initial_grads.get(l).copied().unwrap_or(f64::NAN);
                 [
                     (Symptom::UpdateRatio, stats.update_ratio, ROOT_UPDATE_RATIO),
                     (
@@ -90,7 +95,7 @@ pub fn find(cx: &Context, last: usize) -> Option<RootCause> {
                     ),
                     (
                         Symptom::GradNorm,
-                        stats.weight_grad_norm,
+                        stats.weight_grad_norm / g0,
                         cx.gates.max_grad_norm,
                     ),
                     (
