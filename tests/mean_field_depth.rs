@@ -55,6 +55,28 @@ fn relu_he_gradient_slope_through_depth_is_minus_ln_init_scale() {
 }
 
 #[test]
+fn inverted_dropout_multiplies_chi_by_one_over_keep_and_he_times_sqrt_keep_is_critical() {
+    // Dropout p: each layer's gradient second moment gains 1/(1 − p), so the per-layer factor is
+    // s/√(1 − p); with s = √(1 − p) it is 1 (level through depth).
+    for (p, s) in [(0.5, 1.0), (0.5, 0.5f64.sqrt()), (0.2, 1.0)] {
+        let text = wide_relu(s, 12);
+        let mut scenario = text;
+        scenario.model.dropout = p;
+        let scenario = scenario.revalidate().unwrap();
+        let expected = s / (1.0 - p).sqrt();
+        let run = run_recorded(&scenario, None, None).unwrap();
+        let cx = Context::new(&run.trace, &scenario, None);
+        assert!((predicted_factor(&cx).unwrap() - expected).abs() < 1e-12);
+        let slope = fitted_slope(&scenario);
+        assert!(
+            (slope + expected.ln()).abs() < 2.0 * SLOPE_TOLERANCE,
+            "p {p}, init_scale {s}: fitted slope {slope:.4}, theory {:.4}",
+            -expected.ln()
+        );
+    }
+}
+
+#[test]
 fn depth_finding_reports_the_measured_and_predicted_factor() {
     let scenario = wide_relu(1.5, 12);
     let run = run_recorded(&scenario, None, None).unwrap();

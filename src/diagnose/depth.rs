@@ -5,7 +5,8 @@
 //! variance times fan-in (He 2, Xavier and LeCun 1 at equal widths, times `init_scale²`), and
 //! `E[φ'²]` is 1/2 for ReLU, (1 + 0.01²)/2 for leaky-ReLU, 1 for identity. So a 16-layer ReLU net
 //! with `init_scale` 3 multiplies its gradient by 3¹⁵ ≈ 1.4e7 from the last hidden layer to the
-//! first, before a single step is taken. The prediction holds for plain stacks (no normalization,
+//! first, before a single step is taken. Inverted dropout with rate p multiplies `χ₁` by
+//! `1/(1 − p)`. The prediction holds for plain stacks (no normalization,
 //! no residuals) of equal widths; elsewhere only the measured factor is reported.
 
 use super::context::{Context, Draft};
@@ -56,7 +57,11 @@ pub fn predicted_factor(cx: &Context) -> Option<f64> {
         Activation::Identity => 1.0,
         _ => return None,
     };
-    Some((sigma_w2 * phi2).sqrt())
+    // Inverted dropout keeps a unit with probability 1 − p and scales it by 1/(1 − p), so it
+    // multiplies the back-propagated gradient's second moment by 1/(1 − p) at every layer: He
+    // init times √(1 − p) is critical.
+    let dropout = 1.0 / (1.0 - m.dropout);
+    Some((sigma_w2 * phi2 * dropout).sqrt())
 }
 
 pub fn check(cx: &Context) -> Vec<Finding> {

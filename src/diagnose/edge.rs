@@ -29,6 +29,9 @@ use crate::probe::trace::SharpnessSample;
 pub const APPROACH_FRACTION: f64 = 0.8;
 /// The projection fits ln(ratio) against step over at most this many of the latest samples.
 pub const TREND_SAMPLES: usize = 5;
+/// A projected crossing needs a slope this many standard errors above zero: a slope that noise
+/// explains projects crossings millions of steps away that mean nothing.
+pub const TREND_SIGMAS: f64 = 2.0;
 
 pub fn check(cx: &Context, book: &mut GateBook) -> Vec<Finding> {
     let samples: Vec<SharpnessSample> = cx
@@ -183,8 +186,29 @@ pub fn projected_crossing(samples: &[SharpnessSample]) -> Option<f64> {
     let xs: Vec<f64> = recent.iter().map(|s| s.step as f64).collect();
     let ys: Vec<f64> = recent.iter().map(|s| s.ratio.ln()).collect();
     let rate = slope(&xs, &ys).filter(|&r| r > 0.0)?;
+    if rate <= TREND_SIGMAS * slope_standard_error(&xs, &ys, rate)? {
+        return None;
+    }
     let last = recent.last()?;
     Some((last.step as f64 + (-last.ratio.ln()) / rate).round())
+}
+
+/// The standard error of a least-squares slope `rate` of `ys` on `xs` (`None` under 3 points,
+/// where the residuals leave no degree of freedom to estimate it).
+fn slope_standard_error(xs: &[f64], ys: &[f64], rate: f64) -> Option<f64> {
+    let n = xs.len();
+    if n < 3 {
+        return None;
+    }
+    let mx = xs.iter().sum::<f64>() / n as f64;
+    let my = ys.iter().sum::<f64>() / n as f64;
+    let sxx: f64 = xs.iter().map(|x| (x - mx).powi(2)).sum();
+    let ssr: f64 = xs
+        .iter()
+        .zip(ys)
+        .map(|(x, y)| (y - my - rate * (x - mx)).powi(2))
+        .sum();
+    Some((ssr / (n - 2) as f64 / sxx).sqrt())
 }
 
 fn approaching(cx: &Context, samples: &[SharpnessSample], at: usize) -> Finding {
@@ -197,7 +221,7 @@ fn approaching(cx: &Context, samples: &[SharpnessSample], at: usize) -> Finding 
     let projected = projected_crossing(samples);
     let projection = match projected {
         Some(step) => format!("the recent trend crosses the limit near step {step:.0}"),
-        None => "the recent trend is not rising".to_string(),
+        None => "the recent trend is not rising measurably (slope within 2 standard errors of 0, or under 3 samples)".to_string(),
     };
     let lr = floor_3_digits(edge_lr(cx, latest));
     let mut draft = Draft::new(
@@ -265,5 +289,24 @@ mod tests {
         let falling = [sample(0, 0.9), sample(10, 0.85)];
         assert_eq!(projected_crossing(&falling), None);
         assert_eq!(projected_crossing(&[sample(0, 0.9)]), None);
+    }
+
+    #[test]
+    fn a_slope_that_noise_explains_projects_no_crossing() {
+        // 0.85, 0.86, 0.84, 0.86, 0.85: a fitted slope of +1e-4 per step, far inside its noise,
+        // would otherwise "cross" near step 1600.
+        let flat: Vec<_> = [0.85, 0.86, 0.84, 0.86, 0.85]
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| sample(10 * i, r))
+            .collect();
+        assert_eq!(projected_crossing(&flat), None);
+        // The same noise on a real doubling every 20 steps still projects.
+        let rising: Vec<_> = [0.1, 0.145, 0.19, 0.29, 0.4]
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| sample(10 * i, r))
+            .collect();
+        assert!(projected_crossing(&rising).is_some());
     }
 }

@@ -66,7 +66,8 @@ pub fn spike_ratios(cx: &Context) -> Vec<(usize, f64)> {
         .into_iter()
         .filter(|&(i, history)| {
             let progress = cx.initial_loss - history;
-            !(progress > 0.0) || cx.loss[i] - history >= SPIKE_UNDO_FRACTION * progress
+            let progressed = progress > 0.0;
+            !progressed || cx.loss[i] - history >= SPIKE_UNDO_FRACTION * progress
         })
         .map(|(i, history)| (i, cx.loss[i] / history))
         // A finite loss over a history whose median is exactly 0 is an infinite spike, not a
