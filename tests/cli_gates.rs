@@ -69,10 +69,11 @@ fn junit_xml_parses_and_has_one_testcase_per_gate() {
         .filter(|n| n.has_tag_name("testcase"))
         .collect();
     let names: Vec<&str> = cases.iter().map(|n| n.attribute("name").unwrap()).collect();
-    // max_sharpness_ratio is listed only when the sharpness probe ran (`[probe] sharpness_every`).
+    // max_sharpness_ratio is listed only when the sharpness probe ran (`[probe] sharpness_every`),
+    // min_stable_fraction only with `--robust`.
     let listed: Vec<&str> = Gate::ALL
         .into_iter()
-        .filter(|g| *g != Gate::MaxSharpnessRatio)
+        .filter(|g| !matches!(g, Gate::MaxSharpnessRatio | Gate::MinStableFraction))
         .map(Gate::key)
         .collect();
     assert_eq!(names, listed);
@@ -129,4 +130,43 @@ fn summary_of_the_stable_reference() {
 #[test]
 fn summary_of_an_exploding_init() {
     insta::assert_snapshot!(summary(EXPLODING));
+}
+
+#[test]
+fn a_failed_robust_gate_fails_the_json_status_the_junit_file_and_the_banner() {
+    // 8 cases can never pass min_stable_fraction 0.9: 8 of 8 stable has a 95% Clopper-Pearson
+    // lower bound of 0.025^(1/8) = 0.63. The warning comes before any case runs.
+    let dir = TempDir::new().unwrap();
+    let xml_path = dir.path().join("gates.xml");
+    let out = stabcheck()
+        .args(["scenario", "deep-mlp", "--robust", "--steps", "20"])
+        .args(["--set", "robust.cases=8", "--format", "json", "--out"])
+        .arg(dir.path())
+        .arg("--junit")
+        .arg(&xml_path)
+        .assert()
+        .code(1);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(stderr.contains("cannot pass with 8 cases"), "{stderr}");
+    assert!(stderr.contains("at least 36 cases"), "{stderr}");
+    let json: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(json["verdict"]["status"], "fail");
+    assert_eq!(json["robust"]["passed"], false);
+    let gate = json["verdict"]["gates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["gate"] == "min_stable_fraction")
+        .unwrap()
+        .clone();
+    assert_eq!(gate["status"], "fail");
+    let xml = std::fs::read_to_string(&xml_path).unwrap();
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let case = doc
+        .descendants()
+        .find(|n| n.attribute("name") == Some("min_stable_fraction"))
+        .unwrap();
+    assert!(case.children().any(|c| c.has_tag_name("failure")));
+    let html = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
+    assert!(html.contains("class=\"banner fail\""));
 }

@@ -2,6 +2,7 @@
 //! the minimal failing configuration; exit 1 when the interval's lower end is under
 //! `[robust] min_stable_fraction`.
 
+use crate::diagnose::robust_gate::{RobustEvidence, cases_needed};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -107,6 +108,7 @@ pub fn run(args: &RobustArgs) -> Result<ExitCode> {
         .out
         .clone()
         .unwrap_or_else(|| Path::new("reports").join(&base.name));
+    warn_if_unreachable(options.cases, base.robust.min_stable_fraction);
     let shard = args.shard;
     let keep = move |i: usize| shard.is_none_or(|s| s.contains(i));
     let count = (0..options.cases).filter(|&i| keep(i)).count();
@@ -143,10 +145,42 @@ pub fn gate(s: &Scenario, base_dir: Option<&Path>) -> Result<RobustRecord> {
         seed: s.seed,
         shrink: true,
     };
+    warn_if_unreachable(options.cases, s.robust.min_stable_fraction);
     let bar = progress_bar(options.cases, "robust cases");
     let (cases, minimal) = run_cases(s, base_dir, &options, &|_| true, &|| bar.inc(1))?;
     bar.finish_and_clear();
     Ok(RobustRecord::new(s, options.seed, cases, minimal))
+}
+
+/// Says before running that `cases` can never clear `min_stable_fraction`: even all of them
+/// stable gives a Clopper-Pearson lower bound under it.
+fn warn_if_unreachable(cases: usize, min_stable_fraction: f64) {
+    match cases_needed(min_stable_fraction) {
+        Some(needed) if cases < needed => eprintln!(
+            "warning: the robust gate cannot pass with {cases} cases: even {cases} of {cases} \
+             stable has a 95% lower bound of {} < min_stable_fraction {}; it needs at least \
+             {needed} cases",
+            fmt(0.025f64.powf(1.0 / cases.max(1) as f64)),
+            fmt(min_stable_fraction)
+        ),
+        None => eprintln!(
+            "warning: the robust gate cannot pass: min_stable_fraction {} is not reachable by a \
+             95% lower bound with any number of cases",
+            fmt(min_stable_fraction)
+        ),
+        Some(_) => {}
+    }
+}
+
+/// The robust record's numbers for [`Verdict::with_robust`](crate::diagnose::Verdict).
+pub fn evidence(r: &RobustRecord) -> RobustEvidence {
+    RobustEvidence {
+        stable: r.stable,
+        cases: r.cases.len(),
+        interval: r.interval,
+        min_stable_fraction: r.min_stable_fraction,
+        finding_counts: r.finding_counts.clone(),
+    }
 }
 
 /// Writes robust.json (and minimal-failure.toml) and the report, prints the summary or the JSON;
@@ -157,7 +191,20 @@ pub fn finish(record: &RobustRecord, dir: &Path, json: bool) -> Result<ExitCode>
     }
     let mut extras = Extras::load(dir)?;
     extras.robust = Some(record.clone());
-    let run = super::existing_run(dir)?;
+    // A run.json already in the folder shows its verdict with this robust gate folded in, so the
+    // page's banner and this command's exit code agree.
+    let whole = |steps: usize| crate::diagnose::StepRange {
+        first: 0,
+        last: steps.saturating_sub(1),
+    };
+    let run = super::existing_run(dir)?.map(|mut r| {
+        let steps = r.scenario.steps;
+        r.verdict = r
+            .verdict
+            .take()
+            .map(|v| v.with_robust(&evidence(record), whole(steps)));
+        r
+    });
     let written = render_folder(run.as_ref(), &extras, dir)?;
     eprintln!("wrote {}", written.index.display());
     if json {

@@ -46,7 +46,7 @@ pub(super) fn run_command(
         .out
         .clone()
         .unwrap_or_else(|| Path::new("reports").join(&s.name));
-    let run = match run_recorded_until(&s, base_dir, output.save_weights.as_deref(), stop) {
+    let mut run = match run_recorded_until(&s, base_dir, output.save_weights.as_deref(), stop) {
         Err(crate::Error::Interrupted { step, steps }) => {
             return Ok(interrupted(step, steps, &dir));
         }
@@ -72,23 +72,29 @@ pub(super) fn run_command(
     if interrupt::interrupted() {
         return Ok(interrupted(run.summary.steps.len(), s.steps, &dir));
     }
-    if let Some(path) = &output.junit {
-        let xml = junit_xml(&s.name, &run.verdict, run.elapsed)?;
-        write_atomic(path, xml.as_bytes())?;
-        eprintln!("wrote {}", path.display());
-    }
-    let mut passed = run.verdict.status == Status::Pass;
-    let json = (!text).then(|| run.verdict.clone());
+    // One verdict everywhere: the robust gate joins the run's verdict before anything is written.
     let robust = if output.robust {
         let r = robust::gate(&s, base_dir)?;
-        passed &= r.passed;
+        let whole = crate::diagnose::StepRange {
+            first: 0,
+            last: s.steps.saturating_sub(1),
+        };
+        run.verdict = run.verdict.with_robust(&robust::evidence(&r), whole);
         if text {
             print!("{}", robust::summary(&r));
+            anstream::println!("{}", combined_verdict_line(&run.verdict));
         }
         Some(r)
     } else {
         None
     };
+    if let Some(path) = &output.junit {
+        let xml = junit_xml(&s.name, &run.verdict, run.elapsed)?;
+        write_atomic(path, xml.as_bytes())?;
+        eprintln!("wrote {}", path.display());
+    }
+    let passed = run.verdict.status == Status::Pass;
+    let json = (!text).then(|| run.verdict.clone());
     let mut report = None;
     if !output.no_report {
         let writing = std::time::Instant::now();
@@ -128,6 +134,23 @@ pub(super) fn run_command(
     } else {
         ExitCode::from(1)
     })
+}
+
+/// "verdict with the robust gate: FAIL (unstable): 1 of 13 gates failed: min_stable_fraction".
+fn combined_verdict_line(v: &Verdict) -> String {
+    let word = match v.status {
+        Status::Pass => "PASS",
+        Status::Fail => "FAIL",
+    };
+    let outcome = match v.outcome {
+        crate::diagnose::Outcome::Stable => "stable",
+        crate::diagnose::Outcome::Unstable => "unstable",
+        crate::diagnose::Outcome::NoProgress => "no-progress",
+    };
+    format!(
+        "verdict with the robust gate: {word} ({outcome}): {}",
+        v.gate_summary()
+    )
 }
 
 /// The folder of a scenario file (relative data paths start there); `None` for a built-in name.

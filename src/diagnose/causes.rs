@@ -8,7 +8,8 @@
 //!    runaway weights or updates, the edge of stability; among these the earliest onset leads;
 //! 3. dead or saturated units (a blow-up produces them; they rarely produce a blow-up);
 //! 4. vanishing gradients (saturation and dead units produce them);
-//! 5. slow progress, a consequence of everything above.
+//! 5. slow progress, a consequence of everything above;
+//! 6. the `[robust]` neighbourhood failing (`--robust`), which explains none of the run's own.
 //!
 //! Every other error finding is marked `consequence_of` the cause's kind. Nothing is dropped and
 //! no gate changes: grouping only orders and labels.
@@ -25,6 +26,8 @@ fn rank(kind: FindingKind) -> u8 {
         DeadUnits | SaturatedUnits => 2,
         VanishingGradients | DepthScaling => 3,
         NoProgress | Plateau => 4,
+        // The neighbourhood's failures are not this run's: the run's own cause comes first.
+        NotRobust => 5,
     }
 }
 
@@ -47,9 +50,7 @@ pub fn group(mut findings: Vec<Finding>) -> Vec<Finding> {
     let kind = findings[at].kind;
     for (i, f) in findings.iter_mut().enumerate() {
         let explains = f.kind == FindingKind::RootCause;
-        if i != at && f.severity == Severity::Error && !explains {
-            f.consequence_of = Some(kind);
-        }
+        f.consequence_of = (i != at && f.severity == Severity::Error && !explains).then_some(kind);
     }
     let place = |i: usize, f: &Finding| match (f.severity, f.kind) {
         _ if i == at => 0,

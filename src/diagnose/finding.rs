@@ -42,6 +42,8 @@ pub enum FindingKind {
     WeightGrowth,
     /// Sharpness near or past the optimizer's stability limit (needs the sharpness probe).
     EdgeOfStability,
+    /// Too few of the `[robust]` perturbations of the scenario were stable (`--robust`).
+    NotRobust,
 }
 
 impl FindingKind {
@@ -71,6 +73,7 @@ impl FindingKind {
             FindingKind::UpdateRatio => "update-ratio",
             FindingKind::WeightGrowth => "weight-growth",
             FindingKind::EdgeOfStability => "edge-of-stability",
+            FindingKind::NotRobust => "not-robust",
         }
     }
 }

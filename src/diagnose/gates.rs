@@ -28,6 +28,8 @@ pub enum Gate {
     MaxUpdateRatio,
     MaxWeightGrowth,
     MaxSharpnessRatio,
+    /// `[robust] min_stable_fraction`, judged only by `stabcheck scenario --robust`.
+    MinStableFraction,
 }
 
 impl Gate {
@@ -47,11 +49,12 @@ impl Gate {
             Gate::MaxUpdateRatio => "max_update_ratio",
             Gate::MaxWeightGrowth => "max_weight_growth",
             Gate::MaxSharpnessRatio => "max_sharpness_ratio",
+            Gate::MinStableFraction => "min_stable_fraction",
         }
     }
 
     /// Every gate, in documented order.
-    pub const ALL: [Gate; 13] = [
+    pub const ALL: [Gate; 14] = [
         Gate::Nonfinite,
         Gate::MaxGradNorm,
         Gate::MinGradNorm,
@@ -65,11 +68,12 @@ impl Gate {
         Gate::MaxUpdateRatio,
         Gate::MaxWeightGrowth,
         Gate::MaxSharpnessRatio,
+        Gate::MinStableFraction,
     ];
 }
 
 // `ALL` lists every variant: the last one's discriminant is its length minus one.
-const _: () = assert!(Gate::MaxSharpnessRatio as usize + 1 == Gate::ALL.len());
+const _: () = assert!(Gate::MinStableFraction as usize + 1 == Gate::ALL.len());
 
 impl fmt::Display for Gate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -15,6 +15,7 @@ pub mod gradients;
 pub mod loss;
 pub mod nonfinite;
 pub mod oscillation;
+pub mod robust_gate;
 pub mod root_cause;
 pub mod series;
 pub mod suggest;
@@ -49,6 +50,12 @@ pub fn run(trace: &Trace, scenario: &Scenario, nan_origin: Option<&NanOrigin>) -
 fn verdict(findings: Vec<Finding>, book: GateBook) -> Verdict {
     let findings = causes::group(findings);
     let gates = book.into_results(&findings);
+    settle(gates, findings)
+}
+
+/// The verdict of these gates and findings: failed when a gate failed; unstable when an error is
+/// an instability, no progress when the errors are only about progress.
+pub(crate) fn settle(gates: Vec<GateResult>, findings: Vec<Finding>) -> Verdict {
     let failed = gates.iter().any(GateResult::failed);
     let errors = || findings.iter().filter(|f| f.severity == Severity::Error);
     let outcome = if errors().any(|f| f.kind.is_instability()) {

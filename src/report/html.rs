@@ -35,6 +35,7 @@ pub fn chart_for(kind: FindingKind) -> &'static str {
         FindingKind::DeadUnits => "dead-units.svg",
         FindingKind::SaturatedUnits => "saturated-units.svg",
         FindingKind::EdgeOfStability => "sharpness.svg",
+        FindingKind::NotRobust => "robust-cases.svg",
     }
 }
 
