@@ -285,3 +285,36 @@ fn the_report_draws_sharpness_svg_only_when_samples_exist() {
     stabcheck::report::render(&record, quiet.path()).unwrap();
     assert!(!quiet.path().join("sharpness.svg").exists());
 }
+
+/// `--predict` on a built-in scenario: the exit code and the JSON `gate`.
+fn predict_builtin(name: &str) -> (Option<i32>, String) {
+    let out = Command::cargo_bin("stabcheck")
+        .unwrap()
+        .args(["scenario", name, "--predict", "--format", "json"])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    (
+        out.status.code(),
+        json["gate"].as_str().unwrap().to_string(),
+    )
+}
+
+#[test]
+fn predict_never_fails_a_scenario_that_trains_stably() {
+    // Adam's step-0 bound is pessimistic (deep-mlp: 1.24x, trains stably) and clipping bounds
+    // the update (sgd-lr-1-clipped: 147x, trains): warnings, exit 0.
+    for name in ["deep-mlp", "sgd-lr-1-clipped"] {
+        assert_eq!(predict_builtin(name), (Some(0), "warning".into()), "{name}");
+    }
+    // Far past the bound's uncertainty (Adam at lr 0.1: 124x) or under plain SGD (147x), the
+    // prediction fails as the runs do.
+    for name in ["adam-lr-too-high", "sgd-lr-1"] {
+        assert_eq!(predict_builtin(name), (Some(1), "fail".into()), "{name}");
+    }
+    // A non-positive step-0 sharpness implies no limit: not judged, never a pass.
+    assert_eq!(
+        predict_builtin("relu-init-3-repaired"),
+        (Some(0), "not-judged".into())
+    );
+}
