@@ -369,3 +369,20 @@ fn a_transient_rise_that_recovers_is_a_warning_not_a_divergence() {
         .find(|f| f.kind == FindingKind::LossDivergence);
     assert_eq!(w.map(|f| f.severity), Some(Severity::Warning));
 }
+
+#[test]
+fn a_loss_that_overflows_after_its_peak_is_not_said_to_have_recovered() {
+    // Up 10x per step from step 50, infinite from step 80: no "rose and then recovered" warning.
+    let overflow = with(|i, s| {
+        s.loss = match i {
+            0..50 => 2.0,
+            50..80 => 2.0 * 10f64.powi(i as i32 - 49),
+            _ => f64::INFINITY,
+        }
+    });
+    let v = diagnose(&overflow);
+    assert!(
+        !v.findings.iter().any(|f| f.summary.contains("recovered")),
+        "{v:#?}"
+    );
+}

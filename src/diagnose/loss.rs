@@ -226,7 +226,9 @@ fn divergence(cx: &Context, book: &mut GateBook) -> Option<Finding> {
 fn transient_peak(cx: &Context, levels: &[f64], window: usize) -> Option<Finding> {
     let (at, peak) = argmax_finite(levels)?;
     let growth = peak / cx.initial_loss;
-    if !above(growth, cx.gates.max_loss_growth) {
+    // A loss that went non-finite after its peak did not recover: that is the nonfinite finding.
+    let recovered = cx.loss[at..].iter().all(|l| l.is_finite());
+    if !recovered || !above(growth, cx.gates.max_loss_growth) {
         return None;
     }
     Some(
