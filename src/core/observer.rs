@@ -8,7 +8,11 @@ use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
 use super::float::Real;
+use super::layers::NormKind;
+use super::layers::activation::Activation;
+use super::loss::LossKind;
 use super::model::Model;
+use super::optim::OptimizerKind;
 
 /// Which pass of a training step an op belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,6 +23,79 @@ pub enum Phase {
     Update,
 }
 
+/// Every op the core reports, a closed set: a misspelt op cannot compile. The record
+/// (`NanOrigin.op`) keeps [`Op::name`], the dotted name users read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    DenseMatmul,
+    DenseBias,
+    DenseGradWeight,
+    DenseGradBias,
+    DenseGradInput,
+    /// `x̂ = (z − μ)/√(σ² + eps)` of a layernorm or batchnorm.
+    NormNormalize(NormKind),
+    NormAffine(NormKind),
+    NormBackward(NormKind),
+    Activation(Activation),
+    ActivationBackward(Activation),
+    Dropout,
+    DropoutBackward,
+    ResidualAdd,
+    /// The loss's forward value (phase forward) or its gradient (phase backward).
+    Loss(LossKind),
+    Update(OptimizerKind),
+}
+
+impl Op {
+    /// The dotted name, e.g. `dense.matmul`, `layernorm.normalize`, `softmax_xent`, `adam.update`.
+    pub fn name(self) -> &'static str {
+        use NormKind::Batchnorm;
+        match self {
+            Op::DenseMatmul => "dense.matmul",
+            Op::DenseBias => "dense.bias",
+            Op::DenseGradWeight => "dense.grad_weight",
+            Op::DenseGradBias => "dense.grad_bias",
+            Op::DenseGradInput => "dense.grad_input",
+            Op::NormNormalize(Batchnorm) => "batchnorm.normalize",
+            Op::NormAffine(Batchnorm) => "batchnorm.affine",
+            Op::NormBackward(Batchnorm) => "batchnorm.backward",
+            Op::NormNormalize(_) => "layernorm.normalize",
+            Op::NormAffine(_) => "layernorm.affine",
+            Op::NormBackward(_) => "layernorm.backward",
+            Op::Activation(a) => a.name(),
+            Op::ActivationBackward(a) => activation_backward_name(a),
+            Op::Dropout => "dropout",
+            Op::DropoutBackward => "dropout.backward",
+            Op::ResidualAdd => "residual.add",
+            Op::Loss(kind) => kind.name(),
+            Op::Update(kind) => update_name(kind),
+        }
+    }
+}
+
+fn activation_backward_name(a: Activation) -> &'static str {
+    match a {
+        Activation::Relu => "relu.backward",
+        Activation::LeakyRelu => "leaky-relu.backward",
+        Activation::Gelu => "gelu.backward",
+        Activation::Tanh => "tanh.backward",
+        Activation::Sigmoid => "sigmoid.backward",
+        Activation::Softplus => "softplus.backward",
+        Activation::Identity => "identity.backward",
+    }
+}
+
+fn update_name(kind: OptimizerKind) -> &'static str {
+    match kind {
+        OptimizerKind::Sgd => "sgd.update",
+        OptimizerKind::Momentum => "momentum.update",
+        OptimizerKind::Nesterov => "nesterov.update",
+        OptimizerKind::Adam => "adam.update",
+        OptimizerKind::Adamw => "adamw.update",
+        OptimizerKind::Rmsprop => "rmsprop.update",
+    }
+}
+
 /// One op just ran. Views borrow the core's own buffers: nothing is copied to build an event.
 #[derive(Debug)]
 pub struct OpEvent<'a, T> {
@@ -26,8 +103,8 @@ pub struct OpEvent<'a, T> {
     pub step: usize,
     /// Layer index (hidden layers `0..depth`, output layer `depth`); `None` for the loss.
     pub layer: Option<usize>,
-    /// Dotted op name, e.g. `dense.matmul`, `layernorm.normalize`, `softmax_xent.forward`, `adam.update`.
-    pub op: &'static str,
+    /// Which op; [`Op::name`] gives its dotted name.
+    pub op: Op,
     pub phase: Phase,
     /// The op's inputs, in the order its doc comment gives (biases and scales as `1 × n`).
     pub inputs: &'a [ArrayView2<'a, T>],
@@ -90,3 +167,35 @@ pub trait Observer<T: Real> {
 pub struct NoopObserver;
 
 impl<T: Real> Observer<T> for NoopObserver {}
+
+#[cfg(test)]
+mod op_tests {
+    use super::*;
+
+    #[test]
+    fn op_names_are_the_dotted_names_records_and_users_read_and_are_distinct() {
+        use NormKind::{Batchnorm, Layernorm};
+        let ops = [
+            (Op::DenseMatmul, "dense.matmul"),
+            (Op::DenseGradInput, "dense.grad_input"),
+            (Op::NormNormalize(Layernorm), "layernorm.normalize"),
+            (Op::NormNormalize(Batchnorm), "batchnorm.normalize"),
+            (Op::NormBackward(Batchnorm), "batchnorm.backward"),
+            (Op::Activation(Activation::Tanh), "tanh"),
+            (
+                Op::ActivationBackward(Activation::LeakyRelu),
+                "leaky-relu.backward",
+            ),
+            (Op::Loss(LossKind::CrossEntropy), "softmax_xent"),
+            (Op::Update(OptimizerKind::Adamw), "adamw.update"),
+            (Op::ResidualAdd, "residual.add"),
+        ];
+        for (op, name) in ops {
+            assert_eq!(op.name(), name, "{op:?}");
+        }
+        let mut names: Vec<&str> = ops.iter().map(|(op, _)| op.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), ops.len());
+    }
+}

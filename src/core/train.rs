@@ -11,7 +11,7 @@ use super::float::Real;
 use super::loss::{LossKind, LossTarget};
 use super::model::Model;
 use super::model::emit::Emit;
-use super::observer::{Observer, Phase, StepEvent};
+use super::observer::{Observer, Op, Phase, StepEvent};
 use super::optim::Optimizer;
 use super::regularize::Penalties;
 use super::schedule::Schedule;
@@ -177,14 +177,14 @@ impl<T: Real> Model<T> {
             let v = Array2::from_elem((1, 1), T::of(value));
             e.op(
                 None,
-                loss.name(),
+                Op::Loss(loss),
                 Phase::Forward,
                 &[self.logits.view()],
                 v.view(),
             );
             e.op(
                 None,
-                loss.name(),
+                Op::Loss(loss),
                 Phase::Backward,
                 &[self.logits.view()],
                 self.grad_logits.view(),

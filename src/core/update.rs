@@ -121,7 +121,7 @@ impl<T: Real> Updater<T> {
                 if let (Ok(value), Ok(grad)) = (value, grad) {
                     e.op(
                         Some(layer),
-                        self.optimizer.op_name(),
+                        self.optimizer.op(),
                         Phase::Update,
                         &[grad],
                         value,

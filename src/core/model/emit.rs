@@ -3,7 +3,7 @@
 use ndarray::ArrayView2;
 
 use crate::core::float::Real;
-use crate::core::observer::{Observer, OpEvent, Phase};
+use crate::core::observer::{Observer, Op, OpEvent, Phase};
 
 /// The observer plus the current step, as the layers see it.
 pub struct Emit<'o, T> {
@@ -23,7 +23,7 @@ impl<'o, T: Real> Emit<'o, T> {
     pub fn op(
         &mut self,
         layer: Option<usize>,
-        op: &'static str,
+        op: Op,
         phase: Phase,
         inputs: &[ArrayView2<'_, T>],
         output: ArrayView2<'_, T>,

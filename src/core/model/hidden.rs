@@ -7,7 +7,7 @@ use ndarray::{Array2, ArrayView2, ArrayViewMut2, Zip};
 use rand_chacha::ChaCha8Rng;
 
 use super::emit::Emit;
-use super::op_events::{activation_backward_op, dense_forward, dense_grad_events, norm_op};
+use super::op_events::{NormPart, dense_forward, dense_grad_events, norm_op};
 pub use super::sums::BufferSums;
 use crate::core::float::Real;
 use crate::core::layers::NormKind;
@@ -15,7 +15,7 @@ use crate::core::layers::activation::Activation;
 use crate::core::layers::dense::Dense;
 use crate::core::layers::dropout::Dropout;
 use crate::core::layers::norm::Norm;
-use crate::core::observer::Phase;
+use crate::core::observer::{Op, Phase};
 use crate::core::params::Params;
 
 /// A hidden block and its preallocated `[batch, width]` buffers.
@@ -140,7 +140,7 @@ impl<T: Real> Hidden<T> {
             norm.normalize(self.z.view());
             e.op(
                 l,
-                norm_op(norm, "normalize"),
+                norm_op(norm, NormPart::Normalize),
                 Phase::Forward,
                 &[self.z.view()],
                 norm.xhat.view(),
@@ -148,7 +148,7 @@ impl<T: Real> Hidden<T> {
             norm.affine(params, self.normed.view_mut());
             e.op(
                 l,
-                norm_op(norm, "affine"),
+                norm_op(norm, NormPart::Affine),
                 Phase::Forward,
                 &[norm.xhat.view()],
                 self.normed.view(),
@@ -169,7 +169,7 @@ impl<T: Real> Hidden<T> {
         }
         e.op(
             l,
-            self.activation.name(),
+            Op::Activation(self.activation),
             Phase::Forward,
             &[pre],
             self.a.view(),
@@ -181,7 +181,7 @@ impl<T: Real> Hidden<T> {
             d.forward(self.a.view(), self.out.view_mut());
             e.op(
                 l,
-                "dropout",
+                Op::Dropout,
                 Phase::Forward,
                 &[self.a.view()],
                 self.out.view(),
@@ -192,7 +192,7 @@ impl<T: Real> Hidden<T> {
                 self.out.assign(&self.a);
             }
             self.out += &h;
-            e.op(l, "residual.add", Phase::Forward, &[h], self.out.view());
+            e.op(l, Op::ResidualAdd, Phase::Forward, &[h], self.out.view());
         }
     }
 
@@ -210,7 +210,7 @@ impl<T: Real> Hidden<T> {
                 d.backward(self.grad_out.view(), self.grad_a.view_mut());
                 e.op(
                     l,
-                    "dropout.backward",
+                    Op::DropoutBackward,
                     Phase::Backward,
                     &[self.grad_out.view()],
                     self.grad_a.view(),
@@ -235,7 +235,7 @@ impl<T: Real> Hidden<T> {
         }
         e.op(
             l,
-            activation_backward_op(self.activation),
+            Op::ActivationBackward(self.activation),
             Phase::Backward,
             &[grad_a],
             self.grad_pre.view(),
@@ -249,7 +249,7 @@ impl<T: Real> Hidden<T> {
             );
             e.op(
                 l,
-                norm_op(norm, "backward"),
+                norm_op(norm, NormPart::Backward),
                 Phase::Backward,
                 &[self.grad_pre.view()],
                 self.grad_z.view(),

@@ -20,7 +20,7 @@ use super::float::Real;
 use super::layers::NormKind;
 use super::layers::activation::Activation;
 use super::layers::dense::Dense;
-use super::observer::{NoopObserver, Phase};
+use super::observer::{NoopObserver, Op, Phase};
 use super::params::Params;
 use super::rng::{Stream, stream_rng};
 use crate::core::loss::{LossKind, LossTarget};
@@ -179,7 +179,7 @@ impl<T: Real> Model<T> {
             if let Some(last) = self.hidden.last() {
                 e.op(
                     l,
-                    "dense.grad_input",
+                    Op::DenseGradInput,
                     Phase::Backward,
                     &[self.grad_logits.view()],
                     last.grad_out.view(),
@@ -202,7 +202,7 @@ impl<T: Real> Model<T> {
                     layer.add_skip_gradient(dh.view_mut());
                     e.op(
                         Some(i),
-                        "dense.grad_input",
+                        Op::DenseGradInput,
                         Phase::Backward,
                         &[layer.grad_out.view()],
                         dh.view(),

@@ -1,37 +1,28 @@
-//! How a block's ops are named and reported to the observer: the op names the NaN-origin replay
+//! How a block's ops are reported to the observer: the op names the NaN-origin replay
 //! prints (`dense.matmul`, `layernorm.normalize`, ...) and the events of the dense layers.
 
 use ndarray::{ArrayView2, ArrayViewMut2};
 
 use super::emit::Emit;
 use crate::core::float::Real;
-use crate::core::layers::NormKind;
-use crate::core::layers::activation::Activation;
 use crate::core::layers::dense::Dense;
 use crate::core::layers::norm::Norm;
-use crate::core::observer::Phase;
+use crate::core::observer::{Op, Phase};
 use crate::core::params::Params;
 
-pub(super) fn norm_op<T: Real>(norm: &Norm<T>, part: &str) -> &'static str {
-    match (norm.kind, part) {
-        (NormKind::Batchnorm, "normalize") => "batchnorm.normalize",
-        (NormKind::Batchnorm, "affine") => "batchnorm.affine",
-        (NormKind::Batchnorm, _) => "batchnorm.backward",
-        (_, "normalize") => "layernorm.normalize",
-        (_, "affine") => "layernorm.affine",
-        _ => "layernorm.backward",
-    }
+/// The part of a norm layer an event reports.
+#[derive(Clone, Copy)]
+pub(super) enum NormPart {
+    Normalize,
+    Affine,
+    Backward,
 }
 
-pub(super) fn activation_backward_op(a: Activation) -> &'static str {
-    match a {
-        Activation::Relu => "relu.backward",
-        Activation::LeakyRelu => "leaky-relu.backward",
-        Activation::Gelu => "gelu.backward",
-        Activation::Tanh => "tanh.backward",
-        Activation::Sigmoid => "sigmoid.backward",
-        Activation::Softplus => "softplus.backward",
-        Activation::Identity => "identity.backward",
+pub(super) fn norm_op<T: Real>(norm: &Norm<T>, part: NormPart) -> Op {
+    match part {
+        NormPart::Normalize => Op::NormNormalize(norm.kind),
+        NormPart::Affine => Op::NormAffine(norm.kind),
+        NormPart::Backward => Op::NormBackward(norm.kind),
     }
 }
 
@@ -47,7 +38,7 @@ pub(super) fn dense_forward<T: Real>(
     dense.matmul(params, h, z.view_mut());
     e.op(
         l,
-        "dense.matmul",
+        Op::DenseMatmul,
         Phase::Forward,
         &[h, params.value(dense.weight)],
         z.view(),
@@ -55,7 +46,7 @@ pub(super) fn dense_forward<T: Real>(
     dense.add_bias(params, z.view_mut());
     e.op(
         l,
-        "dense.bias",
+        Op::DenseBias,
         Phase::Forward,
         &[params.value(dense.bias)],
         z.view(),
@@ -73,14 +64,14 @@ pub(super) fn dense_grad_events<T: Real>(
     let l = Some(dense.layer);
     e.op(
         l,
-        "dense.grad_weight",
+        Op::DenseGradWeight,
         Phase::Backward,
         &[h, dz],
         params.grad(dense.weight),
     );
     e.op(
         l,
-        "dense.grad_bias",
+        Op::DenseGradBias,
         Phase::Backward,
         &[dz],
         params.grad(dense.bias),

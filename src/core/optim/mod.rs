@@ -170,16 +170,9 @@ impl<T: Real> Optimizer<T> {
         }
     }
 
-    /// Op name of this optimizer's update in events and records.
-    pub fn op_name(&self) -> &'static str {
-        match self.spec.kind {
-            OptimizerKind::Sgd => "sgd.update",
-            OptimizerKind::Momentum => "momentum.update",
-            OptimizerKind::Nesterov => "nesterov.update",
-            OptimizerKind::Adam => "adam.update",
-            OptimizerKind::Adamw => "adamw.update",
-            OptimizerKind::Rmsprop => "rmsprop.update",
-        }
+    /// The op of this optimizer's update in events (its name in records: `adam.update`, ...).
+    pub fn op(&self) -> crate::core::observer::Op {
+        crate::core::observer::Op::Update(self.spec.kind)
     }
 
     /// One segment's (first, second) moment state for probes; a kind without one gives `&[]`.

@@ -16,7 +16,7 @@ fn state_has_the_moments_each_kind_keeps_and_names_its_op() {
     ];
     for (kind, name, first, second) in cases {
         let opt = Optimizer::<f32>::new(OptimizerSpec::defaults(kind), 3);
-        assert_eq!(opt.op_name(), name);
+        assert_eq!(opt.op().name(), name);
         assert_eq!(opt.spec().kind, kind);
         let (m, v) = opt.state(&s);
         assert_eq!((m.len(), v.len()), (first, second), "{name}");

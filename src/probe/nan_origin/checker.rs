@@ -151,7 +151,7 @@ impl<T: Real> Observer<T> for OriginChecker {
         self.origin = Some(NanOrigin {
             step: event.step,
             layer: event.layer,
-            op: event.op.to_string(),
+            op: event.op.name().to_string(),
             phase: event.phase,
             value: value.label().to_string(),
             explanation,

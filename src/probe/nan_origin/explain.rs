@@ -5,7 +5,9 @@ use ndarray::{ArrayView1, ArrayView2, Axis};
 
 use super::checker::NonFinite;
 use crate::core::float::Real;
-use crate::core::observer::{OpEvent, Phase};
+use crate::core::layers::NormKind;
+use crate::core::loss::LossKind;
+use crate::core::observer::{Op, OpEvent, Phase};
 use crate::probe::trace::TensorSummary;
 
 /// The hyperparameters an explanation may cite, as in effect at the replayed step.
@@ -65,21 +67,21 @@ pub fn sci(x: f64) -> String {
     format!("{x:.1e}")
 }
 
-fn input_names(op: &str) -> &'static [&'static str] {
+fn input_names(op: Op) -> &'static [&'static str] {
     match op {
-        "dense.matmul" => &["h", "W"],
-        "dense.grad_weight" => &["h", "dz"],
-        "dense.bias" => &["b"],
-        "dense.grad_bias" => &["dz"],
-        "dense.grad_input" => &["grad_out"],
-        "residual.add" => &["h"],
-        "dropout" => &["a"],
-        _ if op.ends_with(".normalize") => &["z"],
-        _ if op.ends_with(".affine") => &["x̂"],
-        _ if op.ends_with(".update") => &["g"],
-        _ if op.ends_with(".backward") => &["grad"],
-        "softmax_xent" | "mse" | "bce" => &["logits"],
-        _ => &["x"],
+        Op::DenseMatmul => &["h", "W"],
+        Op::DenseGradWeight => &["h", "dz"],
+        Op::DenseBias => &["b"],
+        Op::DenseGradBias => &["dz"],
+        Op::DenseGradInput => &["grad_out"],
+        Op::ResidualAdd => &["h"],
+        Op::Dropout => &["a"],
+        Op::NormNormalize(_) => &["z"],
+        Op::NormAffine(_) => &["x̂"],
+        Op::Update(_) => &["g"],
+        Op::NormBackward(_) | Op::ActivationBackward(_) | Op::DropoutBackward => &["grad"],
+        Op::Loss(_) => &["logits"],
+        Op::Activation(_) => &["x"],
     }
 }
 
@@ -88,9 +90,9 @@ pub fn explain<T: Real>(site: &Site<'_, '_, T>, h: &Hyper) -> String {
     let op = site.event.op;
     let reason = if let Some(k) = site.inputs.iter().position(|s| s.nonfinite > 0) {
         already_nonfinite(site, k)
-    } else if op == "dense.matmul" || op == "dense.grad_weight" {
+    } else if matches!(op, Op::DenseMatmul | Op::DenseGradWeight) {
         product_overflow(site, h)
-    } else if op.ends_with(".normalize") {
+    } else if matches!(op, Op::NormNormalize(_)) {
         normalize(site, h)
     } else if site.event.phase == Phase::Update {
         super::explain_update::update(site, h)
@@ -109,7 +111,7 @@ pub fn explain<T: Real>(site: &Site<'_, '_, T>, h: &Hyper) -> String {
 fn already_nonfinite<T>(site: &Site<'_, '_, T>, k: usize) -> String {
     let n = site.input(k).nonfinite;
     let name = site.name(k);
-    if site.event.op == "softmax_xent" {
+    if site.event.op == Op::Loss(LossKind::CrossEntropy) {
         return format!(
             "{name} already hold {n} non-finite values: the softmax of ±inf logits is inf/inf = NaN"
         );
@@ -123,7 +125,7 @@ fn already_nonfinite<T>(site: &Site<'_, '_, T>, k: usize) -> String {
 /// `h·W` (forward) or `hᵀ·dz` (weight gradient): products of large factors, or long sums, overflow.
 fn product_overflow<T>(site: &Site<'_, '_, T>, h: &Hyper) -> String {
     let (a, b) = (site.input(0), site.input(1));
-    let terms = if site.event.op == "dense.matmul" {
+    let terms = if site.event.op == Op::DenseMatmul {
         a.cols
     } else {
         a.rows
@@ -151,8 +153,9 @@ fn normalize<T: Real>(site: &Site<'_, '_, T>, h: &Hyper) -> String {
     let Some(z) = site.event.inputs.first() else {
         return elementwise(site, h);
     };
-    let norm = site.event.op.split('.').next().unwrap_or("norm");
-    let Some((lane_name, lane)) = lane_of(norm, z.view(), site.at) else {
+    let batchnorm = site.event.op == Op::NormNormalize(NormKind::Batchnorm);
+    let norm = if batchnorm { "batchnorm" } else { "layernorm" };
+    let Some((lane_name, lane)) = lane_of(batchnorm, z.view(), site.at) else {
         return elementwise(site, h);
     };
     let (lo, hi, max_abs) = lane.iter().fold(
@@ -183,12 +186,12 @@ fn normalize<T: Real>(site: &Site<'_, '_, T>, h: &Hyper) -> String {
 
 /// The lane holding `at`: a row for layernorm, a column for batchnorm.
 fn lane_of<'v, T>(
-    norm: &str,
+    batchnorm: bool,
     z: ArrayView2<'v, T>,
     at: [usize; 2],
 ) -> Option<(String, ArrayView1<'v, T>)> {
     let [row, col] = at;
-    if norm == "batchnorm" {
+    if batchnorm {
         (col < z.ncols()).then(|| {
             (
                 format!("feature {col} over the batch"),
@@ -204,17 +207,19 @@ fn lane_of<'v, T>(
 pub(super) fn elementwise<T>(site: &Site<'_, '_, T>, h: &Hyper) -> String {
     let head = site.finite_inputs();
     let what = match (site.event.op, site.event.layer) {
-        ("dense.grad_input", _) => "the product with Wᵀ",
-        ("dense.bias", _) => "z + b",
-        ("softmax_xent", None) if site.event.phase == Phase::Forward => "the loss lse(z) − z_y",
-        ("mse", None) => "the squared error (ŷ − y)² or its gradient",
+        (Op::DenseGradInput, _) => "the product with Wᵀ",
+        (Op::DenseBias, _) => "z + b",
+        (Op::Loss(LossKind::CrossEntropy), None) if site.event.phase == Phase::Forward => {
+            "the loss lse(z) − z_y"
+        }
+        (Op::Loss(LossKind::Mse), None) => "the squared error (ŷ − y)² or its gradient",
         (_, None) => "the loss",
         _ => "the result",
     };
     match site.value {
         NonFinite::Nan => format!(
             "{head}, yet {} produced NaN: inside the op an intermediate overflowed (inf − inf or 0·inf)",
-            site.event.op
+            site.event.op.name()
         ),
         _ => format!("{head}; {what} exceeds {}", h.limit()),
     }

@@ -4,10 +4,13 @@
 use super::checker::NonFinite;
 use super::explain::{Hyper, Site, elementwise, sci};
 use crate::core::float::Real;
+use crate::core::observer::Op;
+use crate::core::optim::OptimizerKind;
 
 /// Optimizers that divide by `√v + eps`.
-fn is_adaptive(op: &str) -> bool {
-    matches!(op, "adam.update" | "adamw.update" | "rmsprop.update")
+fn is_adaptive(op: Op) -> bool {
+    use OptimizerKind::{Adam, Adamw, Rmsprop};
+    matches!(op, Op::Update(Adam | Adamw | Rmsprop))
 }
 
 /// `<optimizer>.update` of one parameter segment; input 0 is its gradient `g`.
