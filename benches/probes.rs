@@ -21,7 +21,8 @@ use stabcheck::core::observer::{NoopObserver, Observer, StatsWanted, StepEvent};
 use stabcheck::core::train::Trainer;
 use stabcheck::probe::histogram::histogram_due;
 use stabcheck::probe::recorder::Recorder;
-use stabcheck::scenario::{self, Scenario, build::build_trainer};
+use stabcheck::run::build::build_trainer;
+use stabcheck::scenario::{self, Scenario};
 
 /// Lockstep rounds, each a whole deep-mlp run per role.
 const ROUNDS: usize = 15;

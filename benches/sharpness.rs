@@ -11,7 +11,8 @@ use std::time::Instant;
 use stabcheck::core::observer::NoopObserver;
 use stabcheck::core::train::Trainer;
 use stabcheck::probe::sharpness::{RECORD_OPTIONS, SharpnessProbe, run_with_sharpness};
-use stabcheck::scenario::{self, Scenario, build::build_trainer};
+use stabcheck::run::build::build_trainer;
+use stabcheck::scenario::{self, Scenario};
 
 const ROUNDS: usize = 5;
 

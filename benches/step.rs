@@ -13,7 +13,8 @@ use stabcheck::core::observer::{NoopObserver, Observer, OpEvent};
 use stabcheck::core::optim::OptimizerKind;
 use stabcheck::core::tensor::matmul_into;
 use stabcheck::core::train::Trainer;
-use stabcheck::scenario::{self, build::build_trainer};
+use stabcheck::run::build::build_trainer;
+use stabcheck::scenario;
 
 const ROUNDS: usize = 9;
 const STEPS_PER_ROUND: usize = 200;

@@ -9,7 +9,7 @@
 use crate::core::optim::OptimizerKind;
 use crate::core::train::StepSummary;
 use crate::error::Error;
-use crate::probe::trace::{HistogramRecord, LayerStats, StepRecord};
+use crate::record::trace::{HistogramRecord, LayerStats, StepRecord};
 use crate::scenario::{Precision, Scenario};
 
 /// Default memory budget of one run: 4 GiB.

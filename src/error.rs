@@ -52,11 +52,21 @@ pub enum Error {
     /// nothing, so the previous report stays as it was.
     #[error("interrupted before step {step} of {steps}: no verdict, nothing written")]
     Interrupted { step: usize, steps: usize },
-    /// A run record could not be written or read back (malformed JSON, wrong schema).
+    /// A record could not be read back: malformed JSON, a wrong schema, over the size cap. The
+    /// message is serde's, rewritten to lead with the line, column and field, so it is the whole
+    /// story (attaching serde's error as well would print it twice).
     #[error("{}{message}", path.as_ref().map(|p| format!("{}: ", p.display())).unwrap_or_default())]
     Record {
         path: Option<PathBuf>,
         message: String,
+    },
+    /// A record, scenario or page could not be serialized (a serde or XML writer failure).
+    #[error("could not serialize {what}")]
+    Serialize {
+        /// The file or thing being written, e.g. `robust.json`.
+        what: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// A report chart could not be drawn (a plotting-library failure, not bad data: non-finite
     /// values are drawn as gaps and markers).
@@ -69,4 +79,17 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl Error {
+    /// A serialization failure of `what` (a file name or a description), keeping its source.
+    pub fn serialize(
+        what: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Error::Serialize {
+            what: what.into(),
+            source: Box::new(source),
+        }
+    }
 }

@@ -12,7 +12,6 @@ pub mod cli;
 pub mod core;
 pub mod diagnose;
 pub mod error;
-pub mod fuzzing;
 pub mod probe;
 pub mod record;
 pub mod repair;

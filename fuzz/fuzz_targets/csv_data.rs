@@ -1,4 +1,4 @@
-//! Fuzz target `csv_data`: the body is `stabcheck::fuzzing::csv_data`, which `tests/fuzz_seeds.rs` also replays.
+//! Fuzz target `csv_data`: the body is `stabcheck_fuzz::csv_data`, which `tests/it/fuzz_seeds.rs` also replays.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| stabcheck::fuzzing::csv_data(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| stabcheck_fuzz::csv_data(data));

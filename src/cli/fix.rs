@@ -2,6 +2,7 @@
 //! its evidence, write fix.json, fixed.toml and fixed.diff; exit 0 when a verified fix was found
 //! (or nothing needed fixing), 1 when none was.
 
+use super::out::{out, outln};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -11,6 +12,7 @@ use anyhow::Result;
 use super::Format;
 use crate::diagnose::Status;
 use crate::diagnose::series::fmt;
+use crate::record::Record;
 use crate::repair::{
     Candidate, DEFAULT_MAX_CANDIDATES, FixOptions, FixRecord, RunOutcome, run_fix_recorded,
 };
@@ -75,12 +77,12 @@ pub fn run(args: &FixArgs) -> Result<ExitCode> {
     }
     // The original's run.json and page, which shows fix.json as its "Verified fixes" section.
     let run = original.into_record(&base);
-    let run_path = run.write(&dir)?;
+    let run_path = run.write_in(&dir)?;
     let page = crate::report::render(&run, &dir)?;
     eprintln!("wrote {} and {}", run_path.display(), page.index.display());
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string(&record)?),
-        Format::Text => print!("{}", summary(&record)),
+        Format::Json => outln!("{}", serde_json::to_string(&record)?),
+        Format::Text => out!("{}", summary(&record)),
     }
     let fixed = record.original.status == Status::Pass || !record.ranking.is_empty();
     Ok(if fixed {

@@ -8,7 +8,10 @@ use clap::{Parser, Subcommand};
 
 mod fix;
 mod interrupt;
+#[cfg(test)]
+mod kill_tests;
 mod merge;
+mod out;
 mod predict;
 mod report;
 mod robust;
@@ -16,6 +19,7 @@ mod run_scenario;
 mod summary;
 mod sweep;
 
+use out::outln;
 pub(crate) use report::existing_run;
 use report::report_command;
 use run_scenario::{Output, base_dir_of, run_command};
@@ -196,20 +200,21 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 let description = scenario::resolve(name)
                     .map(|s| s.description)
                     .unwrap_or_default();
-                println!("{name:<24} {description}");
+                outln!("{name:<24} {description}");
             }
             Ok(ExitCode::SUCCESS)
         }
         Command::Check { target } => {
             let s = scenario::resolve(&target)?;
-            println!(
+            outln!(
                 "ok: {target} is a valid scenario ({}, {} steps)",
-                s.name, s.steps
+                s.name,
+                s.steps
             );
             Ok(ExitCode::SUCCESS)
         }
         Command::Schema => {
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&scenario::json_schema())?
             );

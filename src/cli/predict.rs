@@ -12,6 +12,7 @@
 //! failure (adam-lr-too-high: 124). A sharpness that could not be measured, or is not positive
 //! (no curvature limit), is "not judged" (exit 0), never a pass.
 
+use super::out::{out, outln};
 /// How pessimistic the step-0 bound of an adaptive optimizer can be: deep-mlp's step-0 ratio is
 /// 1.24 while its warmed-up ratio is 0.12-0.16, a factor of 8-10; we allow 10.
 pub const ADAPTIVE_STEP0_UNCERTAINTY: f64 = 10.0;
@@ -25,10 +26,11 @@ use serde::Serialize;
 use super::Format;
 use crate::core::clip::ClipKind;
 use crate::core::optim::OptimizerKind;
+use crate::probe::sharpness::Prediction;
 use crate::probe::sharpness::limit::{is_adaptive, rule_text};
-use crate::probe::sharpness::{Prediction, predict};
+use crate::run::build::optimizer_spec;
+use crate::run::replay::predict;
 use crate::scenario::Scenario;
-use crate::scenario::build::optimizer_spec;
 
 /// The `--format json` object of `--predict`.
 #[derive(Debug, Serialize)]
@@ -88,9 +90,9 @@ pub fn run(s: &Scenario, base_dir: Option<&Path>, format: Format) -> Result<Exit
             converged: p.sample.converged,
             probe_batch: p.probe_batch,
         };
-        println!("{}", serde_json::to_string(&json)?);
+        outln!("{}", serde_json::to_string(&json)?);
     } else {
-        print!("{}", text(s, &p, gate));
+        out!("{}", text(s, &p, gate));
     }
     Ok(if gate != "fail" {
         ExitCode::SUCCESS

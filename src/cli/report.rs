@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
+use crate::record::Record;
 use crate::record::RunRecord;
 
 /// The run.json already in `dir`, if any (so a robust or sweep report keeps the run's charts).

@@ -2,7 +2,9 @@
 //! the minimal failing configuration; exit 1 when the interval's lower end is under
 //! `[robust] min_stable_fraction`.
 
+use super::out::{out, outln};
 use crate::diagnose::robust_gate::{RobustEvidence, cases_needed};
+use crate::record::Record;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -129,7 +131,7 @@ pub fn run(args: &RobustArgs) -> Result<ExitCode> {
             minimal_failure: minimal.map(Box::new),
             shrink: options.shrink,
         };
-        let path = ShardRecord::new(s, &base, data).write(&dir)?;
+        let path = ShardRecord::new(s, &base, data).write_in(&dir)?;
         eprintln!("wrote {}", path.display());
         return Ok(ExitCode::SUCCESS);
     }
@@ -208,9 +210,9 @@ pub fn finish(record: &RobustRecord, dir: &Path, json: bool) -> Result<ExitCode>
     let written = render_folder(run.as_ref(), &extras, dir)?;
     eprintln!("wrote {}", written.index.display());
     if json {
-        println!("{}", serde_json::to_string(record)?);
+        outln!("{}", serde_json::to_string(record)?);
     } else {
-        print!("{}", summary(record));
+        out!("{}", summary(record));
     }
     Ok(if record.passed {
         ExitCode::SUCCESS

@@ -1,6 +1,7 @@
 //! `stabcheck scenario`: run, diagnose and gate one scenario (optionally with the robust gate),
 //! write run.json, the report and JUnit, and map the verdict to an exit code.
 
+use super::out::{out, outln};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -9,6 +10,7 @@ use anyhow::Result;
 use super::summary::{headline, print_final, print_replay_warning, print_steps, verdict_text};
 use super::{Format, interrupt, robust};
 use crate::diagnose::{Status, Verdict};
+use crate::record::Record;
 use crate::record::atomic::write_atomic;
 use crate::record::junit::junit_xml;
 use crate::run::run_recorded_until;
@@ -40,7 +42,7 @@ pub(super) fn run_command(
     let text = output.format == Format::Text;
     let stop = interrupt::stop_flag();
     if text {
-        println!("{}", headline(&s));
+        outln!("{}", headline(&s));
     }
     let dir = output
         .out
@@ -57,7 +59,7 @@ pub(super) fn run_command(
         print_steps(summary, every.map_or((s.steps / 20).max(1), |k| k as usize));
         print_final(summary);
         print_replay_warning(&run.origin);
-        anstream::print!("{}", verdict_text(&run.verdict));
+        out!("{}", verdict_text(&run.verdict));
     }
     let steps_run = summary.steps.len().max(1) as f64;
     eprintln!(
@@ -81,8 +83,8 @@ pub(super) fn run_command(
         };
         run.verdict = run.verdict.with_robust(&robust::evidence(&r), whole);
         if text {
-            print!("{}", robust::summary(&r));
-            anstream::println!("{}", combined_verdict_line(&run.verdict));
+            out!("{}", robust::summary(&r));
+            outln!("{}", combined_verdict_line(&run.verdict));
         }
         Some(r)
     } else {
@@ -99,7 +101,7 @@ pub(super) fn run_command(
     if !output.no_report {
         let writing = std::time::Instant::now();
         let record = run.into_record(&s);
-        let path = record.write(&dir)?;
+        let path = record.write_in(&dir)?;
         if let Some(r) = &robust {
             r.write(&dir)?;
         }
@@ -127,7 +129,7 @@ pub(super) fn run_command(
                 passed: r.passed,
             }),
         };
-        println!("{}", serde_json::to_string(&out)?);
+        outln!("{}", serde_json::to_string(&out)?);
     }
     Ok(if passed {
         ExitCode::SUCCESS

@@ -4,6 +4,7 @@
 //! Text goes through `anstream`, which strips the colours when stdout is not a terminal (CI logs,
 //! pipes, snapshot tests see plain text).
 
+use super::out::outln;
 use std::fmt::Write as _;
 
 use anstyle::{AnsiColor, Style};
@@ -23,7 +24,7 @@ const DIM: Style = Style::new().dimmed();
 /// Warns when the NaN-origin replay did not reproduce the run bit for bit.
 pub(crate) fn print_replay_warning(origin: &CheckedOrigin) {
     if let Some(d) = &origin.replay_divergence {
-        anstream::println!(
+        outln!(
             "{WARNING}warning{WARNING:#}: the replay did not reproduce step {} bit for bit (loss {} vs {}); the origin describes the replay",
             d.step,
             num(d.original_loss),
@@ -64,9 +65,12 @@ pub(crate) fn kebab<T: serde::Serialize>(value: &T) -> String {
 }
 
 pub(crate) fn print_steps(summary: &RunSummary, every: usize) {
-    println!(
+    outln!(
         "{:>6}  {:>12}  {:>12}  {:>10}",
-        "step", "loss", "grad-norm", "lr"
+        "step",
+        "loss",
+        "grad-norm",
+        "lr"
     );
     let last = summary.steps.len().saturating_sub(1);
     for s in summary
@@ -74,7 +78,7 @@ pub(crate) fn print_steps(summary: &RunSummary, every: usize) {
         .iter()
         .filter(|s| s.step % every == 0 || s.step == last)
     {
-        println!(
+        outln!(
             "{:>6}  {:>12}  {:>12}  {:>10}",
             s.step,
             num(s.loss),
@@ -88,7 +92,7 @@ pub(crate) fn print_final(summary: &RunSummary) {
     let (Some(first), Some(last)) = (summary.steps.first(), summary.steps.last()) else {
         return;
     };
-    println!(
+    outln!(
         "final: loss {} (initial {}, ratio {}), grad norm {}; {} parameters, checksum {:016x}",
         num(last.loss),
         num(first.loss),

@@ -1,5 +1,6 @@
 //! `stabcheck sweep`: the stability map over one or two scenario keys, optionally one shard of it.
 
+use super::out::{out, outln};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -7,6 +8,7 @@ use anyhow::Result;
 
 use super::robust::{base_scenario, progress_bar};
 use crate::diagnose::series::fmt;
+use crate::record::Record;
 use crate::report::{Extras, render_folder};
 use crate::robust::axis::Axis;
 use crate::robust::shard::{Shard, ShardData, ShardRecord};
@@ -100,7 +102,7 @@ pub fn run(args: &SweepArgs) -> Result<ExitCode> {
             cells_total: grid.len(),
             cells,
         };
-        let path = ShardRecord::new(s, &base, data).write(&dir)?;
+        let path = ShardRecord::new(s, &base, data).write_in(&dir)?;
         eprintln!("wrote {}", path.display());
         return Ok(ExitCode::SUCCESS);
     }
@@ -111,7 +113,7 @@ pub fn run(args: &SweepArgs) -> Result<ExitCode> {
 /// Writes sweep.json and the report, prints the summary or the JSON; exit 0 (a map is a
 /// measurement, not a gate).
 pub fn finish(record: &SweepRecord, dir: &Path, format: super::Format) -> Result<ExitCode> {
-    let path = record.write(dir)?;
+    let path = record.write_in(dir)?;
     eprintln!("wrote {}", path.display());
     let mut extras = Extras::load(dir)?;
     extras.sweep = Some(record.clone());
@@ -119,8 +121,8 @@ pub fn finish(record: &SweepRecord, dir: &Path, format: super::Format) -> Result
     let written = render_folder(run.as_ref(), &extras, dir)?;
     eprintln!("wrote {}", written.index.display());
     match format {
-        super::Format::Json => println!("{}", record.cells_json()?),
-        super::Format::Text => print!("{}", summary(record)),
+        super::Format::Json => outln!("{}", record.cells_json()?),
+        super::Format::Text => out!("{}", summary(record)),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -6,7 +6,6 @@
 //! xavier-uniform `U(±√(6/(fan_in+fan_out)))`; lecun-normal `√(1/fan_in)`; normal `std`;
 //! orthogonal: orthonormal rows or columns (whichever are fewer), as PyTorch's `orthogonal_`.
 
-use nalgebra::DMatrix;
 use ndarray::Array2;
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
@@ -102,20 +101,15 @@ fn orthogonal_matrix(
         return Array2::zeros((fan_in, fan_out));
     }
     let gaussian = gaussian_matrix(long, short, 1.0, rng);
-    let qr = DMatrix::from_fn(long, short, |i, j| gaussian[[i, j]]).qr();
-    let mut q = qr.q();
-    let r = qr.r();
-    for j in 0..short {
-        if r[(j, j)] < 0.0 {
-            q.column_mut(j).neg_mut();
-        }
-    }
+    let qr = faer::Mat::<f64>::from_fn(long, short, |i, j| gaussian[[i, j]]).qr();
+    let q = qr.compute_thin_Q();
+    let r = qr.thin_R();
+    let sign: Vec<f64> = (0..short)
+        .map(|j| if r[(j, j)] < 0.0 { -1.0 } else { 1.0 })
+        .collect();
     Array2::from_shape_fn((fan_in, fan_out), |(i, j)| {
-        gain * if fan_in >= fan_out {
-            q[(i, j)]
-        } else {
-            q[(j, i)]
-        }
+        let (row, col) = if fan_in >= fan_out { (i, j) } else { (j, i) };
+        gain * sign[col] * q[(row, col)]
     })
 }
 

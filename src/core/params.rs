@@ -141,10 +141,6 @@ impl<T: Real> Params<T> {
         (value, grad)
     }
 
-    pub fn zero_grads(&mut self) {
-        self.grads.fill(T::zero());
-    }
-
     /// `sqrt(Σ g²)` over all gradients, accumulated in `f64` so a large-but-finite norm of `f32`
     /// gradients is not reported as `inf` by an overflowing square.
     pub fn grad_norm(&self) -> f64 {

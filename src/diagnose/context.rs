@@ -1,9 +1,9 @@
 //! The series every diagnosis reads, extracted once from the trace, and a builder for findings.
 
-use super::finding::{Evidence, Finding, FindingKind, Severity, StepRange, Suggestion};
+use super::finding::{Evidence, Finding, FindingKind, Mark, Severity, StepRange, Suggestion};
 use super::gates::Gate;
 use super::series::{median, window_len};
-use crate::probe::trace::{LayerStats, NanOrigin, Trace};
+use crate::record::trace::{LayerStats, NanOrigin, Trace};
 use crate::scenario::{Gates, Scenario};
 
 /// A run has converged at a step whose loss is at most this fraction of the initial loss: then
@@ -142,7 +142,14 @@ impl Draft {
             evidence: Vec::new(),
             suggestion: None,
             consequence_of: None,
+            marks: Vec::new(),
         })
+    }
+
+    /// Steps for a chart to mark, with the value to mark them at.
+    pub fn marks(mut self, marks: Vec<Mark>) -> Self {
+        self.0.marks = marks;
+        self
     }
 
     /// The gate crossed, with its threshold and the measured value.

@@ -23,10 +23,9 @@ use super::gates::{Gate, GateBook};
 use super::series::{above, argmax_finite, fmt, slope};
 use super::suggest::toml_float;
 use crate::probe::sharpness::limit::is_adaptive;
-use crate::probe::trace::SharpnessSample;
+use crate::record::trace::SharpnessSample;
 
-/// "Approaching the edge": a sample's sharpness at or above this fraction of the limit.
-pub const APPROACH_FRACTION: f64 = 0.8;
+pub use crate::record::trace::APPROACH_FRACTION;
 /// The projection fits ln(ratio) against step over at most this many of the latest samples.
 pub const TREND_SAMPLES: usize = 5;
 /// A projected crossing needs a slope this many standard errors above zero: a slope that noise

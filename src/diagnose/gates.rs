@@ -4,82 +4,8 @@
 //! and the JUnit test cases can never disagree. A gate whose quantity could not be measured on
 //! the run (NaN) is "not judged", with the reason, never a pass.
 
-use std::fmt;
-
-use serde::{Deserialize, Serialize};
-
-use super::finding::{Finding, GateResult, GateStatus, Severity};
-
-/// Every `[gates]` key. The declaration order is the order `[gates]` documents them (and
-/// JUnit, the text summary and the report list them). Serialized as the key itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Gate {
-    Nonfinite,
-    MaxGradNorm,
-    MinGradNorm,
-    MaxLayerGradRatio,
-    MaxLossSpike,
-    MaxLossGrowth,
-    MaxLossOscillation,
-    MaxFinalLossRatio,
-    MaxDeadFraction,
-    MaxSaturatedFraction,
-    MaxUpdateRatio,
-    MaxWeightGrowth,
-    MaxSharpnessRatio,
-    /// `[robust] min_stable_fraction`, judged only by `stabcheck scenario --robust`.
-    MinStableFraction,
-}
-
-impl Gate {
-    /// The key as written in `[gates]` and in records.
-    pub fn key(self) -> &'static str {
-        match self {
-            Gate::Nonfinite => "nonfinite",
-            Gate::MaxGradNorm => "max_grad_norm",
-            Gate::MinGradNorm => "min_grad_norm",
-            Gate::MaxLayerGradRatio => "max_layer_grad_ratio",
-            Gate::MaxLossSpike => "max_loss_spike",
-            Gate::MaxLossGrowth => "max_loss_growth",
-            Gate::MaxLossOscillation => "max_loss_oscillation",
-            Gate::MaxFinalLossRatio => "max_final_loss_ratio",
-            Gate::MaxDeadFraction => "max_dead_fraction",
-            Gate::MaxSaturatedFraction => "max_saturated_fraction",
-            Gate::MaxUpdateRatio => "max_update_ratio",
-            Gate::MaxWeightGrowth => "max_weight_growth",
-            Gate::MaxSharpnessRatio => "max_sharpness_ratio",
-            Gate::MinStableFraction => "min_stable_fraction",
-        }
-    }
-
-    /// Every gate, in documented order.
-    pub const ALL: [Gate; 14] = [
-        Gate::Nonfinite,
-        Gate::MaxGradNorm,
-        Gate::MinGradNorm,
-        Gate::MaxLayerGradRatio,
-        Gate::MaxLossSpike,
-        Gate::MaxLossGrowth,
-        Gate::MaxLossOscillation,
-        Gate::MaxFinalLossRatio,
-        Gate::MaxDeadFraction,
-        Gate::MaxSaturatedFraction,
-        Gate::MaxUpdateRatio,
-        Gate::MaxWeightGrowth,
-        Gate::MaxSharpnessRatio,
-        Gate::MinStableFraction,
-    ];
-}
-
-// `ALL` lists every variant: the last one's discriminant is its length minus one.
-const _: () = assert!(Gate::MinStableFraction as usize + 1 == Gate::ALL.len());
-
-impl fmt::Display for Gate {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.key())
-    }
-}
+pub use crate::record::gate::Gate;
+use crate::record::verdict::{Finding, GateResult, GateStatus, Severity};
 
 /// Why a gate measured NaN, when the check knows better than "no finite value".
 const UNMEASURED: &str = "the quantity has no finite value on this run";

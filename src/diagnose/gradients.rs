@@ -7,7 +7,7 @@ use super::finding::{Finding, FindingKind, Severity};
 use super::gates::{Gate, GateBook};
 use super::series::{above, argmax_finite, argmin_finite, below, fmt, median, slope};
 use super::suggest;
-use crate::probe::trace::LayerStats;
+use crate::record::trace::LayerStats;
 
 /// A global gradient norm whose fitted trend grows by this factor over the run is a warning.
 pub const GROWTH_WARNING_FACTOR: f64 = 100.0;

@@ -6,7 +6,7 @@
 //! reported there (relative noise around a near-zero loss is not instability).
 
 use super::context::{CONVERGED_FRACTION, Context, Draft};
-use super::finding::{Finding, FindingKind, Severity};
+use super::finding::{Finding, FindingKind, Mark, Severity};
 use super::gates::{Gate, GateBook};
 use super::oscillation::oscillation;
 use super::series::{above, argmax_finite, argmin_finite, below, fmt, median};
@@ -136,6 +136,14 @@ fn spikes(cx: &Context, book: &mut GateBook) -> Option<Finding> {
                  loss was low: too large an lr, or a gradient spike clipping would bound."
         ))
         .evidence("spike steps", over.len() as f64)
+        .marks(
+            over.iter()
+                .map(|&i| Mark {
+                    step: cx.step[i],
+                    value: cx.loss[i],
+                })
+                .collect(),
+        )
         .suggest(suggest::clip_norm(
             cx.scenario,
             "clipping bounds the update that spikes",

@@ -9,7 +9,6 @@ pub mod causes;
 pub mod context;
 pub mod depth;
 pub mod edge;
-pub mod finding;
 pub mod gates;
 pub mod gradients;
 pub mod loss;
@@ -22,13 +21,14 @@ pub mod suggest;
 pub mod units;
 pub mod updates;
 
-pub use context::Context;
-pub use finding::{
+pub use crate::record::verdict as finding;
+pub use crate::record::verdict::{
     Evidence, Finding, FindingKind, GateResult, GateStatus, Outcome, Severity, Status, StepRange,
     Suggestion, Verdict,
 };
+pub use context::Context;
 
-use crate::probe::trace::{NanOrigin, Trace};
+use crate::record::trace::{NanOrigin, Trace};
 use crate::scenario::Scenario;
 pub use gates::Gate;
 use gates::GateBook;

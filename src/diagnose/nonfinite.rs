@@ -7,7 +7,7 @@ use super::gates::{Gate, GateBook};
 use super::root_cause::{self, RootCause, Symptom};
 use super::suggest;
 use crate::core::observer::Phase;
-use crate::probe::trace::NanOrigin;
+use crate::record::trace::NanOrigin;
 use crate::scenario::NonfinitePolicy;
 
 pub fn check(cx: &Context, book: &mut GateBook) -> Vec<Finding> {

@@ -69,7 +69,7 @@ impl RootCause {
 
 /// The earliest anomaly at or before recorded index `last`, if any.
 pub fn find(cx: &Context, last: usize) -> Option<RootCause> {
-    let initial = |f: fn(&crate::probe::trace::LayerStats) -> f64| -> Vec<f64> {
+    let initial = |f: fn(&crate::record::trace::LayerStats) -> f64| -> Vec<f64> {
         cx.trace
             .steps
             .first()

@@ -11,7 +11,7 @@ use super::finding::{Finding, FindingKind, Severity};
 use super::gates::{Gate, GateBook};
 use super::series::{argmax_finite, fmt};
 use super::suggest;
-use crate::probe::trace::LayerStats;
+use crate::record::trace::LayerStats;
 
 pub fn check(cx: &Context, book: &mut GateBook) -> Vec<Finding> {
     if cx.is_empty() {

@@ -34,7 +34,7 @@ pub fn check(cx: &Context, book: &mut GateBook) -> Vec<Finding> {
 /// Largest finite value of a layer's series and the recorded index where it occurs.
 fn layer_peaks(
     cx: &Context,
-    f: impl Fn(&crate::probe::trace::LayerStats) -> f64,
+    f: impl Fn(&crate::record::trace::LayerStats) -> f64,
 ) -> Vec<(usize, f64)> {
     (0..cx.n_layers)
         .map(|l| argmax_finite(&cx.layer_series(l, &f)).unwrap_or((0, f64::NAN)))

@@ -7,7 +7,7 @@
 use std::marker::PhantomData;
 
 use crate::core::float::Real;
-use crate::probe::trace::HistogramRecord;
+use crate::record::trace::HistogramRecord;
 
 /// Bins per decade of `|g|`.
 pub const BINS_PER_DECADE: usize = 4;
@@ -21,7 +21,7 @@ const DECADES: [f64; 19] = [
 /// Whether step `step` of a `total_steps` run gets histograms: step 0, the last step, and every
 /// `every` steps (`every = 0`: only the first and last).
 pub fn histogram_due(step: usize, every: usize, total_steps: usize) -> bool {
-    step == 0 || step + 1 == total_steps || (every > 0 && step % every == 0)
+    step == 0 || step + 1 == total_steps || (every > 0 && step.is_multiple_of(every))
 }
 
 /// Number of bins between the first and the last edge.

@@ -7,4 +7,4 @@ pub mod nan_origin;
 pub mod recorder;
 pub mod sharpness;
 pub mod stats;
-pub mod trace;
+pub use crate::record::trace;

@@ -13,13 +13,13 @@ use super::histogram::{LogBins, histogram_due};
 use super::stats::{
     Moments, fast_sq_norm, moments, moments_from, nonfinite_given_sq_norm, sq_norm,
 };
-use super::trace::{LayerStats, StepRecord, Trace};
 use crate::core::float::Real;
 use crate::core::layers::activation::Activation;
 use crate::core::model::{Model, contiguous};
 use crate::core::observer::{Observer, StatsWanted, StepEvent};
 use crate::core::params::Segment;
 use crate::core::units::{dead_fraction, units_never_pair};
+use crate::record::trace::{LayerStats, StepRecord, Trace};
 
 /// A unit is saturated when its local derivative `f'(z)` is below this for every sample.
 pub const SATURATION_DERIVATIVE: f64 = 1e-3;

@@ -41,10 +41,16 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
 }
 
 /// Names the file (`run.json`, `index.html`, or `*` for any) before whose rename a write sleeps
-/// for a minute, so a test can kill the process exactly between "temp file complete" and
-/// "renamed into place". Read only here; unset in normal use.
-pub const PAUSE_BEFORE_RENAME_VAR: &str = "STABCHECK_TEST_PAUSE_BEFORE_RENAME";
+/// for a minute, so `cli::kill_tests` can kill its child process exactly between "temp file
+/// complete" and "renamed into place". Only the library's own unit-test build reads it: the
+/// binary users run never pauses.
+#[cfg(test)]
+pub(crate) const PAUSE_BEFORE_RENAME_VAR: &str = "STABCHECK_TEST_PAUSE_BEFORE_RENAME";
 
+#[cfg(not(test))]
+fn pause_before_rename_for_tests(_: &Path) {}
+
+#[cfg(test)]
 fn pause_before_rename_for_tests(path: &Path) {
     let Some(wanted) = std::env::var_os(PAUSE_BEFORE_RENAME_VAR) else {
         return;

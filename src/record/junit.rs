@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
-use crate::diagnose::{GateStatus, Severity, Verdict};
+use super::verdict::{GateStatus, Severity, Verdict};
 use crate::error::Error;
 
 /// The JUnit XML of one scenario's verdict.
@@ -49,8 +49,7 @@ pub fn junit_xml(scenario: &str, verdict: &Verdict, elapsed: Duration) -> Result
     }
     let mut report = Report::new("stabcheck");
     report.add_test_suite(suite);
-    report.to_string().map_err(|e| Error::Record {
-        path: None,
-        message: format!("could not write JUnit XML: {e}"),
-    })
+    report
+        .to_string()
+        .map_err(|e| Error::serialize("the JUnit XML", e))
 }

@@ -1,189 +1,72 @@
-//! The run record (`run.json`, schema 1): the resolved scenario, the trace, the NaN origin and run
-//! metadata, serialized deterministically (timings kept in their own field), written atomically.
+//! The schema layer: every serialized record type, its file name, and the one way records are
+//! written (atomically) and read back (size cap, schema checked first).
+//!
+//! Producers (`run`, `robust`, `repair`) build these types and write them; `report` reads only
+//! these types, so it can render a record made on another machine. Schema 1 throughout: the
+//! version is bumped on any incompatible change.
 
 pub mod atomic;
+pub mod fix;
+pub mod gate;
 pub mod junit;
 pub mod nonfinite;
 pub mod read;
+pub mod robust;
+pub mod run;
+pub mod shard;
+pub mod sweep;
+pub mod text;
+pub mod trace;
+pub mod verdict;
 
 pub use read::read_json;
+pub use run::{MAX_HISTOGRAM_STEPS, MAX_NONFINITE_STEPS, RunRecord, Timings, downsample};
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
-use crate::diagnose::Verdict;
 use crate::error::Error;
-use crate::probe::nan_origin::ReplayDivergence;
-use crate::probe::trace::{NanOrigin, Trace};
-use crate::scenario::Scenario;
 
-/// Version of the run.json format; bumped on any incompatible change.
+/// Version of every record format; bumped on any incompatible change.
 pub const SCHEMA: u32 = 1;
-/// Longest trace kept in a record; longer runs are downsampled (see [`downsample`]).
+/// Longest trace kept in a run record; longer runs are downsampled ([`downsample`]).
 pub const MAX_RECORDED_STEPS: usize = 2000;
-/// Largest run.json read back (a 10,000-step deep-mlp record measures 18.2 MB).
+/// Largest record read back (a 10,000-step deep-mlp record measures 18.2 MB).
 pub const MAX_RECORD_BYTES: u64 = 256 << 20;
 
-/// Everything one `stabcheck scenario` run produced.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RunRecord {
-    pub schema: u32,
-    pub stabcheck_version: String,
-    /// The scenario as resolved: every default filled in, overrides applied.
-    pub scenario: Scenario,
-    pub steps_run: usize,
-    /// The trace holds every `step_stride`-th step, plus the first, the last and every step with a
-    /// non-finite value (1 = every step).
-    pub step_stride: usize,
-    pub parameters: usize,
-    /// FNV-1a of the final parameters' bits, in hex: equal exactly when two runs are bit-identical.
-    pub param_checksum: String,
-    pub trace: Trace,
-    pub nan_origin: Option<NanOrigin>,
-    /// Set when the NaN-origin replay did not reproduce the original run bit for bit: then
-    /// `nan_origin` describes the replay, not necessarily this run.
-    pub replay_divergence: Option<ReplayDivergence>,
-    /// The diagnosis: findings and gate results (absent in records written before diagnoses
-    /// existed, which still read).
-    #[serde(default)]
-    pub verdict: Option<Verdict>,
-    /// Wall-clock figures: the only part of a record that differs between identical runs.
-    pub timings: Timings,
-}
+/// File names in a report folder.
+pub const RUN_FILE: &str = "run.json";
+pub const ROBUST_FILE: &str = "robust.json";
+pub const SWEEP_FILE: &str = "sweep.json";
+pub const FIX_FILE: &str = "fix.json";
+pub const MINIMAL_FAILURE_FILE: &str = "minimal-failure.toml";
+pub const FIXED_TOML_FILE: &str = "fixed.toml";
+pub const FIXED_DIFF_FILE: &str = "fixed.diff";
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Timings {
-    #[serde(with = "nonfinite")]
-    pub total_ms: f64,
-    #[serde(with = "nonfinite")]
-    pub ms_per_step: f64,
-}
+/// A serialized record: its file name and the one way every record is written and read.
+pub trait Record: Serialize + DeserializeOwned {
+    /// The file name in a report folder (`run.json`, `shard-2-of-4.json`, ...).
+    fn file_name(&self) -> String;
 
-impl RunRecord {
     /// Compact JSON; the same record always gives the same bytes.
-    pub fn to_json(&self) -> Result<String, Error> {
-        serde_json::to_string(self).map_err(|e| Error::Record {
-            path: None,
-            message: e.to_string(),
-        })
+    fn to_json(&self) -> Result<String, Error> {
+        serde_json::to_string(self).map_err(|e| Error::serialize(self.file_name(), e))
     }
 
-    /// Writes `dir/run.json` atomically.
-    pub fn write(&self, dir: &Path) -> Result<std::path::PathBuf, Error> {
-        let path = dir.join("run.json");
+    /// Writes `dir/<file_name>` atomically, with a final newline, and returns its path.
+    fn write_in(&self, dir: &Path) -> Result<PathBuf, Error> {
+        let path = dir.join(self.file_name());
         let mut json = self.to_json()?;
         json.push('\n');
         atomic::write_atomic(&path, json.as_bytes())?;
         Ok(path)
     }
 
-    /// Reads a record, refusing files over [`MAX_RECORD_BYTES`] and other schema versions; errors
-    /// name the file.
-    pub fn read(path: &Path) -> Result<RunRecord, Error> {
+    /// Reads a record of this type, refusing files over [`MAX_RECORD_BYTES`] and other schema
+    /// versions; errors name the file.
+    fn read(path: &Path) -> Result<Self, Error> {
         read_json(path)
-    }
-
-    /// Parses a record from JSON bytes (at most [`MAX_RECORD_BYTES`], schema [`SCHEMA`]); `path`,
-    /// when given, prefixes errors.
-    pub fn from_json(bytes: &[u8], path: Option<&Path>) -> Result<RunRecord, Error> {
-        read::parse_json(bytes, path)
-    }
-}
-
-/// Keeps at most [`MAX_NONFINITE_STEPS`] extra steps beyond the stride, so a run that diverged
-/// early (every later step non-finite) still stays small.
-pub const MAX_NONFINITE_STEPS: usize = 16;
-/// Most distinct steps that keep gradient histograms.
-pub const MAX_HISTOGRAM_STEPS: usize = 100;
-
-/// Keeps at most about [`MAX_RECORDED_STEPS`] steps: every `stride`-th, the first and last, and
-/// every step with a non-finite loss, gradient norm or layer value. Returns the stride.
-pub fn downsample(trace: &mut Trace, max_steps: usize) -> usize {
-    let n = trace.steps.len();
-    let stride = n.div_ceil(max_steps.max(1)).max(1);
-    let last = trace.steps.last().map_or(0, |s| s.step);
-    let mut extra = 0;
-    trace.steps.retain(|s| {
-        if s.step % stride == 0 || s.step == last {
-            return true;
-        }
-        let odd = !s.loss.is_finite()
-            || !s.grad_norm.is_finite()
-            || s.layers.iter().any(|l| l.nonfinite > 0);
-        extra += usize::from(odd);
-        odd && extra <= MAX_NONFINITE_STEPS
-    });
-    downsample_histograms(trace);
-    stride
-}
-
-/// Keeps the histograms of at most [`MAX_HISTOGRAM_STEPS`] evenly spaced steps (first and last included).
-fn downsample_histograms(trace: &mut Trace) {
-    let mut steps: Vec<usize> = trace.histograms.iter().map(|h| h.step).collect();
-    steps.dedup();
-    if steps.len() <= MAX_HISTOGRAM_STEPS {
-        return;
-    }
-    let every = steps.len().div_ceil(MAX_HISTOGRAM_STEPS);
-    let last = steps.last().copied();
-    let keep: Vec<usize> = steps
-        .iter()
-        .enumerate()
-        .filter(|(i, s)| i % every == 0 || Some(**s) == last)
-        .map(|(_, s)| *s)
-        .collect();
-    trace
-        .histograms
-        .retain(|h| keep.binary_search(&h.step).is_ok());
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::probe::trace::StepRecord;
-
-    fn step(step: usize, loss: f64) -> StepRecord {
-        StepRecord {
-            step,
-            loss,
-            lr: 0.1,
-            grad_norm: 1.0,
-            grad_norm_clipped: 1.0,
-            layers: vec![],
-        }
-    }
-
-    #[test]
-    fn downsampling_keeps_stride_first_last_and_non_finite_steps() {
-        let mut t = Trace {
-            steps: (0..10)
-                .map(|i| step(i, if i == 7 { f64::NAN } else { 1.0 }))
-                .collect(),
-            histograms: vec![],
-            sharpness: vec![],
-        };
-        assert_eq!(downsample(&mut t, 4), 3);
-        let kept: Vec<usize> = t.steps.iter().map(|s| s.step).collect();
-        assert_eq!(kept, vec![0, 3, 6, 7, 9]);
-        // A run that diverged early keeps only MAX_NONFINITE_STEPS steps beyond the stride.
-        let mut diverged = Trace {
-            steps: (0..1000)
-                .map(|i| step(i, if i >= 5 { f64::NAN } else { 1.0 }))
-                .collect(),
-            histograms: vec![],
-            sharpness: vec![],
-        };
-        assert_eq!(downsample(&mut diverged, 10), 100);
-        assert_eq!(diverged.steps.len(), 10 + 1 + MAX_NONFINITE_STEPS);
-        let mut short = Trace {
-            steps: (0..3).map(|i| step(i, 1.0)).collect(),
-            histograms: vec![],
-            sharpness: vec![],
-        };
-        assert_eq!(downsample(&mut short, 4), 1);
-        assert_eq!(short.steps.len(), 3);
     }
 }

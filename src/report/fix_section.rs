@@ -6,10 +6,10 @@ use std::fmt::Write as _;
 use html_escape::encode_text as esc;
 
 use super::section::Section;
-use crate::diagnose::Status;
-use crate::diagnose::series::fmt;
 use crate::error::Error;
-use crate::repair::{Candidate, FixRecord};
+use crate::record::fix::{Candidate, FixRecord};
+use crate::record::text::fmt;
+use crate::record::verdict::Status;
 
 fn changes_html(c: &Candidate) -> String {
     let items: Vec<String> = c

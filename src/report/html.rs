@@ -13,10 +13,10 @@ use html_escape::encode_text as esc;
 use super::Chart;
 use super::section::Section;
 use super::tables::{gates, origin};
-use crate::diagnose::series::fmt;
-use crate::diagnose::{Finding, FindingKind, Severity, Status, Verdict};
 use crate::error::Error;
 use crate::record::RunRecord;
+use crate::record::text::fmt;
+use crate::record::verdict::{Finding, FindingKind, Severity, Status, Verdict};
 use crate::scenario::{Scenario, ScenarioFile};
 
 const CSS: &str = include_str!("report.css");
@@ -118,10 +118,8 @@ fn section(out: &mut String, s: &Section) {
 }
 
 fn scenario_toml(scenario: &Scenario) -> Result<String, Error> {
-    toml::to_string(&ScenarioFile::from(scenario)).map_err(|e| Error::Record {
-        path: None,
-        message: format!("could not write the scenario as TOML: {e}"),
-    })
+    toml::to_string(&ScenarioFile::from(scenario))
+        .map_err(|e| Error::serialize("the scenario as TOML", e))
 }
 
 fn scenario_only(out: &mut String, scenario: &Scenario) -> Result<(), Error> {

@@ -8,10 +8,10 @@ use html_escape::encode_text as esc;
 use super::Chart;
 use super::charts::stability_map::{robust_cases, stability_map};
 use super::section::Section;
-use crate::diagnose::series::fmt;
 use crate::error::Error;
-use crate::robust::RobustRecord;
-use crate::robust::sweep::SweepRecord;
+use crate::record::robust::RobustRecord;
+use crate::record::sweep::SweepRecord;
+use crate::record::text::fmt;
 
 pub fn robust(r: &RobustRecord) -> Result<Section, Error> {
     let n = r.cases.len();
@@ -96,9 +96,9 @@ pub fn sweep(s: &SweepRecord) -> Result<Section, Error> {
     let slow = s
         .cells
         .iter()
-        .filter(|c| c.stable && c.outcome == crate::diagnose::Outcome::NoProgress)
+        .filter(|c| c.stable && c.outcome == crate::record::verdict::Outcome::NoProgress)
         .count();
-    let axis = |a: &crate::robust::axis::Axis| {
+    let axis = |a: &crate::record::sweep::Axis| {
         format!(
             "<code>{}</code> from {} to {} ({} points, {})",
             esc(&a.key),

@@ -6,10 +6,10 @@ use std::path::Path;
 
 use super::Chart;
 use crate::error::Error;
+use crate::record::fix::FixRecord;
 use crate::record::read_json;
-use crate::repair::FixRecord;
-use crate::robust::RobustRecord;
-use crate::robust::sweep::SweepRecord;
+use crate::record::robust::RobustRecord;
+use crate::record::sweep::SweepRecord;
 use crate::scenario::Scenario;
 
 /// One section of the page: a heading, its HTML body and the charts it shows (written as SVG
@@ -32,10 +32,7 @@ pub struct Extras {
     pub fix: Option<FixRecord>,
 }
 
-/// File names of the records [`Extras::load`] looks for.
-pub const ROBUST_FILE: &str = "robust.json";
-pub const SWEEP_FILE: &str = "sweep.json";
-pub const FIX_FILE: &str = crate::repair::record::FIX_JSON;
+pub use crate::record::{FIX_FILE, ROBUST_FILE, SWEEP_FILE};
 
 impl Extras {
     /// Reads every known record present in `dir`; a file that is there but unreadable is an

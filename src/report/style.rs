@@ -168,7 +168,7 @@ pub fn tick(v: &f64) -> String {
         let rounded: f64 = format!("{x:.2e}").parse().unwrap_or(x);
         format!("{rounded:e}")
     } else {
-        crate::diagnose::series::fmt(x)
+        crate::record::text::fmt(x)
     }
 }
 

@@ -5,9 +5,9 @@ use std::fmt::Write as _;
 
 use html_escape::encode_text as esc;
 
-use crate::diagnose::series::fmt;
-use crate::diagnose::{GateStatus, Verdict};
-use crate::probe::trace::NanOrigin;
+use crate::record::text::fmt;
+use crate::record::trace::NanOrigin;
+use crate::record::verdict::{GateStatus, Verdict};
 
 pub(super) fn origin(out: &mut String, o: &NanOrigin) {
     let layer = o

@@ -4,25 +4,8 @@
 //! linear otherwise; a `:log` or `:lin` suffix says so explicitly. A key whose value in the base
 //! scenario is an integer (`data.batch`, `model.depth`, ...) takes rounded values.
 
-use serde::{Deserialize, Serialize};
-
-use crate::record::nonfinite;
+pub use crate::record::sweep::Axis;
 use crate::scenario::{Scenario, ScenarioFile};
-
-/// A sweep axis as parsed from `--x` / `--y`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Axis {
-    pub key: String,
-    #[serde(with = "nonfinite")]
-    pub lo: f64,
-    #[serde(with = "nonfinite")]
-    pub hi: f64,
-    pub log: bool,
-    /// Whether the key is an integer in the scenario (values are rounded).
-    pub integer: bool,
-    pub points: usize,
-}
 
 /// Why an axis specification was refused (a usage error: exit 2).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -93,34 +76,6 @@ impl Axis {
             integer,
             points,
         })
-    }
-
-    /// The grid values, lowest first (rounded for integer keys).
-    pub fn values(&self) -> Vec<f64> {
-        (0..self.points)
-            .map(|i| {
-                let t = if self.points == 1 {
-                    0.0
-                } else {
-                    i as f64 / (self.points - 1) as f64
-                };
-                let v = if self.log {
-                    (self.lo.ln() + t * (self.hi.ln() - self.lo.ln())).exp()
-                } else {
-                    self.lo + t * (self.hi - self.lo)
-                };
-                if self.integer { v.round() } else { v }
-            })
-            .collect()
-    }
-
-    /// The `--set` argument that puts `value` on this axis.
-    pub fn set_arg(&self, value: f64) -> String {
-        if self.integer {
-            format!("{}={}", self.key, value as i64)
-        } else {
-            format!("{}={value:e}", self.key)
-        }
     }
 }
 

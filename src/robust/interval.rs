@@ -35,7 +35,7 @@ mod tests {
 
     #[test]
     fn matches_published_values() {
-        // DESIGN.md: 62 of 64 has a lower bound of 0.89. Independently, by bisection on the
+        // docs/conventions.md: 62 of 64 has a lower bound of 0.89. Independently, by bisection on the
         // binomial CDF (P(X >= 62 | p) = 0.025 and P(X <= 62 | p) = 0.025): 0.89163, 0.99619.
         let (lo, hi) = clopper_pearson(62, 64, 0.95).unwrap();
         assert!((lo - 0.8916).abs() < 5e-4, "{lo}");

@@ -4,7 +4,7 @@
 //!
 //! Cases are drawn up front from the seed (`strategy`), run in parallel with rayon, and gathered
 //! in index order, so `robust.json` is bit-identical whatever the thread count; each single run
-//! stays single-threaded (DESIGN.md, "Determinism").
+//! stays single-threaded (docs/conventions.md, "Determinism").
 
 pub mod axis;
 pub mod interval;

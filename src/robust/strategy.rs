@@ -3,25 +3,14 @@
 //!
 //! lr, init_scale and input_scale are multiplicative on the base values and log-uniform; batch is
 //! absolute, uniform in its range and clamped to the samples; the seed is any u64 when
-//! `vary_seed`, else the base seed (DESIGN.md, "[robust] ranges").
+//! `vary_seed`, else the base seed (docs/conventions.md, "[robust] ranges").
 
+pub use crate::record::robust::Perturbation;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
-use serde::{Deserialize, Serialize};
 
 use crate::scenario::{Overrides, Scenario, ScenarioError, SetOverride, apply_overrides};
-
-/// One robustness case: multipliers on the base scenario, an absolute batch, and a seed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Perturbation {
-    pub lr_scale: f64,
-    pub init_scale_scale: f64,
-    pub batch: usize,
-    pub input_scale_scale: f64,
-    pub seed: u64,
-}
 
 impl Perturbation {
     /// The base scenario unchanged.

@@ -115,10 +115,10 @@ impl<'a> Checker<'a> {
         min: i64,
         max: i64,
     ) -> Result<usize, ScenarioError> {
-        if (min..=max).contains(&value) {
-            if let Ok(n) = usize::try_from(value) {
-                return Ok(n);
-            }
+        if (min..=max).contains(&value)
+            && let Ok(n) = usize::try_from(value)
+        {
+            return Ok(n);
         }
         let expected = if max == i64::MAX {
             format!("an integer >= {min}")

@@ -1,5 +1,5 @@
-//! Every default of the scenario format in one place (the `deep-mlp` reference where DESIGN.md
-//! gives one). Field docs in `file_*.rs` repeat these numbers; `parse_tests.rs` checks each one
+//! Every default of the scenario format in one place (the `deep-mlp` reference where the format
+//! gives one; docs/scenario-format.md lists them). Field docs in `file_*.rs` repeat these numbers; `parse_tests.rs` checks each one
 //! against a hand-written expectation.
 
 use super::file_checks::NonfinitePolicy;

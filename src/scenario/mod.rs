@@ -5,7 +5,6 @@
 //! unknown keys refused) → `validate` → `Scenario`. Only `name` is required; every default is
 //! documented on the `ScenarioFile` field it fills (and lives in `defaults.rs`).
 
-pub mod build;
 mod catalogue;
 mod checker;
 mod defaults;

@@ -11,7 +11,7 @@ use crate::core::loss::LossKind;
 use crate::core::optim::OptimizerKind;
 use crate::core::schedule::ScheduleKind;
 
-/// The defaults, written out by hand from DESIGN.md's example and the field docs.
+/// The defaults, written out by hand from scenarios/deep-mlp.toml's comments and the field docs.
 fn documented_defaults(name: &str) -> Scenario {
     Scenario {
         name: name.into(),

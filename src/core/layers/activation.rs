@@ -56,11 +56,6 @@ impl Activation {
         matches!(self, Activation::Relu | Activation::LeakyRelu)
     }
 
-    /// Units of tanh and sigmoid can saturate (local derivative near 0).
-    pub fn can_saturate(self) -> bool {
-        matches!(self, Activation::Tanh | Activation::Sigmoid)
-    }
-
     #[inline]
     pub fn apply<T: Real>(self, z: T) -> T {
         match self {

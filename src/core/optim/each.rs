@@ -96,7 +96,7 @@ impl<T: Real, F: FnMut(usize, T, T) -> T, const VALUE_NORM: bool> Kernel
                 update_block(block, w, g, &mut acc, &mut step);
             }
         }
-        let tail_lanes = if (full / LANES) % 2 == 0 {
+        let tail_lanes = if (full / LANES).is_multiple_of(2) {
             &mut even
         } else {
             &mut odd

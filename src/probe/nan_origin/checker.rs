@@ -9,7 +9,7 @@ use super::explain::{Hyper, Site, explain};
 use crate::core::float::Real;
 use crate::core::model::Model;
 use crate::core::observer::{Observer, OpEvent, StepEvent};
-use crate::probe::trace::{NanOrigin, TensorSummary};
+use crate::record::trace::{NanOrigin, TensorSummary};
 
 /// Which non-finite value an output held, in the priority [`NanOrigin::value`] reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,7 +8,7 @@ use crate::core::float::Real;
 use crate::core::layers::NormKind;
 use crate::core::loss::LossKind;
 use crate::core::observer::{Op, OpEvent, Phase};
-use crate::probe::trace::TensorSummary;
+use crate::record::trace::TensorSummary;
 
 /// The hyperparameters an explanation may cite, as in effect at the replayed step.
 #[derive(Debug, Clone, PartialEq)]

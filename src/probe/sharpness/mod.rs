@@ -11,7 +11,6 @@ pub mod hvp;
 pub mod limit;
 pub mod power;
 
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use rand_distr::{Distribution, StandardNormal};
@@ -19,14 +18,11 @@ use rand_distr::{Distribution, StandardNormal};
 use self::hvp::HvpOperator;
 use self::limit::{limit_constant, preconditioner_sqrt};
 use self::power::{PowerOptions, top_eigenvalue};
-use super::trace::SharpnessSample;
 use crate::core::float::Real;
 use crate::core::observer::Observer;
 use crate::core::rng::{Stream, stream_rng};
 use crate::core::train::{StepSummary, Trainer};
-use crate::error::Error;
-use crate::scenario::Scenario;
-use crate::scenario::build::{build_trainer, is_f64};
+use crate::record::trace::SharpnessSample;
 
 /// Power-iteration budget of the samples recorded during training: at most 20 HVPs, stopping
 /// when successive estimates agree to 1e-4 relative.
@@ -129,7 +125,7 @@ pub fn run_with_sharpness<T: Real>(
         if stop.load(Ordering::Relaxed) {
             break;
         }
-        if trainer.step % every == 0 {
+        if trainer.step.is_multiple_of(every) {
             samples.push(probe.sample(trainer));
         }
         summaries.push(trainer.step(observer));
@@ -146,29 +142,4 @@ pub struct Prediction {
     /// `c / sharpness` (NaN when the sharpness is not positive and finite).
     pub largest_stable_lr: f64,
     pub probe_batch: usize,
-}
-
-/// The step-0 sharpness of `s` (no training), with [`PREDICT_OPTIONS`].
-pub fn predict(s: &Scenario, base_dir: Option<&Path>) -> Result<Prediction, Error> {
-    fn at_step_0<T: Real>(trainer: Trainer<T>, seed: u64) -> Prediction {
-        let mut probe = SharpnessProbe::new(&trainer, seed, PREDICT_OPTIONS);
-        let sample = probe.sample(&trainer);
-        let constant = limit_constant(trainer.updater.optimizer.spec());
-        let largest_stable_lr = if sample.sharpness > 0.0 && sample.sharpness.is_finite() {
-            constant / sample.sharpness
-        } else {
-            f64::NAN
-        };
-        Prediction {
-            sample,
-            constant,
-            largest_stable_lr,
-            probe_batch: probe.batch(),
-        }
-    }
-    Ok(if is_f64(s) {
-        at_step_0(build_trainer::<f64>(s, base_dir)?, s.seed)
-    } else {
-        at_step_0(build_trainer::<f32>(s, base_dir)?, s.seed)
-    })
 }

@@ -8,8 +8,8 @@ use plotters::prelude::*;
 use super::super::style::{self, FONT, GRID, OKABE_ITO, WIDTH, err};
 use super::lines::{legend, message};
 use crate::error::Error;
-use crate::probe::trace::HistogramRecord;
 use crate::record::RunRecord;
+use crate::record::trace::HistogramRecord;
 
 const PANEL_HEIGHT: u32 = 150;
 const MAX_COLUMNS: usize = 4;

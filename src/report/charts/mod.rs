@@ -10,16 +10,18 @@ pub mod stability_map;
 use lines::{Line, LineChart};
 
 use super::style::{ALERT, OKABE_ITO, layer_color, value_range};
-use crate::diagnose::loss::{SPIKE_HISTORY, spike_ratios};
-use crate::diagnose::{Context, FindingKind};
 use crate::error::Error;
-use crate::probe::trace::LayerStats;
 use crate::record::RunRecord;
+use crate::record::trace::LayerStats;
+use crate::record::verdict::FindingKind;
 
 /// Healthy band of update-to-weight ratios drawn on the update chart (≈1e-3, one decade each way).
 pub const HEALTHY_UPDATE_BAND: (f64, f64) = (1e-4, 1e-2);
 
-fn steps_of(r: &RunRecord, f: impl Fn(&crate::probe::trace::StepRecord) -> f64) -> Vec<(f64, f64)> {
+fn steps_of(
+    r: &RunRecord,
+    f: impl Fn(&crate::record::trace::StepRecord) -> f64,
+) -> Vec<(f64, f64)> {
     r.trace
         .steps
         .iter()
@@ -69,12 +71,14 @@ pub fn first_nonfinite(r: &RunRecord) -> Option<f64> {
 
 /// The loss curve with the learning rate, spike markers and the first non-finite step.
 pub fn loss(r: &RunRecord, log: bool) -> Result<String, Error> {
-    let cx = Context::new(&r.trace, &r.scenario, r.nan_origin.as_ref());
-    let gate = r.scenario.gates.max_loss_spike;
-    let markers: Vec<(f64, f64)> = spike_ratios(&cx)
-        .into_iter()
-        .filter(|&(_, ratio)| ratio > gate)
-        .map(|(i, _)| (cx.step[i] as f64, cx.loss[i]))
+    // The spike markers are the verdict's: the steps its loss-spike finding names.
+    let markers: Vec<(f64, f64)> = r
+        .verdict
+        .iter()
+        .flat_map(|v| &v.findings)
+        .filter(|f| f.kind == FindingKind::LossSpike)
+        .flat_map(|f| &f.marks)
+        .map(|m| (m.step as f64, m.value))
         .collect();
     let (name, title, y_desc) = if log {
         (
@@ -104,7 +108,8 @@ pub fn loss(r: &RunRecord, log: bool) -> Result<String, Error> {
         ("learning rate (right axis)".into(), OKABE_ITO[2]),
     ];
     if !markers.is_empty() {
-        let label = format!("▲ spike (> {gate}x median of {SPIKE_HISTORY} steps)");
+        let gate = r.scenario.gates.max_loss_spike;
+        let label = format!("▲ spike (> {gate}x its running median)");
         chart.legend.push((label, ALERT));
     }
     chart.markers = markers;

@@ -3,9 +3,9 @@
 
 use super::last_step;
 use super::lines::{Line, LineChart};
-use crate::diagnose::edge::APPROACH_FRACTION;
 use crate::error::Error;
 use crate::record::RunRecord;
+use crate::record::trace::APPROACH_FRACTION;
 use crate::report::style::{ALERT, OKABE_ITO};
 
 /// Sharpness and limit on a log axis; ▲ marks samples over the `max_sharpness_ratio` gate.

@@ -6,10 +6,10 @@ use plotters::prelude::*;
 
 use super::super::style::{self, ALERT, FONT, GRID, OKABE_ITO, WIDTH, err, tick};
 use super::lines::{Area, legend};
-use crate::diagnose::{FindingKind, Outcome};
 use crate::error::Error;
-use crate::robust::RobustRecord;
-use crate::robust::sweep::{Cell, SweepRecord};
+use crate::record::robust::RobustRecord;
+use crate::record::sweep::{Cell, SweepRecord};
+use crate::record::verdict::{FindingKind, Outcome};
 
 /// Okabe–Ito's yellow, for stable-but-slow cells.
 const SLOW: RGBColor = RGBColor(240, 228, 66);

@@ -1,0 +1,29 @@
+//! The integration tests, one binary: each module is the former `tests/<name>.rs`. One binary links
+//! the library once instead of 24 times, which is most of what a fresh `cargo test` used to cost.
+
+mod bad_inputs;
+mod catalogue;
+mod cli_exit_codes;
+mod cli_gates;
+mod determinism;
+mod diagnose_rules;
+mod fuzz_seeds;
+mod gradient_checks;
+mod interrupt_safety;
+mod layering;
+mod lr_groups;
+mod mean_field_depth;
+mod msrv;
+mod nan_origin;
+mod no_alloc_in_step;
+mod probe_values;
+mod report_browser;
+mod report_render;
+mod resource_limits;
+mod robust;
+mod shards_and_sweeps;
+mod sharpness;
+mod sweep_theory;
+mod trust;
+mod verified_repairs;
+mod weights_npz;

@@ -1,0 +1,151 @@
+//! Reports from run records: every SVG parses as XML and carries its axis titles, the HTML parses
+//! as HTML5 and contains every finding's text, a run with NaNs renders without panics or empty
+//! charts, and `stabcheck report` re-renders a run.json alone.
+
+use assert_cmd::Command;
+use stabcheck::record::Record as _;
+use tempfile::TempDir;
+
+use stabcheck::record::RunRecord;
+use stabcheck::report;
+use stabcheck::run::run_recorded;
+use stabcheck::scenario::{self, Overrides, SetOverride};
+
+fn record(steps: u64, set: &[&str]) -> RunRecord {
+    let base = scenario::resolve("deep-mlp").unwrap();
+    let overrides = Overrides {
+        seed: None,
+        steps: Some(steps),
+        set: set.iter().map(|a| SetOverride::parse(a).unwrap()).collect(),
+    };
+    let s = scenario::apply_overrides(&base, &overrides).unwrap();
+    run_recorded(&s, None, None).unwrap().into_record(&s)
+}
+
+/// Axis or legend texts each chart must contain.
+const AXIS_TITLES: &[(&str, &[&str])] = &[
+    ("loss.svg", &["step", "loss", "learning rate"]),
+    (
+        "loss-log.svg",
+        &["step", "loss (log scale)", "learning rate"],
+    ),
+    (
+        "grad-norms.svg",
+        &[
+            "step",
+            "gradient L2 norm (log scale)",
+            "layer 0 (input side)",
+        ],
+    ),
+    (
+        "grad-heatmap.svg",
+        &["step", "layer (0 = input side)", "NaN/inf"],
+    ),
+    ("histograms.svg", &["layer 0", "step 0"]),
+    ("update-ratios.svg", &["step", "‖ΔW‖ / ‖W‖ (log scale)"]),
+    ("dead-units.svg", &["step", "fraction of units"]),
+    ("saturated-units.svg", &["step", "fraction of units"]),
+];
+
+fn check_charts(charts: &[report::Chart]) {
+    assert_eq!(charts.len(), AXIS_TITLES.len());
+    for (chart, (file, titles)) in charts.iter().zip(AXIS_TITLES) {
+        assert_eq!(chart.file, *file);
+        let doc = roxmltree::Document::parse(&chart.svg)
+            .unwrap_or_else(|e| panic!("{file} is not XML: {e}"));
+        let text: String = doc
+            .descendants()
+            .filter(|n| n.is_text())
+            .filter_map(|n| n.text())
+            .collect::<Vec<_>>()
+            .join("|");
+        for t in *titles {
+            assert!(text.contains(t), "{file} lacks the text {t:?}");
+        }
+        // A drawn chart has lines, rectangles or polylines beyond its frame.
+        let marks = doc
+            .descendants()
+            .filter(|n| matches!(n.tag_name().name(), "polyline" | "rect" | "path" | "line"))
+            .count();
+        assert!(marks > 10, "{file} looks empty ({marks} marks)");
+    }
+}
+
+fn check_page(r: &RunRecord, html: &str) {
+    let doc = scraper::Html::parse_document(html);
+    assert!(doc.errors.is_empty(), "HTML parse errors: {:?}", doc.errors);
+    let text: String = doc.root_element().text().collect();
+    let verdict = r.verdict.as_ref().unwrap();
+    for f in &verdict.findings {
+        assert!(
+            text.contains(&f.summary),
+            "page lacks finding {:?}",
+            f.summary
+        );
+    }
+    assert!(!html.contains("<script"), "the page needs no script");
+    assert!(
+        !html.contains("src=\"http"),
+        "the page loads nothing from the network"
+    );
+}
+
+#[test]
+fn a_healthy_run_renders_every_chart_and_a_page_with_its_findings() {
+    let r = record(60, &[]);
+    let charts = report::charts(&r).unwrap();
+    check_charts(&charts);
+    let html = report::html::page(Some(&r), &charts, &[], &r.scenario).unwrap();
+    check_page(&r, &html);
+    assert!(html.contains("PASS") || html.contains("FAIL"));
+}
+
+#[test]
+fn a_run_that_goes_non_finite_renders_with_gaps_and_a_marker_not_a_panic() {
+    let r = record(30, &["optimizer.kind=\"sgd\"", "optimizer.lr=1.0"]);
+    assert!(r.nan_origin.is_some());
+    let charts = report::charts(&r).unwrap();
+    check_charts(&charts);
+    let html = report::html::page(Some(&r), &charts, &[], &r.scenario).unwrap();
+    check_page(&r, &html);
+    assert!(html.contains("First non-finite value"));
+}
+
+#[test]
+fn the_report_command_renders_a_run_json_alone() {
+    let dir = TempDir::new().unwrap();
+    let r = record(20, &[]);
+    r.write_in(dir.path()).unwrap();
+    let out = TempDir::new().unwrap();
+    Command::cargo_bin("stabcheck")
+        .unwrap()
+        .arg("report")
+        .arg(dir.path().join("run.json"))
+        .arg("--out")
+        .arg(out.path())
+        .assert()
+        .code(0);
+    for (file, _) in AXIS_TITLES {
+        assert!(out.path().join(file).is_file(), "{file} missing");
+    }
+    let html = std::fs::read_to_string(out.path().join("index.html")).unwrap();
+    check_page(&r, &html);
+}
+
+#[test]
+fn a_malformed_record_exits_2_and_leaves_an_existing_report_untouched() {
+    let dir = TempDir::new().unwrap();
+    let good = "<html>previous good report</html>";
+    std::fs::write(dir.path().join("index.html"), good).unwrap();
+    std::fs::write(dir.path().join("run.json"), "{\"schema\": 1, \"trace\": [").unwrap();
+    Command::cargo_bin("stabcheck")
+        .unwrap()
+        .arg("report")
+        .arg(dir.path().join("run.json"))
+        .assert()
+        .code(2);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("index.html")).unwrap(),
+        good
+    );
+}
