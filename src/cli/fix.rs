@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use super::Format;
+use super::{Format, TargetArgs};
 use crate::diagnose::Status;
 use crate::diagnose::series::fmt;
 use crate::record::Record;
@@ -19,17 +19,11 @@ use crate::repair::{
 
 #[derive(Debug, clap::Args)]
 pub struct FixArgs {
-    /// A built-in scenario name or a path to a scenario TOML file.
-    pub target: String,
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Override the scenario's seed (every candidate re-runs with the same seed).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Override the number of training steps (of the original and of every candidate).
-    #[arg(long)]
-    pub steps: Option<u64>,
-    /// Override any scenario key before searching, e.g. `--set optimizer.lr=0.5`.
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    pub set: Vec<String>,
     /// Folder for fix.json, fixed.toml, fixed.diff and the original's run.json and report page
     /// (default: reports/<scenario name>).
     #[arg(long, value_name = "DIR")]
@@ -52,8 +46,8 @@ pub struct FixArgs {
 }
 
 pub fn run(args: &FixArgs) -> Result<ExitCode> {
-    let (base, base_dir) =
-        super::robust::resolve_target(&args.target, args.seed, args.steps, &args.set)?;
+    // The budget is checked on the original scenario, per re-run.
+    let (base, base_dir) = args.target.resolve(args.seed)?;
     let base_dir = base_dir.as_deref();
     let options = FixOptions {
         max_candidates: args.max_candidates as usize,

@@ -11,77 +11,37 @@ use std::process::ExitCode;
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use super::{Format, TargetArgs};
 use crate::diagnose::series::fmt;
 use crate::report::{Extras, render_folder};
 use crate::robust::shard::{Shard, ShardData, ShardRecord};
 use crate::robust::{RobustOptions, RobustRecord, run_cases};
-use crate::scenario::{self, Overrides, Scenario, SetOverride};
+use crate::scenario::Scenario;
 
 #[derive(Debug, clap::Args)]
 pub struct RobustArgs {
-    /// A built-in scenario name or a path to a scenario TOML file.
-    pub target: String,
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Number of perturbed runs (default: the scenario's `[robust] cases`).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub cases: Option<u64>,
-    /// Seed of the case draw (default: the scenario's seed).
+    /// Seed of the case draw (default: the scenario's seed). Not the scenario's seed: each case
+    /// runs the base seed, or a drawn one with `[robust] vary_seed`.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Override the number of training steps of every case.
-    #[arg(long)]
-    pub steps: Option<u64>,
-    /// Override any scenario key before perturbing, e.g. `--set optimizer.lr=0.01`.
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    pub set: Vec<String>,
     /// Folder for robust.json and minimal-failure.toml (default: reports/<scenario name>).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Do not shrink the first failure.
     #[arg(long)]
     pub no_shrink: bool,
-    /// Print the record as JSON on stdout instead of a summary.
-    #[arg(long)]
-    pub json: bool,
-    #[command(flatten)]
-    pub budget: super::BudgetArgs,
+    /// `text` (a summary for people) or `json` (robust.json's record on stdout, nothing else).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
     /// Run only shard K of N (cases i with i mod N = K-1) and write shard-K-of-N.json; combine
     /// the shards with `stabcheck merge`.
     #[arg(long, value_name = "K/N", value_parser = Shard::parse)]
     pub shard: Option<Shard>,
-}
-
-/// The base scenario of a robust or sweep command (resolved, overrides applied) and the folder
-/// its relative data paths are taken from.
-pub fn base_scenario(
-    target: &str,
-    steps: Option<u64>,
-    set: &[String],
-) -> Result<(Scenario, Option<PathBuf>)> {
-    resolve_target(target, None, steps, set)
-}
-
-/// A scenario target resolved with `--seed`, `--steps` and `--set` applied and validated, and
-/// the folder its relative data paths are taken from (`None` for a built-in name).
-pub fn resolve_target(
-    target: &str,
-    seed: Option<u64>,
-    steps: Option<u64>,
-    set: &[String],
-) -> Result<(Scenario, Option<PathBuf>)> {
-    let overrides = Overrides {
-        seed,
-        steps,
-        set: set
-            .iter()
-            .map(|a| SetOverride::parse(a))
-            .collect::<Result<_, _>>()?,
-    };
-    let base = scenario::apply_overrides(&scenario::resolve(target)?, &overrides)?;
-    let base_dir = Path::new(target)
-        .parent()
-        .filter(|_| Path::new(target).is_file())
-        .map(Path::to_path_buf);
-    Ok((base, base_dir))
 }
 
 /// A progress bar on stderr, drawn only on a terminal (indicatif hides it otherwise), so CI logs
@@ -96,11 +56,8 @@ pub fn progress_bar(len: usize, what: &str) -> ProgressBar {
 }
 
 pub fn run(args: &RobustArgs) -> Result<ExitCode> {
-    let (base, base_dir) = base_scenario(&args.target, args.steps, &args.set)?;
-    // The base scenario's estimate, per case (cases run in parallel, one per thread).
-    crate::budget::Estimate::of(&base)
-        .check(&args.budget.budget())
-        .map_err(|e| anyhow::anyhow!("{}: {e}", args.target))?;
+    // The budget is checked per case (cases run in parallel, one per thread).
+    let (base, base_dir) = args.target.resolve(None)?;
     let options = RobustOptions {
         cases: args.cases.map_or(base.robust.cases, |n| n as usize),
         seed: args.seed.unwrap_or(base.seed),
@@ -136,7 +93,7 @@ pub fn run(args: &RobustArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let record = RobustRecord::new(&base, options.seed, cases, minimal);
-    finish(&record, &dir, args.json)
+    finish(&record, &dir, args.format == Format::Json)
 }
 
 /// The robustness gate of `stabcheck scenario --robust`: the scenario's own `[robust]` cases and

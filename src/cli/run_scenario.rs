@@ -8,120 +8,105 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use super::summary::{headline, print_final, print_replay_warning, print_steps, verdict_text};
-use super::{Format, interrupt, robust};
+use super::{Format, TargetArgs, interrupt, robust};
 use crate::diagnose::{Status, Verdict};
 use crate::record::Record;
 use crate::record::atomic::write_atomic;
 use crate::record::junit::junit_xml;
-use crate::run::run_recorded_until;
-use crate::scenario::{self, Overrides};
+use crate::robust::RobustRecord;
+use crate::run::{RecordedRun, run_recorded_until};
+use crate::scenario::Scenario;
 
-/// Where and whether `stabcheck scenario` writes its report, and in which format it prints.
-#[derive(Debug, Clone)]
-pub(super) struct Output {
-    pub(super) out: Option<PathBuf>,
-    pub(super) no_report: bool,
-    pub(super) save_weights: Option<PathBuf>,
-    pub(super) format: Format,
-    pub(super) junit: Option<PathBuf>,
-    pub(super) budget: crate::budget::Budget,
-    pub(super) robust: bool,
+#[derive(Debug, clap::Args)]
+pub struct ScenarioArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Override the scenario's seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Folder for run.json and the report (default: reports/<scenario name>).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Write neither run.json nor the report.
+    #[arg(long)]
+    pub no_report: bool,
+    /// Write the final weights to this .npz file (arrays `layer{L}.weight`, `layer{L}.bias`, ...).
+    #[arg(long, value_name = "PATH")]
+    pub save_weights: Option<PathBuf>,
+    /// Print every K-th step (default: about 20 lines per run).
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..))]
+    pub every: Option<u64>,
+    /// `text` (a summary for people) or `json` (only JSON on stdout: the verdict and where
+    /// the record went; messages go to stderr).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Also write JUnit XML (one test case per gate) to this file, for CI systems.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Do not train: print the step-0 sharpness and the largest stable learning rate of the
+    /// optimizer (exit 1 when the scenario's lr is above it).
+    #[arg(long)]
+    pub predict: bool,
+    /// Also gate on robustness: run the `[robust]` cases and fail (exit 1) when the stable
+    /// fraction's lower confidence bound is under `[robust] min_stable_fraction`.
+    #[arg(long)]
+    pub robust: bool,
 }
 
-pub(super) fn run_command(
-    target: &str,
-    overrides: &Overrides,
-    every: Option<u64>,
-    output: &Output,
-) -> Result<ExitCode> {
-    let s = scenario::apply_overrides(&scenario::resolve(target)?, overrides)?;
-    let base_dir = base_dir_of(target);
-    crate::budget::Estimate::of(&s)
-        .check(&output.budget)
-        .map_err(|e| anyhow::anyhow!("{target}: {e}"))?;
-    let text = output.format == Format::Text;
-    let stop = interrupt::stop_flag();
-    if text {
-        outln!("{}", headline(&s));
+pub(super) fn run(args: &ScenarioArgs) -> Result<ExitCode> {
+    let (s, base_dir) = args.target.resolve(args.seed)?;
+    if args.predict {
+        return super::predict::run(&s, base_dir.as_deref(), args.format);
     }
-    let dir = output
+    let base_dir = base_dir.as_deref();
+    let text = args.format == Format::Text;
+    let dir = args
         .out
         .clone()
         .unwrap_or_else(|| Path::new("reports").join(&s.name));
-    let mut run = match run_recorded_until(&s, base_dir, output.save_weights.as_deref(), stop) {
+    if text {
+        outln!("{}", headline(&s));
+    }
+    let stop = interrupt::stop_flag();
+    let mut run = match run_recorded_until(&s, base_dir, args.save_weights.as_deref(), stop) {
         Err(crate::Error::Interrupted { step, steps }) => {
             return Ok(interrupted(step, steps, &dir));
         }
         other => other?,
     };
-    let summary = &run.summary;
     if text {
-        print_steps(summary, every.map_or((s.steps / 20).max(1), |k| k as usize));
-        print_final(summary);
-        print_replay_warning(&run.origin);
-        out!("{}", verdict_text(&run.verdict));
+        print_run(
+            &run,
+            args.every.map_or((s.steps / 20).max(1), |k| k as usize),
+        );
     }
-    let steps_run = summary.steps.len().max(1) as f64;
-    eprintln!(
-        "ran {} steps in {:.3} s: training with probes {:.3} s ({:.3} ms/step), NaN-origin replay {:.3} s, diagnosis {:.2} ms",
-        summary.steps.len(),
-        run.elapsed.as_secs_f64(),
-        run.train_elapsed.as_secs_f64(),
-        run.train_elapsed.as_secs_f64() * 1e3 / steps_run,
-        run.replay_elapsed.as_secs_f64(),
-        run.diagnose_elapsed.as_secs_f64() * 1e3
-    );
+    print_timings(&run);
     if interrupt::interrupted() {
         return Ok(interrupted(run.summary.steps.len(), s.steps, &dir));
     }
     // One verdict everywhere: the robust gate joins the run's verdict before anything is written.
-    let robust = if output.robust {
-        let r = robust::gate(&s, base_dir)?;
-        let whole = crate::diagnose::StepRange {
-            first: 0,
-            last: s.steps.saturating_sub(1),
-        };
-        run.verdict = run.verdict.with_robust(&robust::evidence(&r), whole);
-        if text {
-            out!("{}", robust::summary(&r));
-            outln!("{}", combined_verdict_line(&run.verdict));
-        }
+    let robust = if args.robust {
+        let (verdict, r) = robust_gate(&s, base_dir, run.verdict, text)?;
+        run.verdict = verdict;
         Some(r)
     } else {
         None
     };
-    if let Some(path) = &output.junit {
+    if let Some(path) = &args.junit {
         let xml = junit_xml(&s.name, &run.verdict, run.elapsed)?;
         write_atomic(path, xml.as_bytes())?;
         eprintln!("wrote {}", path.display());
     }
     let passed = run.verdict.status == Status::Pass;
-    let json = (!text).then(|| run.verdict.clone());
-    let mut report = None;
-    if !output.no_report {
-        let writing = std::time::Instant::now();
-        let record = run.into_record(&s);
-        let path = record.write_in(&dir)?;
-        if let Some(r) = &robust {
-            r.write(&dir)?;
-        }
-        let record_ms = writing.elapsed().as_secs_f64() * 1e3;
-        let rendering = std::time::Instant::now();
-        let written = crate::report::render(&record, &dir)?;
-        eprintln!(
-            "wrote {} in {record_ms:.1} ms and {} ({} files) in {:.1} ms",
-            path.display(),
-            written.index.display(),
-            written.files.len(),
-            rendering.elapsed().as_secs_f64() * 1e3
-        );
-        report = Some(path);
-    }
-    if let Some(verdict) = json {
+    let verdict = run.verdict.clone();
+    let record = (!args.no_report)
+        .then(|| write_report(run, &s, robust.as_ref(), &dir))
+        .transpose()?;
+    if !text {
         let out = JsonOutput {
             scenario: &s.name,
             verdict: &verdict,
-            record: report.as_deref(),
+            record: record.as_deref(),
             robust: robust.as_ref().map(|r| RobustGate {
                 stable_fraction: r.stable_fraction,
                 interval: r.interval,
@@ -136,6 +121,75 @@ pub(super) fn run_command(
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The per-step table, the final numbers, a replay warning and the verdict.
+fn print_run(run: &RecordedRun, every: usize) {
+    print_steps(&run.summary, every);
+    print_final(&run.summary);
+    print_replay_warning(&run.origin);
+    out!("{}", verdict_text(&run.verdict));
+}
+
+/// Where the time went, on stderr (so stdout is identical for identical runs).
+fn print_timings(run: &RecordedRun) {
+    let summary = &run.summary;
+    let steps_run = summary.steps.len().max(1) as f64;
+    eprintln!(
+        "ran {} steps in {:.3} s: training with probes {:.3} s ({:.3} ms/step), NaN-origin replay {:.3} s, diagnosis {:.2} ms",
+        summary.steps.len(),
+        run.elapsed.as_secs_f64(),
+        run.train_elapsed.as_secs_f64(),
+        run.train_elapsed.as_secs_f64() * 1e3 / steps_run,
+        run.replay_elapsed.as_secs_f64(),
+        run.diagnose_elapsed.as_secs_f64() * 1e3
+    );
+}
+
+/// Runs the `[robust]` cases and joins their gate to `verdict`.
+fn robust_gate(
+    s: &Scenario,
+    base_dir: Option<&Path>,
+    verdict: Verdict,
+    text: bool,
+) -> Result<(Verdict, RobustRecord)> {
+    let r = robust::gate(s, base_dir)?;
+    let whole = crate::diagnose::StepRange {
+        first: 0,
+        last: s.steps.saturating_sub(1),
+    };
+    let verdict = verdict.with_robust(&robust::evidence(&r), whole);
+    if text {
+        out!("{}", robust::summary(&r));
+        outln!("{}", combined_verdict_line(&verdict));
+    }
+    Ok((verdict, r))
+}
+
+/// Writes run.json (and robust.json), then the report page; returns run.json's path.
+fn write_report(
+    run: RecordedRun,
+    s: &Scenario,
+    robust: Option<&RobustRecord>,
+    dir: &Path,
+) -> Result<PathBuf> {
+    let writing = std::time::Instant::now();
+    let record = run.into_record(s);
+    let path = record.write_in(dir)?;
+    if let Some(r) = robust {
+        r.write(dir)?;
+    }
+    let record_ms = writing.elapsed().as_secs_f64() * 1e3;
+    let rendering = std::time::Instant::now();
+    let written = crate::report::render(&record, dir)?;
+    eprintln!(
+        "wrote {} in {record_ms:.1} ms and {} ({} files) in {:.1} ms",
+        path.display(),
+        written.index.display(),
+        written.files.len(),
+        rendering.elapsed().as_secs_f64() * 1e3
+    );
+    Ok(path)
 }
 
 /// "verdict with the robust gate: FAIL (unstable): 1 of 13 gates failed: min_stable_fraction".
@@ -153,13 +207,6 @@ fn combined_verdict_line(v: &Verdict) -> String {
         "verdict with the robust gate: {word} ({outcome}): {}",
         v.gate_summary()
     )
-}
-
-/// The folder of a scenario file (relative data paths start there); `None` for a built-in name.
-pub(super) fn base_dir_of(target: &str) -> Option<&Path> {
-    Path::new(target)
-        .parent()
-        .filter(|_| Path::new(target).is_file())
 }
 
 /// Says on stderr that the run stopped and nothing was written, and gives the interrupt's exit code.

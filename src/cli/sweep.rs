@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use super::robust::{base_scenario, progress_bar};
+use super::TargetArgs;
+use super::robust::progress_bar;
 use crate::diagnose::series::fmt;
 use crate::record::Record;
 use crate::report::{Extras, render_folder};
@@ -16,8 +17,8 @@ use crate::robust::sweep::{Grid, SweepRecord};
 
 #[derive(Debug, clap::Args)]
 pub struct SweepArgs {
-    /// A built-in scenario name or a path to a scenario TOML file.
-    pub target: String,
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// The x axis: KEY=LO..HI, log-spaced when LO > 0 and HI/LO >= 10 (force with :log or :lin).
     #[arg(long, value_name = "KEY=LO..HI")]
     pub x: String,
@@ -27,12 +28,6 @@ pub struct SweepArgs {
     /// Grid points: NX x NY (e.g. 24x24), or N for a one-axis sweep.
     #[arg(long, default_value = "16x16")]
     pub grid: String,
-    /// Override the number of training steps of every cell.
-    #[arg(long)]
-    pub steps: Option<u64>,
-    /// Override any scenario key before sweeping, e.g. `--set optimizer.kind=sgd`.
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    pub set: Vec<String>,
     /// Run only shard K of N (cells i with i mod N = K-1) and write shard-K-of-N.json.
     #[arg(long, value_name = "K/N", value_parser = Shard::parse)]
     pub shard: Option<Shard>,
@@ -72,7 +67,8 @@ fn grid_points(text: &str, two_axes: bool) -> Result<(usize, usize)> {
 }
 
 pub fn run(args: &SweepArgs) -> Result<ExitCode> {
-    let (base, base_dir) = base_scenario(&args.target, args.steps, &args.set)?;
+    // The budget is checked per cell, on the base scenario.
+    let (base, base_dir) = args.target.resolve(None)?;
     let (nx, ny) = grid_points(&args.grid, args.y.is_some())?;
     let x = Axis::parse("--x", &args.x, nx, &base)?;
     let y = match &args.y {

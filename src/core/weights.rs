@@ -76,10 +76,53 @@ pub fn array_name(seg: &Segment) -> (String, Vec<usize>) {
 
 /// Overwrites `params` with the arrays of `path`.
 pub fn load_npz<T: Real>(path: &Path, params: &mut Params<T>) -> Result<(), WeightsError> {
-    let format = |e: &dyn std::fmt::Display| WeightsError::Format {
+    let (mut shapes, mut npz) = open_npz(path)?;
+    let names = npz.names().map_err(|e| format_error(path, &e))?;
+    let wanted: Vec<(String, Vec<usize>)> = params.segments.iter().map(array_name).collect();
+    let expected = || {
+        wanted
+            .iter()
+            .map(|(n, _)| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if let Some(extra) = names.iter().find(|n| !wanted.iter().any(|(w, _)| w == *n)) {
+        return Err(WeightsError::Unknown {
+            path: path.to_owned(),
+            name: extra.clone(),
+            expected: expected(),
+        });
+    }
+    for (seg, (name, shape)) in params.segments.clone().iter().zip(&wanted) {
+        if !names.contains(name) {
+            if matches!(seg.kind, ParamKind::NormGain | ParamKind::NormShift) {
+                continue;
+            }
+            return Err(WeightsError::Missing {
+                path: path.to_owned(),
+                name: name.clone(),
+                expected: expected(),
+            });
+        }
+        let array = read_array(path, (&mut shapes, &mut npz), name, shape, seg.layer)?;
+        for (dst, &src) in params.values[seg.range()].iter_mut().zip(array.iter()) {
+            *dst = T::of(src);
+        }
+    }
+    Ok(())
+}
+
+type Shapes = zip::ZipArchive<BufReader<File>>;
+
+fn format_error(path: &Path, e: &dyn std::fmt::Display) -> WeightsError {
+    WeightsError::Format {
         path: path.to_owned(),
         message: e.to_string(),
-    };
+    }
+}
+
+/// The file opened twice: as a zip archive (to read `.npy` headers alone) and as an npz.
+fn open_npz(path: &Path) -> Result<(Shapes, NpzReader<BufReader<File>>), WeightsError> {
     let io = |source| WeightsError::Io {
         path: path.to_owned(),
         source,
@@ -93,56 +136,37 @@ pub fn load_npz<T: Real>(path: &Path, params: &mut Params<T>) -> Result<(), Weig
             limit: MAX_NPZ_BYTES,
         });
     }
-    let mut shapes = zip::ZipArchive::new(BufReader::new(file.try_clone().map_err(io)?))
-        .map_err(|e| format(&e))?;
-    let mut npz = NpzReader::new(BufReader::new(file)).map_err(|e| format(&e))?;
-    let names = npz.names().map_err(|e| format(&e))?;
-    let wanted: Vec<(String, Vec<usize>)> = params.segments.iter().map(array_name).collect();
-    let expected = wanted
-        .iter()
-        .map(|(n, _)| format!("`{n}`"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    if let Some(extra) = names.iter().find(|n| !wanted.iter().any(|(w, _)| w == *n)) {
-        return Err(WeightsError::Unknown {
-            path: path.to_owned(),
-            name: extra.clone(),
-            expected,
-        });
+    let shapes = zip::ZipArchive::new(BufReader::new(file.try_clone().map_err(io)?))
+        .map_err(|e| format_error(path, &e))?;
+    let npz = NpzReader::new(BufReader::new(file)).map_err(|e| format_error(path, &e))?;
+    Ok((shapes, npz))
+}
+
+/// Array `name` as f64, refused unless its shape is `shape`. The header's shape is checked
+/// first: ndarray-npy allocates whatever a header claims before reading.
+fn read_array(
+    path: &Path,
+    (shapes, npz): (&mut Shapes, &mut NpzReader<BufReader<File>>),
+    name: &str,
+    shape: &[usize],
+    layer: usize,
+) -> Result<ArrayD<f64>, WeightsError> {
+    let wrong_shape = |found: Vec<usize>| WeightsError::Shape {
+        path: path.to_owned(),
+        name: name.to_string(),
+        layer,
+        found,
+        expected: shape.to_vec(),
+    };
+    let declared = declared_shape(shapes, name).map_err(|e| format_error(path, &e))?;
+    if declared != shape {
+        return Err(wrong_shape(declared));
     }
-    for (k, (name, shape)) in wanted.iter().enumerate() {
-        let seg = params.segments[k];
-        if !names.contains(name) {
-            if matches!(seg.kind, ParamKind::NormGain | ParamKind::NormShift) {
-                continue;
-            }
-            return Err(WeightsError::Missing {
-                path: path.to_owned(),
-                name: name.clone(),
-                expected,
-            });
-        }
-        // The header's shape first: ndarray-npy allocates whatever a header claims before reading.
-        let declared = declared_shape(&mut shapes, name).map_err(|e| format(&e))?;
-        let wrong_shape = |found: Vec<usize>| WeightsError::Shape {
-            path: path.to_owned(),
-            name: name.clone(),
-            layer: seg.layer,
-            found,
-            expected: shape.clone(),
-        };
-        if declared != *shape {
-            return Err(wrong_shape(declared));
-        }
-        let array = read_float(&mut npz, name).map_err(|e| format(&e))?;
-        if array.shape() != shape.as_slice() {
-            return Err(wrong_shape(array.shape().to_vec()));
-        }
-        for (dst, &src) in params.values[seg.range()].iter_mut().zip(array.iter()) {
-            *dst = T::of(src);
-        }
+    let array = read_float(npz, name).map_err(|e| format_error(path, &e))?;
+    if array.shape() != shape {
+        return Err(wrong_shape(array.shape().to_vec()));
     }
-    Ok(())
+    Ok(array)
 }
 
 /// Largest `.npz` file read: 4 GiB (2^28 parameters in float64 take 2 GiB).
@@ -194,31 +218,19 @@ fn read_float(
     }
 }
 
-/// Writes every parameter of `params` to `path` (in the run's precision), atomically.
-pub fn save_npz<T: Real>(path: &Path, params: &Params<T>) -> Result<(), WeightsError> {
-    let io = |source| WeightsError::Io {
-        path: path.to_owned(),
-        source,
-    };
+/// Every parameter of `params` as the bytes of an `.npz` file (in the run's precision), built
+/// in memory: the caller writes them, atomically, the one way every output file is written.
+pub fn npz_bytes<T: Real>(params: &Params<T>) -> Result<Vec<u8>, WeightsError> {
     let format = |e: &dyn std::fmt::Display| WeightsError::Format {
-        path: path.to_owned(),
+        path: PathBuf::from("(in memory)"),
         message: e.to_string(),
     };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(dir).map_err(io)?;
-    let tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
-    let mut npz = NpzWriter::new(tmp.reopen().map_err(io)?);
+    let mut npz = NpzWriter::new(std::io::Cursor::new(Vec::new()));
     for seg in &params.segments {
         let (name, shape) = array_name(seg);
         let values = params.values[seg.range()].to_vec();
         let array = ArrayD::from_shape_vec(IxDyn(&shape), values).map_err(|e| format(&e))?;
         npz.add_array(name, &array).map_err(|e| format(&e))?;
     }
-    let file = npz.finish().map_err(|e| format(&e))?;
-    file.sync_all().map_err(io)?;
-    tmp.persist(path).map_err(|e| io(e.error))?;
-    Ok(())
+    Ok(npz.finish().map_err(|e| format(&e))?.into_inner())
 }

@@ -7,6 +7,9 @@
 use std::io::Write;
 use std::path::Path;
 
+use crate::core::float::Real;
+use crate::core::params::Params;
+use crate::core::weights::npz_bytes;
 use crate::error::Error;
 
 /// Writes `bytes` to `path` atomically, creating the parent folder if needed.
@@ -38,6 +41,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// Writes every parameter of `params` to the `.npz` file `path` atomically (arrays named
+/// `layer{L}.weight`, `layer{L}.bias`, ..., in the run's precision).
+pub fn save_npz<T: Real>(path: &Path, params: &Params<T>) -> Result<(), Error> {
+    write_atomic(path, &npz_bytes(params)?)
 }
 
 /// Names the file (`run.json`, `index.html`, or `*` for any) before whose rename a write sleeps

@@ -14,9 +14,26 @@ use crate::record::sweep::SweepRecord;
 use crate::record::text::fmt;
 
 pub fn robust(r: &RobustRecord) -> Result<Section, Error> {
+    let mut html = robust_summary(r);
+    finding_counts(r, &mut html);
+    minimal_failure(r, &mut html)?;
+    Ok(Section {
+        id: "robustness",
+        title: "Robustness".into(),
+        html,
+        charts: vec![Chart {
+            file: "robust-cases.svg",
+            title: "Robust cases",
+            svg: robust_cases(r)?,
+        }],
+    })
+}
+
+/// The verdict, the counts and the interval, and the ranges the cases were drawn from.
+fn robust_summary(r: &RobustRecord) -> String {
     let n = r.cases.len();
     let verdict = if r.passed { "PASS" } else { "FAIL" };
-    let mut html = format!(
+    format!(
         "<p class=\"summary\"><strong>{verdict}</strong>: {} of {n} perturbed cases stable \
          ({} of them without progress), {} unstable. Stable fraction {} with a {:.0}% \
          Clopper–Pearson interval {} .. {}; the gate needs a lower bound of at least {}.</p>\
@@ -44,18 +61,28 @@ pub fn robust(r: &RobustRecord) -> Result<Section, Error> {
         } else {
             ""
         },
-    );
-    if !r.finding_counts.is_empty() {
-        html.push_str("<table><tr><th>error finding</th><th>cases</th></tr>");
-        for (kind, count) in &r.finding_counts {
-            let _ = write!(
-                html,
-                "<tr><td>{}</td><td>{count} of {n}</td></tr>",
-                kind.name()
-            );
-        }
-        html.push_str("</table>");
+    )
+}
+
+/// How many cases each error finding occurred in.
+fn finding_counts(r: &RobustRecord, html: &mut String) {
+    let n = r.cases.len();
+    if r.finding_counts.is_empty() {
+        return;
     }
+    html.push_str("<table><tr><th>error finding</th><th>cases</th></tr>");
+    for (kind, count) in &r.finding_counts {
+        let _ = write!(
+            html,
+            "<tr><td>{}</td><td>{count} of {n}</td></tr>",
+            kind.name()
+        );
+    }
+    html.push_str("</table>");
+}
+
+/// The minimal failing configuration: the keys it changes and the replayable file.
+fn minimal_failure(r: &RobustRecord, html: &mut String) -> Result<(), Error> {
     if let Some(m) = &r.minimal_failure {
         let _ = write!(
             html,
@@ -78,16 +105,7 @@ pub fn robust(r: &RobustRecord) -> Result<Section, Error> {
         html.push_str("</table>");
         let _ = write!(html, "<pre>{}</pre>", esc(&m.to_toml()?));
     }
-    Ok(Section {
-        id: "robustness",
-        title: "Robustness".into(),
-        html,
-        charts: vec![Chart {
-            file: "robust-cases.svg",
-            title: "Robust cases",
-            svg: robust_cases(r)?,
-        }],
-    })
+    Ok(())
 }
 
 pub fn sweep(s: &SweepRecord) -> Result<Section, Error> {

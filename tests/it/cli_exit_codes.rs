@@ -270,3 +270,34 @@ fn a_truncated_record_is_a_clear_error() {
         .to_string();
     assert!(err.contains("schema"), "{err}");
 }
+
+/// Regression: `stabcheck scenario tiny-lr --every 1 --steps 3000 | head -1` exited 101 with a
+/// panic message. A reader that goes away ends the run quietly with 141 (128 + SIGPIPE), never
+/// 0: the run stopped before its verdict.
+#[cfg(unix)]
+#[test]
+fn a_closed_stdout_ends_the_run_quietly_with_141_not_a_panic() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let dir = TempDir::new().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stabcheck"))
+        .args([
+            "scenario", "tiny-lr", "--every", "1", "--steps", "3000", "--out",
+        ])
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    // The reader is dropped here, like `head -1` exiting after its line.
+    assert!(first.contains("tiny-lr"), "{first}");
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!stderr.contains("error"), "{stderr}");
+}

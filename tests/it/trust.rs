@@ -6,8 +6,8 @@
 use std::path::Path;
 
 use stabcheck::core::train::Trainer;
-use stabcheck::core::weights::save_npz;
 use stabcheck::diagnose::{FindingKind, Outcome, Severity, Status, Verdict};
+use stabcheck::record::atomic::save_npz;
 use stabcheck::run::build::build_trainer;
 use stabcheck::run::run_recorded;
 use stabcheck::scenario::{self, Scenario};

@@ -7,7 +7,7 @@ use assert_cmd::Command;
 use ndarray::{Array1, Array2};
 use ndarray_npy::NpzWriter;
 use stabcheck::core::train::Trainer;
-use stabcheck::core::weights::save_npz;
+use stabcheck::record::atomic::save_npz;
 use stabcheck::run::build::build_trainer;
 use stabcheck::scenario::{self, Scenario};
 use tempfile::TempDir;

@@ -136,24 +136,7 @@ impl<T: Real> Hidden<T> {
     ) {
         let l = Some(self.index);
         dense_forward(&self.dense, params, h, self.z.view_mut(), e);
-        if let Some(norm) = &mut self.norm {
-            norm.normalize(self.z.view());
-            e.op(
-                l,
-                norm_op(norm, NormPart::Normalize),
-                Phase::Forward,
-                &[self.z.view()],
-                norm.xhat.view(),
-            );
-            norm.affine(params, self.normed.view_mut());
-            e.op(
-                l,
-                norm_op(norm, NormPart::Affine),
-                Phase::Forward,
-                &[norm.xhat.view()],
-                self.normed.view(),
-            );
-        }
+        self.forward_norm(params, e);
         let pre = if self.norm.is_some() {
             self.normed.view()
         } else {
@@ -174,6 +157,40 @@ impl<T: Real> Hidden<T> {
             &[pre],
             self.a.view(),
         );
+        self.forward_tail(h, rng, e);
+    }
+
+    /// Normalization and its affine part, when the block has a norm: `z → x̂ → normed`.
+    fn forward_norm(&mut self, params: &Params<T>, e: &mut Emit<'_, T>) {
+        let l = Some(self.index);
+        if let Some(norm) = &mut self.norm {
+            norm.normalize(self.z.view());
+            e.op(
+                l,
+                norm_op(norm, NormPart::Normalize),
+                Phase::Forward,
+                &[self.z.view()],
+                norm.xhat.view(),
+            );
+            norm.affine(params, self.normed.view_mut());
+            e.op(
+                l,
+                norm_op(norm, NormPart::Affine),
+                Phase::Forward,
+                &[norm.xhat.view()],
+                self.normed.view(),
+            );
+        }
+    }
+
+    /// Dropout (with a fresh mask when `rng` is given) and the residual skip: `a → out`.
+    fn forward_tail(
+        &mut self,
+        h: ArrayView2<'_, T>,
+        rng: Option<&mut ChaCha8Rng>,
+        e: &mut Emit<'_, T>,
+    ) {
+        let l = Some(self.index);
         if let Some(d) = &mut self.dropout {
             if let Some(rng) = rng {
                 d.resample(rng);
@@ -240,6 +257,20 @@ impl<T: Real> Hidden<T> {
             &[grad_a],
             self.grad_pre.view(),
         );
+        self.backward_norm(params, e);
+        let dz = if self.norm.is_some() {
+            self.grad_z.view()
+        } else {
+            self.grad_pre.view()
+        };
+        self.dense
+            .backward(params, h, dz, dh.map(|dh| (dh, T::zero())));
+        dense_grad_events(&self.dense, params, h, dz, e);
+    }
+
+    /// The norm's backward pass, when the block has a norm: `∂normed → ∂z`.
+    fn backward_norm(&mut self, params: &mut Params<T>, e: &mut Emit<'_, T>) {
+        let l = Some(self.index);
         if let Some(norm) = &self.norm {
             norm.backward(
                 params,
@@ -255,14 +286,6 @@ impl<T: Real> Hidden<T> {
                 self.grad_z.view(),
             );
         }
-        let dz = if self.norm.is_some() {
-            self.grad_z.view()
-        } else {
-            self.grad_pre.view()
-        };
-        self.dense
-            .backward(params, h, dz, dh.map(|dh| (dh, T::zero())));
-        dense_grad_events(&self.dense, params, h, dz, e);
     }
 
     /// Adds the skip path's gradient `grad_out` to `dh` (after `backward` wrote the dense path's).
