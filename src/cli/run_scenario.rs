@@ -103,24 +103,35 @@ pub(super) fn run(args: &ScenarioArgs) -> Result<ExitCode> {
         .then(|| write_report(run, &s, robust.as_ref(), &dir))
         .transpose()?;
     if !text {
-        let out = JsonOutput {
-            scenario: &s.name,
-            verdict: &verdict,
-            record: record.as_deref(),
-            robust: robust.as_ref().map(|r| RobustGate {
-                stable_fraction: r.stable_fraction,
-                interval: r.interval,
-                min_stable_fraction: r.min_stable_fraction,
-                passed: r.passed,
-            }),
-        };
-        outln!("{}", serde_json::to_string(&out)?);
+        print_json(&s.name, &verdict, record.as_deref(), robust.as_ref())?;
     }
     Ok(if passed {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The `--format json` object on stdout.
+fn print_json(
+    scenario: &str,
+    verdict: &Verdict,
+    record: Option<&Path>,
+    robust: Option<&RobustRecord>,
+) -> Result<()> {
+    let out = JsonOutput {
+        scenario,
+        verdict,
+        record,
+        robust: robust.map(|r| RobustGate {
+            stable_fraction: r.stable_fraction,
+            interval: r.interval,
+            min_stable_fraction: r.min_stable_fraction,
+            passed: r.passed,
+        }),
+    };
+    outln!("{}", serde_json::to_string(&out)?);
+    Ok(())
 }
 
 /// The per-step table, the final numbers, a replay warning and the verdict.

@@ -18,7 +18,7 @@
 //! and trains).
 
 use super::context::{Context, Draft};
-use super::finding::{Finding, FindingKind, Severity, StepRange, Suggestion};
+use super::finding::{Finding, FindingKind, Mark, Severity, StepRange, Suggestion};
 use super::gates::{Gate, GateBook};
 use super::series::{above, argmax_finite, fmt, slope};
 use super::suggest::toml_float;
@@ -162,7 +162,17 @@ fn beyond(
         .evidence("limit", peak.limit)
         .evidence("lr", peak.lr)
         .evidence("first_step_over_limit", first.step as f64)
-        .evidence("largest_stable_lr", lr);
+        .evidence("largest_stable_lr", lr)
+        .marks(
+            samples
+                .iter()
+                .filter(|s| above(s.ratio, cx.gates.max_sharpness_ratio))
+                .map(|s| Mark {
+                    step: s.step,
+                    value: s.sharpness,
+                })
+                .collect(),
+        );
     if let Some(w) = warned {
         draft = draft.evidence("first_step_approaching", samples[w].step as f64);
     }

@@ -13,7 +13,7 @@ use crate::core::observer::NoopObserver;
 use crate::core::train::{StepSummary, Trainer};
 use crate::diagnose::{self, Verdict};
 use crate::error::Error;
-use crate::probe::nan_origin::{CheckedOrigin, first_divergence, first_nonfinite_step};
+use crate::probe::nan_origin::{CheckedOrigin, first_nonfinite_step};
 use crate::probe::recorder::Recorder;
 use crate::probe::sharpness::run_with_sharpness;
 use crate::record::atomic::save_npz;
@@ -21,7 +21,7 @@ use crate::record::trace::Trace;
 use crate::record::{MAX_RECORDED_STEPS, RunRecord, SCHEMA, Timings, downsample};
 use crate::scenario::Scenario;
 use build::{build_trainer, is_f64};
-use replay::replay;
+use replay::replay_checked;
 
 /// The outcome of one run, in `f64` whatever the run's precision.
 #[derive(Debug, Clone, PartialEq)]
@@ -110,17 +110,7 @@ fn find_origin(
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     };
-    let Some(first_bad_step) = trigger else {
-        return Ok(CheckedOrigin {
-            origin: None,
-            replay_divergence: None,
-        });
-    };
-    let replayed = replay(s, base_dir, first_bad_step)?;
-    Ok(CheckedOrigin {
-        replay_divergence: first_divergence(steps, &replayed.replayed),
-        origin: replayed.origin,
-    })
+    replay_checked(s, base_dir, steps, trigger)
 }
 
 fn recorded_in<T: Real>(

@@ -42,16 +42,27 @@ pub fn find_nan_origin_checked(
     base_dir: Option<&Path>,
     original: &[StepSummary],
 ) -> Result<CheckedOrigin, Error> {
-    let Some(first_bad_step) = first_nonfinite_step(original) else {
+    replay_checked(s, base_dir, original, first_nonfinite_step(original))
+}
+
+/// Replays `s` to step `trigger` (no replay at all when `None`) and checks that every replayed
+/// loss has the bits of the same step in `original`.
+pub fn replay_checked(
+    s: &Scenario,
+    base_dir: Option<&Path>,
+    original: &[StepSummary],
+    trigger: Option<usize>,
+) -> Result<CheckedOrigin, Error> {
+    let Some(first_bad_step) = trigger else {
         return Ok(CheckedOrigin {
             origin: None,
             replay_divergence: None,
         });
     };
-    let replay = replay(s, base_dir, first_bad_step)?;
+    let replayed = replay(s, base_dir, first_bad_step)?;
     Ok(CheckedOrigin {
-        replay_divergence: first_divergence(original, &replay.replayed),
-        origin: replay.origin,
+        replay_divergence: first_divergence(original, &replayed.replayed),
+        origin: replayed.origin,
     })
 }
 

@@ -6,23 +6,13 @@ use super::lines::{Line, LineChart};
 use crate::error::Error;
 use crate::record::RunRecord;
 use crate::record::trace::APPROACH_FRACTION;
+use crate::record::verdict::{FindingKind, Severity};
 use crate::report::style::{ALERT, OKABE_ITO};
 
 /// Sharpness and limit on a log axis; ▲ marks samples over the `max_sharpness_ratio` gate.
 pub fn sharpness(r: &RunRecord) -> Result<String, Error> {
     let samples = &r.trace.sharpness;
-    let preconditioned = samples.iter().any(|s| s.preconditioned);
-    let (title, what) = if preconditioned {
-        (
-            "Preconditioned sharpness λmax(P⁻¹H) and the optimizer's stability limit",
-            "λmax(P⁻¹H)",
-        )
-    } else {
-        (
-            "Sharpness λmax(H) and the optimizer's stability limit",
-            "λmax(H)",
-        )
-    };
+    let (title, what) = titles(samples.iter().any(|s| s.preconditioned));
     let mut chart = LineChart::new(
         "sharpness",
         title.to_string(),
@@ -63,12 +53,7 @@ pub fn sharpness(r: &RunRecord) -> Result<String, Error> {
         color: OKABE_ITO[0],
         width: 2,
     });
-    let gate = r.scenario.gates.max_sharpness_ratio;
-    chart.markers = samples
-        .iter()
-        .filter(|s| s.ratio > gate)
-        .map(|s| (s.step as f64, s.sharpness))
-        .collect();
+    chart.markers = over_the_gate(r);
     chart.legend = vec![
         (format!("{what} (probe samples)"), OKABE_ITO[0]),
         ("stability limit".into(), ALERT),
@@ -78,9 +63,36 @@ pub fn sharpness(r: &RunRecord) -> Result<String, Error> {
         ),
     ];
     if !chart.markers.is_empty() {
+        let gate = r.scenario.gates.max_sharpness_ratio;
         chart
             .legend
             .push((format!("▲ over the gate ({gate} × limit)"), ALERT));
     }
     chart.render()
+}
+
+/// The samples the verdict's edge-of-stability error marks (none without a verdict).
+fn over_the_gate(r: &RunRecord) -> Vec<(f64, f64)> {
+    r.verdict
+        .iter()
+        .flat_map(|v| &v.findings)
+        .filter(|f| f.kind == FindingKind::EdgeOfStability && f.severity == Severity::Error)
+        .flat_map(|f| &f.marks)
+        .map(|m| (m.step as f64, m.value))
+        .collect()
+}
+
+/// The chart's title and the quantity's name: preconditioned for adaptive optimizers.
+fn titles(preconditioned: bool) -> (&'static str, &'static str) {
+    if preconditioned {
+        (
+            "Preconditioned sharpness λmax(P⁻¹H) and the optimizer's stability limit",
+            "λmax(P⁻¹H)",
+        )
+    } else {
+        (
+            "Sharpness λmax(H) and the optimizer's stability limit",
+            "λmax(H)",
+        )
+    }
 }
