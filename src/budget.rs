@@ -6,7 +6,7 @@
 //! killer. Validation already caps single sizes (`MAX_PARAMETERS`, `MAX_ACTIVATIONS`, ...); the
 //! budget bounds their products: parameters × optimizer state, layers × steps of trace, FLOPs × steps.
 
-use crate::core::optim::OptimizerKind;
+use crate::core::model::shape::Shape;
 use crate::core::train::StepSummary;
 use crate::error::Error;
 use crate::record::trace::{HistogramRecord, LayerStats, StepRecord};
@@ -63,26 +63,21 @@ impl Estimate {
         };
         let inputs = s.data.inputs.unwrap_or(1) as u128;
         let outputs = s.outputs() as u128;
-        let mut widths = vec![inputs];
-        widths.extend(s.model.hidden.iter().map(|&w| w as u128));
-        widths.push(outputs);
-        let fan_products: u128 = widths.windows(2).map(|p| p[0] * p[1]).sum();
-        let norm_params: u128 = match s.model.norm {
-            crate::core::layers::NormKind::None => 0,
-            _ => 2 * s.model.hidden.iter().map(|&w| w as u128).sum::<u128>(),
+        let shape = Shape {
+            inputs: inputs as usize,
+            hidden: &s.model.hidden,
+            outputs: outputs as usize,
+            norm: s.model.norm,
         };
-        let n_params = fan_products + widths[1..].iter().sum::<u128>() + norm_params;
-        let state_copies = match s.optimizer.kind {
-            OptimizerKind::Sgd => 0,
-            OptimizerKind::Momentum | OptimizerKind::Nesterov | OptimizerKind::Rmsprop => 1,
-            OptimizerKind::Adam | OptimizerKind::Adamw => 2,
-        };
+        let fan_products = shape.fan_products();
+        let n_params = shape.parameter_count();
+        let state_copies = s.optimizer.kind.state_buffers() as u128;
         let batch = s.data.batch as u128;
         let samples = s.data.samples.unwrap_or(0) as u128;
         // Data is generated in f64, then cast to the run's precision.
         let data = samples * (inputs + outputs) * (8 + value);
         let steps = s.steps as u128;
-        let layers = widths.len() as u128 - 1;
+        let layers = shape.layers() as u128;
         let per_step = size_of::<StepRecord>() as u128
             + size_of::<StepSummary>() as u128
             + layers * size_of::<LayerStats>() as u128;
@@ -92,7 +87,7 @@ impl Estimate {
             parameters: n_params * value,
             gradients: n_params * value,
             optimizer_state: state_copies * n_params * value,
-            activations: BUFFERS_PER_ACTIVATION * batch * widths.iter().sum::<u128>() * value,
+            activations: BUFFERS_PER_ACTIVATION * shape.activation_values(s.data.batch) * value,
             data,
             trace: steps * per_step + histogram_steps * layers * per_histogram,
             flops: 6.0 * fan_products as f64 * batch as f64 * steps as f64,

@@ -27,7 +27,6 @@ use super::Format;
 use crate::core::clip::ClipKind;
 use crate::core::optim::OptimizerKind;
 use crate::probe::sharpness::Prediction;
-use crate::probe::sharpness::limit::{is_adaptive, rule_text};
 use crate::run::build::optimizer_spec;
 use crate::run::replay::predict;
 use crate::scenario::Scenario;
@@ -60,7 +59,7 @@ pub fn run(s: &Scenario, base_dir: Option<&Path>, format: Format) -> Result<Exit
     let ratio = p.sample.ratio;
     let limit = s.gates.max_sharpness_ratio;
     let stable = ratio <= limit;
-    let adaptive = is_adaptive(s.optimizer.kind);
+    let adaptive = s.optimizer.kind.is_adaptive();
     // Clipping bounds every update by lr·max whatever the curvature, so crossing the linear limit
     // makes the loss oscillate within a bound instead of growing (sgd-lr-1-clipped trains at 147x).
     let clipped = s.clip.kind != ClipKind::None;
@@ -126,12 +125,12 @@ fn text(s: &Scenario, p: &Prediction, gate: &str) -> String {
         }
     );
     let name = format!("{kind:?}").to_lowercase();
-    out += &format!("stability limit of {name}: {}\n", rule_text(&spec));
-    if is_adaptive(kind) {
+    out += &format!("stability limit of {name}: {}\n", spec.stability_rule());
+    if kind.is_adaptive() {
         out += "  at step 0 there is no second moment yet: P is the denominator of the first \
                 update, sqrt(v̂₁) + eps with v̂₁ = g₀² (the probe batch's gradient squared)\n";
     }
-    if sample.preconditioned && !is_adaptive(kind) {
+    if sample.preconditioned && !kind.is_adaptive() {
         out += "  P⁻¹ holds each layer's lr multiplier ([[optimizer.groups]])\n";
     }
     out += &format!(

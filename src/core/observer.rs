@@ -68,7 +68,7 @@ impl Op {
             Op::DropoutBackward => "dropout.backward",
             Op::ResidualAdd => "residual.add",
             Op::Loss(kind) => kind.name(),
-            Op::Update(kind) => update_name(kind),
+            Op::Update(kind) => kind.update_name(),
         }
     }
 }
@@ -82,17 +82,6 @@ fn activation_backward_name(a: Activation) -> &'static str {
         Activation::Sigmoid => "sigmoid.backward",
         Activation::Softplus => "softplus.backward",
         Activation::Identity => "identity.backward",
-    }
-}
-
-fn update_name(kind: OptimizerKind) -> &'static str {
-    match kind {
-        OptimizerKind::Sgd => "sgd.update",
-        OptimizerKind::Momentum => "momentum.update",
-        OptimizerKind::Nesterov => "nesterov.update",
-        OptimizerKind::Adam => "adam.update",
-        OptimizerKind::Adamw => "adamw.update",
-        OptimizerKind::Rmsprop => "rmsprop.update",
     }
 }
 

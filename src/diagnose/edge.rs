@@ -22,7 +22,6 @@ use super::finding::{Finding, FindingKind, Mark, Severity, StepRange, Suggestion
 use super::gates::{Gate, GateBook};
 use super::series::{above, argmax_finite, fmt, slope};
 use super::suggest::toml_float;
-use crate::probe::sharpness::limit::is_adaptive;
 use crate::record::trace::SharpnessSample;
 
 pub use crate::record::trace::APPROACH_FRACTION;
@@ -81,7 +80,7 @@ pub fn check(cx: &Context, book: &mut GateBook) -> Vec<Finding> {
 /// Whether the linear stability limit applies to the update of the sample's step: not for an
 /// adaptive optimizer's first update, nor for a clipped one (see the module docs).
 fn judged(cx: &Context, s: &SharpnessSample) -> bool {
-    if s.step == 0 && is_adaptive(cx.scenario.optimizer.kind) {
+    if s.step == 0 && cx.scenario.optimizer.kind.is_adaptive() {
         return false;
     }
     let record = cx

@@ -7,7 +7,6 @@
 use crate::core::clip::ClipKind;
 use crate::core::layers::NormKind;
 use crate::core::layers::activation::Activation;
-use crate::core::optim::OptimizerKind;
 use crate::core::schedule::ScheduleKind;
 use crate::diagnose::FindingKind;
 use crate::diagnose::suggest::{matched_init, toml_float};
@@ -66,17 +65,11 @@ pub const NORM_EPS: Idea = idea("norm_eps 1e-5", |s| {
         .then(|| vec!["model.norm_eps=1e-5".to_string()])
 });
 pub const OPTIMIZER_EPS: Idea = idea("optimizer eps 1e-5", |s| {
-    let has_eps = matches!(
-        s.optimizer.kind,
-        OptimizerKind::Adam | OptimizerKind::Adamw | OptimizerKind::Rmsprop
-    );
+    let has_eps = s.optimizer.kind.is_adaptive();
     (has_eps && s.optimizer.eps == 0.0).then(|| vec!["optimizer.eps=1e-5".to_string()])
 });
 pub const ADAM: Idea = idea("adam instead of sgd", |s| {
-    let sgd_family = matches!(
-        s.optimizer.kind,
-        OptimizerKind::Sgd | OptimizerKind::Momentum | OptimizerKind::Nesterov
-    );
+    let sgd_family = s.optimizer.kind.is_sgd_family();
     sgd_family.then(|| {
         vec![
             "optimizer.kind=\"adam\"".into(),

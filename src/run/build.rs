@@ -6,6 +6,7 @@ use crate::core::clip::Clip;
 use crate::core::data::{self, Batcher, DataSpec, Task};
 use crate::core::float::Real;
 use crate::core::init::init_weights;
+use crate::core::model::shape::Shape;
 use crate::core::model::{Model, ModelSpec};
 use crate::core::optim::{Optimizer, OptimizerSpec};
 use crate::core::regularize::Penalties;
@@ -136,14 +137,14 @@ fn lr_scales(s: &Scenario, depth: usize) -> Vec<f64> {
 /// Validation bounds the model with the scenario's sizes; a CSV file decides its own input count,
 /// so the bounds are checked again once the data is loaded.
 fn check_loaded_size(s: &Scenario, inputs: usize, outputs: usize) -> Result<(), Error> {
-    let mut widths = vec![inputs];
-    widths.extend_from_slice(&s.model.hidden);
-    widths.push(outputs);
-    let parameters: u128 = widths
-        .windows(2)
-        .map(|p| (p[0] as u128 + 1) * p[1] as u128)
-        .sum();
-    let activations = s.data.batch as u128 * widths.iter().map(|&w| w as u128).sum::<u128>();
+    let shape = Shape {
+        inputs,
+        hidden: &s.model.hidden,
+        outputs,
+        norm: s.model.norm,
+    };
+    let parameters = shape.parameter_count();
+    let activations = shape.activation_values(s.data.batch);
     if parameters > MAX_PARAMETERS || activations > MAX_ACTIVATIONS {
         return Err(Error::ModelTooLarge {
             inputs,

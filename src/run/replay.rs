@@ -15,7 +15,6 @@ use crate::probe::nan_origin::{
     CheckedOrigin, Hyper, OriginChecker, OriginReplay, ParamWatch, first_divergence,
     first_nonfinite_step,
 };
-use crate::probe::sharpness::limit::limit_constant;
 use crate::probe::sharpness::{PREDICT_OPTIONS, Prediction, SharpnessProbe};
 use crate::record::trace::NanOrigin;
 use crate::scenario::Scenario;
@@ -123,7 +122,7 @@ pub fn predict(s: &Scenario, base_dir: Option<&Path>) -> Result<Prediction, Erro
     fn at_step_0<T: Real>(trainer: Trainer<T>, seed: u64) -> Prediction {
         let mut probe = SharpnessProbe::new(&trainer, seed, PREDICT_OPTIONS);
         let sample = probe.sample(&trainer);
-        let constant = limit_constant(trainer.updater.optimizer.spec());
+        let constant = trainer.updater.optimizer.spec().stability_constant();
         let largest_stable_lr = if sample.sharpness > 0.0 && sample.sharpness.is_finite() {
             constant / sample.sharpness
         } else {

@@ -8,10 +8,11 @@ use super::file_scenario::ModelTable;
 use super::resolved::{DataConfig, ModelConfig};
 use crate::core::init::InitKind;
 use crate::core::layers::NormKind;
+use crate::core::model::shape::Shape;
 
 /// Most hidden layers a model may have.
 pub const MAX_DEPTH: i64 = 1024;
-/// Most weights and biases a model may have (1 GiB of f32): keeps a typo from allocating more.
+/// Most parameters (weights, biases, norm gains and shifts) a model may have (1 GiB of f32): keeps a typo from allocating more.
 pub const MAX_PARAMETERS: u128 = 1 << 28;
 /// Most activation values one batch may hold (`batch × (inputs + Σ widths + outputs)`, 256 MiB
 /// of f32 per buffer; a layer keeps about eight such buffers).
@@ -114,26 +115,34 @@ fn check_parameter_count(
     hidden: &[usize],
     data: &DataConfig,
 ) -> Result<(), ScenarioError> {
-    let outputs = data.classes.or(data.outputs).unwrap_or(1);
-    let mut widths = vec![data.inputs.unwrap_or(1)];
-    widths.extend_from_slice(hidden);
-    widths.push(outputs);
-    let parameters: u128 = widths
-        .windows(2)
-        .map(|pair| (pair[0] as u128 + 1) * pair[1] as u128)
-        .sum();
-    if parameters <= MAX_PARAMETERS {
-        return check_activation_count(ck, m, hidden, data.batch, &widths);
-    }
-    let key = if m.hidden.is_some() {
-        "model.hidden"
-    } else {
-        "model.width"
+    let shape = Shape {
+        inputs: data.inputs.unwrap_or(1),
+        hidden,
+        outputs: data.classes.or(data.outputs).unwrap_or(1),
+        norm: m.norm,
     };
+    let parameters = shape.parameter_count();
+    if parameters <= MAX_PARAMETERS {
+        return check_activation_count(ck, m, hidden, shape.activation_values(data.batch));
+    }
     let expected =
         format!("a model of at most {MAX_PARAMETERS} parameters; this one has {parameters}");
     let found = hidden.first().copied().unwrap_or(0);
-    Err(ck.range_error(key, &["model.depth", "data.inputs"], found, expected))
+    Err(ck.range_error(
+        shape_key(m),
+        &["model.depth", "data.inputs"],
+        found,
+        expected,
+    ))
+}
+
+/// The key a user changes to shrink the model: the one they wrote.
+fn shape_key(m: &ModelTable) -> &'static str {
+    if m.hidden.is_some() {
+        "model.hidden"
+    } else {
+        "model.width"
+    }
 }
 
 /// `batch × (inputs + Σ widths + outputs)` within [`MAX_ACTIVATIONS`].
@@ -141,21 +150,19 @@ fn check_activation_count(
     ck: &Checker,
     m: &ModelTable,
     hidden: &[usize],
-    batch: usize,
-    widths: &[usize],
+    activations: u128,
 ) -> Result<(), ScenarioError> {
-    let activations = batch as u128 * widths.iter().map(|&w| w as u128).sum::<u128>();
     if activations > MAX_ACTIVATIONS {
         let expected = format!(
             "at most {MAX_ACTIVATIONS} activation values per batch (batch × (inputs + Σ widths + outputs)); this model needs {activations}"
         );
-        let key = if m.hidden.is_some() {
-            "model.hidden"
-        } else {
-            "model.width"
-        };
         let found = hidden.first().copied().unwrap_or(0);
-        return Err(ck.range_error(key, &["data.batch", "model.depth"], found, expected));
+        return Err(ck.range_error(
+            shape_key(m),
+            &["data.batch", "model.depth"],
+            found,
+            expected,
+        ));
     }
     Ok(())
 }

@@ -6,6 +6,7 @@
 pub mod emit;
 pub mod hidden;
 mod op_events;
+pub mod shape;
 pub mod sums;
 
 use ndarray::{Array2, ArrayView2};

@@ -5,6 +5,7 @@
 
 pub mod adam;
 mod each;
+pub mod props;
 pub mod rmsprop;
 pub mod sgd;
 
@@ -75,11 +76,13 @@ pub struct Optimizer<T> {
 impl<T: Real> Optimizer<T> {
     /// Allocates all state (zeros) for `n_params` parameters; updates never allocate.
     pub fn new(spec: OptimizerSpec, n_params: usize) -> Self {
-        let (first, second) = match spec.kind {
-            OptimizerKind::Sgd => (0, 0),
-            OptimizerKind::Momentum | OptimizerKind::Nesterov => (n_params, 0),
-            OptimizerKind::Adam | OptimizerKind::Adamw => (n_params, n_params),
-            OptimizerKind::Rmsprop => (0, n_params),
+        // Buffers fill `first` before `second`, except RMSprop, whose one buffer is its `E[g²]`.
+        let buffers = spec.kind.state_buffers();
+        let (first, second) = match (spec.kind, buffers) {
+            (OptimizerKind::Rmsprop, _) => (0, n_params),
+            (_, 0) => (0, 0),
+            (_, 1) => (n_params, 0),
+            _ => (n_params, n_params),
         };
         Optimizer {
             spec,
@@ -176,6 +179,11 @@ impl<T: Real> Optimizer<T> {
     }
 
     /// One segment's (first, second) moment state for probes; a kind without one gives `&[]`.
+    /// State values held, over every buffer (for tests and the memory estimate's check).
+    pub fn state_len(&self) -> usize {
+        self.first.len() + self.second.len()
+    }
+
     pub fn state(&self, seg: &Segment) -> (&[T], &[T]) {
         (segment_of(&self.first, seg), segment_of(&self.second, seg))
     }

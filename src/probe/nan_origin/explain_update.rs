@@ -5,13 +5,6 @@ use super::checker::NonFinite;
 use super::explain::{Hyper, Site, elementwise, sci};
 use crate::core::float::Real;
 use crate::core::observer::Op;
-use crate::core::optim::OptimizerKind;
-
-/// Optimizers that divide by `√v + eps`.
-fn is_adaptive(op: Op) -> bool {
-    use OptimizerKind::{Adam, Adamw, Rmsprop};
-    matches!(op, Op::Update(Adam | Adamw | Rmsprop))
-}
 
 /// `<optimizer>.update` of one parameter segment; input 0 is its gradient `g`.
 pub(super) fn update<T: Real>(site: &Site<'_, '_, T>, h: &Hyper) -> String {
@@ -27,7 +20,7 @@ pub(super) fn update<T: Real>(site: &Site<'_, '_, T>, h: &Hyper) -> String {
         );
     }
     let g_at = gradient_at(site);
-    if is_adaptive(op) {
+    if matches!(op, Op::Update(kind) if kind.is_adaptive()) {
         return adaptive(site, h, g_at);
     }
     if lr * g.max_abs > h.max {

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use rand_distr::{Distribution, StandardNormal};
 
 use self::hvp::HvpOperator;
-use self::limit::{limit_constant, preconditioner_sqrt};
+use self::limit::preconditioner_sqrt;
 use self::power::{PowerOptions, top_eigenvalue};
 use crate::core::float::Real;
 use crate::core::observer::Observer;
@@ -71,7 +71,7 @@ impl SharpnessProbe {
         let step = trainer.step;
         let lr = trainer.schedule.lr_at(step);
         let spec = *trainer.updater.optimizer.spec();
-        let limit = limit_constant(&spec) / lr;
+        let limit = spec.stability_constant() / lr;
         let values = &trainer.model.params.values;
         let mut sample = SharpnessSample {
             step,
