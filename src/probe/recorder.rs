@@ -15,6 +15,7 @@ use super::stats::{
 };
 use crate::core::float::Real;
 use crate::core::layers::activation::Activation;
+use crate::core::model::view::LayerView;
 use crate::core::model::{Model, contiguous};
 use crate::core::observer::{Observer, StatsWanted, StepEvent};
 use crate::core::params::Segment;
@@ -85,9 +86,11 @@ impl<T: Real> Recorder<T> {
 
     /// Learns the model's layout; `weight_norms` are the current `‖W‖` when `know_weights`.
     fn prepare(&mut self, model: &Model<T>, know_weights: bool) {
-        let layers = model.depth() + 1;
-        self.segments = (0..layers)
-            .map(|l| (model.dense(l).weight, model.dense(l).bias))
+        self.segments = (0..model.layer_count())
+            .map(|l| {
+                let v = model.layer_view(l);
+                (v.weight, v.bias)
+            })
             .collect();
         self.weight_norms = self
             .segments
@@ -97,7 +100,11 @@ impl<T: Real> Recorder<T> {
                 false => f64::NAN,
             })
             .collect();
-        let widest = model.hidden.iter().map(|h| h.a.ncols()).max().unwrap_or(0);
+        let widest = (0..model.layer_count())
+            .filter_map(|l| model.layer_view(l).units)
+            .map(|u| u.post_activation.ncols())
+            .max()
+            .unwrap_or(0);
         self.unit_flags = vec![0; widest];
     }
 
@@ -120,13 +127,13 @@ impl<T: Real> Recorder<T> {
             + nonfinite_given_sq_norm(b_values, value_sq(event, b))
             + nonfinite_given_sq_norm(segment(&params.grads, w_seg), event.grad_sq_norms[w])
             + nonfinite_given_sq_norm(segment(&params.grads, b_seg), event.grad_sq_norms[b]);
-        let (grad_out, measured) = match model.hidden.get(l) {
-            Some(h) => (h.grad_out.view(), h.sums.grad_out_sq),
-            None => (model.grad_logits.view(), None),
-        };
-        let (act, dead_fraction, saturated_fraction) = self.output_stats(model, l);
-        let grad_out = contiguous(grad_out);
-        let grad_out_sq = measured.unwrap_or_else(|| fast_sq_norm(grad_out));
+        let view = model.layer_view(l);
+        let (act, dead_fraction, saturated_fraction) = self.output_stats(&view);
+        let grad_out = contiguous(view.grad_out);
+        let grad_out_sq = view
+            .sums
+            .grad_out_sq
+            .unwrap_or_else(|| fast_sq_norm(grad_out));
         nonfinite += act.nonfinite + nonfinite_given_sq_norm(grad_out, grad_out_sq);
         let weight_norm = w_sq.sqrt();
         let update_ratio = event.update_sq_norms[w].sqrt() / self.weight_norms[l];
@@ -148,49 +155,46 @@ impl<T: Real> Recorder<T> {
         (stats, grad_out_sq)
     }
 
-    /// Moments of layer `l`'s output with its `(dead_fraction, saturated_fraction)`. The moments
+    /// Moments of a layer's output with its `(dead_fraction, saturated_fraction)`. The moments
     /// finish the sums the core took while the output was hot, when it did.
     ///
     /// Measured: folding the dead-unit scan into the moments pass (one read of each buffer
     /// instead of two) ran 1.5–2× slower per step than the two passes, since the per-unit stores
     /// kept the sums from vectorizing; so they stay separate.
-    fn output_stats(&mut self, model: &Model<T>, l: usize) -> (Moments, f64, f64) {
-        let Some(h) = model.hidden.get(l) else {
-            return (moments(contiguous(model.logits.view())), 0.0, 0.0);
-        };
-        let output = contiguous(h.output());
-        let act = match h.sums.output {
+    fn output_stats(&mut self, view: &LayerView<'_, T>) -> (Moments, f64, f64) {
+        let output = contiguous(view.output);
+        let act = match view.sums.output {
             Some(sums) => moments_from(output, sums),
             None => moments(output),
         };
-        let (dead, saturated) = self.unit_fractions(model, l);
+        let (dead, saturated) = self.unit_fractions(view);
         (act, dead, saturated)
     }
 
-    /// `(dead_fraction, saturated_fraction)` of hidden layer `l` (zeros for the output layer).
-    fn unit_fractions(&mut self, model: &Model<T>, l: usize) -> (f64, f64) {
-        let Some(h) = model.hidden.get(l) else {
+    /// `(dead_fraction, saturated_fraction)` of a layer's units (zeros for a layer without).
+    fn unit_fractions(&mut self, view: &LayerView<'_, T>) -> (f64, f64) {
+        let Some(units) = view.units else {
             return (0.0, 0.0);
         };
-        let width = h.a.ncols();
-        let a = contiguous(h.a.view());
+        if let Some(dead) = view.sums.dead_fraction {
+            return (dead, 0.0);
+        }
+        let width = units.post_activation.ncols();
+        let a = contiguous(units.post_activation);
         let flags = &mut self.unit_flags;
-        if let Some(dead) = h.sums.dead_fraction {
+        if let Some(dead) = dead_fraction(units.activation, a, width, flags) {
             return (dead, 0.0);
         }
-        if let Some(dead) = dead_fraction(h.activation, a, width, flags) {
-            return (dead, 0.0);
-        }
-        match h.activation {
+        // One arm per activation, so each closure inlines its derivative.
+        let z = units.pre_activation;
+        match units.activation {
             Activation::Tanh => (
                 0.0,
-                saturated(h.pre_activation(), a, width, flags, |z, a| {
-                    Activation::Tanh.derivative(z, a)
-                }),
+                saturated(z, a, width, flags, |z, a| Activation::Tanh.derivative(z, a)),
             ),
             Activation::Sigmoid => (
                 0.0,
-                saturated(h.pre_activation(), a, width, flags, |z, a| {
+                saturated(z, a, width, flags, |z, a| {
                     Activation::Sigmoid.derivative(z, a)
                 }),
             ),
@@ -243,12 +247,12 @@ impl<T: Real> Observer<T> for Recorder<T> {
 
     fn on_step(&mut self, event: &StepEvent<'_, T>) {
         let model = event.model;
-        if self.segments.len() != model.depth() + 1 {
+        if self.segments.len() != model.layer_count() {
             self.prepare(model, false);
         }
-        let mut layers = Vec::with_capacity(model.depth() + 1);
+        let mut layers = Vec::with_capacity(model.layer_count());
         let mut input_sq = None;
-        for l in 0..=model.depth() {
+        for l in 0..model.layer_count() {
             let (stats, grad_out_sq) = self.layer_stats(event, l, input_sq);
             layers.push(stats);
             input_sq = Some(grad_out_sq);

@@ -8,6 +8,7 @@ pub mod hidden;
 mod op_events;
 pub mod shape;
 pub mod sums;
+pub mod view;
 
 use ndarray::{Array2, ArrayView2};
 use rand_chacha::ChaCha8Rng;

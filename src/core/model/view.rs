@@ -1,0 +1,108 @@
+//! The read-only view of a layer that probes read, instead of a layer type's own fields.
+//!
+//! Every layer kind answers the same questions (its parameter segments, its output and the
+//! gradient flowing into it, the sums it took while they were hot, and, for layers with
+//! nonlinear units, the units' inputs and outputs), so a probe works on any composition without
+//! knowing which concrete layers it holds.
+
+use ndarray::ArrayView2;
+
+use super::Model;
+use super::hidden::BufferSums;
+use crate::core::float::Real;
+use crate::core::layers::activation::Activation;
+
+/// The units of a layer with an activation: what dead- and saturated-unit probes read.
+#[derive(Debug, Clone, Copy)]
+pub struct UnitsView<'a, T> {
+    pub activation: Activation,
+    /// The activation's input (after the norm, when there is one).
+    pub pre_activation: ArrayView2<'a, T>,
+    /// The activation's output, `[batch, width]`.
+    pub post_activation: ArrayView2<'a, T>,
+}
+
+/// One layer as probes see it.
+#[derive(Debug, Clone, Copy)]
+pub struct LayerView<'a, T> {
+    /// Index into `params.segments` of the weight matrix and of the bias.
+    pub weight: usize,
+    pub bias: usize,
+    /// The layer's output (the next layer's input, or the logits).
+    pub output: ArrayView2<'a, T>,
+    /// `∂L/∂output`.
+    pub grad_out: ArrayView2<'a, T>,
+    /// What the layer measured of its own buffers this step (empty when it measures nothing).
+    pub sums: BufferSums,
+    /// `None` for a layer without nonlinear units (the output layer).
+    pub units: Option<UnitsView<'a, T>>,
+}
+
+impl<T: Real> Model<T> {
+    /// Number of layers probes see: the hidden blocks and the output layer.
+    pub fn layer_count(&self) -> usize {
+        self.hidden.len() + 1
+    }
+
+    /// The view of layer `l` (`0..layer_count()`); out-of-range `l` is the output layer.
+    pub fn layer_view(&self, l: usize) -> LayerView<'_, T> {
+        match self.hidden.get(l) {
+            Some(h) => LayerView {
+                weight: h.dense.weight,
+                bias: h.dense.bias,
+                output: h.output(),
+                grad_out: h.grad_out.view(),
+                sums: h.sums,
+                units: Some(UnitsView {
+                    activation: h.activation,
+                    pre_activation: h.pre_activation(),
+                    post_activation: h.a.view(),
+                }),
+            },
+            None => LayerView {
+                weight: self.output.weight,
+                bias: self.output.bias,
+                output: self.logits.view(),
+                grad_out: self.grad_logits.view(),
+                sums: BufferSums::default(),
+                units: None,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::layers::NormKind;
+    use crate::core::model::ModelSpec;
+
+    #[test]
+    fn views_name_each_layers_own_segments_and_shapes() {
+        let spec = ModelSpec {
+            inputs: 3,
+            hidden: vec![4, 5],
+            outputs: 2,
+            activation: Activation::Tanh,
+            norm: NormKind::Layernorm,
+            norm_eps: 1e-5,
+            residual: false,
+            dropout: 0.0,
+        };
+        let model = Model::<f64>::new(spec, 7, 0);
+        assert_eq!(model.layer_count(), 3);
+        let mut seen = Vec::new();
+        for (l, width) in [4, 5, 2].into_iter().enumerate() {
+            let v = model.layer_view(l);
+            assert_eq!(model.params.segments[v.weight].layer, l);
+            assert_eq!(model.params.segments[v.bias].layer, l);
+            assert_eq!(v.output.dim(), (7, width));
+            assert_eq!(v.grad_out.dim(), (7, width));
+            assert_eq!(v.units.is_some(), l < 2, "only hidden layers have units");
+            seen.extend([v.weight, v.bias]);
+        }
+        seen.sort_unstable();
+        seen.dedup();
+        assert_eq!(seen.len(), 6, "no two layers share a segment");
+    }
+}
