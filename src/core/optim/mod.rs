@@ -76,13 +76,13 @@ pub struct Optimizer<T> {
 impl<T: Real> Optimizer<T> {
     /// Allocates all state (zeros) for `n_params` parameters; updates never allocate.
     pub fn new(spec: OptimizerSpec, n_params: usize) -> Self {
-        // Buffers fill `first` before `second`, except RMSprop, whose one buffer is its `E[g²]`.
-        let buffers = spec.kind.state_buffers();
-        let (first, second) = match (spec.kind, buffers) {
-            (OptimizerKind::Rmsprop, _) => (0, n_params),
-            (_, 0) => (0, 0),
-            (_, 1) => (n_params, 0),
-            _ => (n_params, n_params),
+        // `first`: momentum or Adam's m; `second`: Adam's v or RMSprop's E[g²]. The props test
+        // holds the total to `OptimizerKind::state_buffers`, which the budget counts.
+        let (first, second) = match spec.kind {
+            OptimizerKind::Sgd => (0, 0),
+            OptimizerKind::Momentum | OptimizerKind::Nesterov => (n_params, 0),
+            OptimizerKind::Adam | OptimizerKind::Adamw => (n_params, n_params),
+            OptimizerKind::Rmsprop => (0, n_params),
         };
         Optimizer {
             spec,
@@ -178,12 +178,12 @@ impl<T: Real> Optimizer<T> {
         crate::core::observer::Op::Update(self.spec.kind)
     }
 
-    /// One segment's (first, second) moment state for probes; a kind without one gives `&[]`.
-    /// State values held, over every buffer (for tests and the memory estimate's check).
+    /// State values held, over every buffer (a test holds it to [`OptimizerKind::state_buffers`]).
     pub fn state_len(&self) -> usize {
         self.first.len() + self.second.len()
     }
 
+    /// One segment's (first, second) moment state for probes; a kind without one gives `&[]`.
     pub fn state(&self, seg: &Segment) -> (&[T], &[T]) {
         (segment_of(&self.first, seg), segment_of(&self.second, seg))
     }
