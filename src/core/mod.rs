@@ -6,6 +6,7 @@ pub mod blocked;
 pub mod clip;
 pub mod data;
 pub mod float;
+pub mod gpt;
 pub mod gradcheck;
 pub mod init;
 pub mod layers;

@@ -24,6 +24,7 @@ mod robust;
 mod shards_and_sweeps;
 mod sharpness;
 mod sweep_theory;
+mod torch_crosscheck;
 mod trust;
 mod verified_repairs;
 mod weights_npz;

@@ -52,6 +52,51 @@ fn training_steps_allocate_nothing() {
     assert_eq!(allocations_in_steps(), 0);
 }
 
+/// A small GPT with every optional part on (qk-norm, tied head, z-loss, SwiGLU), trained with
+/// AdamW through the public step API: forward, loss, backward and the segment updates.
+fn gpt_allocations_in_steps() -> usize {
+    use stabcheck::core::gpt::{Gpt, GptSpec, MlpActivation};
+    use stabcheck::core::optim::{Optimizer, OptimizerKind, OptimizerSpec};
+    let spec = GptSpec {
+        vocab: 32,
+        context: 8,
+        d_model: 16,
+        heads: 2,
+        blocks: 2,
+        batch: 2,
+        qk_norm: true,
+        tie_embeddings: true,
+        z_loss: 1e-4,
+        mlp_activation: MlpActivation::Swiglu,
+        ..GptSpec::tiny_gpt()
+    };
+    let mut gpt = Gpt::<f32>::new(spec, 1);
+    let mut opt = Optimizer::<f32>::new(
+        OptimizerSpec::defaults(OptimizerKind::Adamw),
+        gpt.params.len(),
+    );
+    let tokens: Vec<u32> = (0..spec.tokens() as u32).map(|i| i * 7 % 32).collect();
+    let mut step = |gpt: &mut Gpt<f32>| {
+        gpt.forward_backward(&tokens, &tokens);
+        opt.begin_step();
+        let p = &mut gpt.params;
+        for seg in &p.segments {
+            opt.update_segment(seg, &mut p.values[seg.range()], &p.grads[seg.range()], 1e-3);
+        }
+    };
+    step(&mut gpt);
+    let before = ALLOCATIONS.with(Cell::get);
+    for _ in 0..5 {
+        step(&mut gpt);
+    }
+    ALLOCATIONS.with(Cell::get) - before
+}
+
+#[test]
+fn gpt_training_steps_allocate_nothing() {
+    assert_eq!(gpt_allocations_in_steps(), 0);
+}
+
 #[test]
 fn counter_sees_allocations() {
     // Guard for the guard: the counter must notice a real allocation on this thread.

@@ -1,0 +1,105 @@
+//! Training-step throughput of the peers' tiny-gpt workload (../shared/peers/gpt_common.py) in f32.
+//!
+//! Run: `taskset -c 0 cargo bench --bench gpt_step`. A step is forward + loss + backward + AdamW
+//! (lr 1e-3, betas (0.9, 0.95), weight decay 0.1), as the peers time it. Prints the median
+//! ms/step, GFLOP/s on the peers' nominal 5,435,817,984 FLOP/step, the same run's 1024³ GEMM
+//! GFLOP/s and their ratio, in alternating rounds; compare ratios across tools, not absolute times.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use ndarray::Array2;
+use stabcheck::core::gpt::{Gpt, GptSpec};
+use stabcheck::core::optim::{Optimizer, OptimizerKind, OptimizerSpec};
+use stabcheck::core::tensor::matmul_into;
+
+const ROUNDS: usize = 5;
+const STEPS_PER_ROUND: usize = 10;
+const GEMM_N: usize = 1024;
+/// gpt_common.flops_per_step(): 6 · 819,200 matmul weights · 1024 tokens + attention's 402,653,184.
+const FLOPS_PER_STEP: f64 = 5_435_817_984.0;
+
+struct Step {
+    gpt: Gpt<f32>,
+    opt: Optimizer<f32>,
+    tokens: Vec<u32>,
+    targets: Vec<u32>,
+}
+
+impl Step {
+    fn new() -> Self {
+        let spec = GptSpec::tiny_gpt();
+        let gpt = Gpt::<f32>::new(spec, 0);
+        let opt_spec = OptimizerSpec {
+            betas: (0.9, 0.95),
+            weight_decay: 0.1,
+            ..OptimizerSpec::defaults(OptimizerKind::Adamw)
+        };
+        let opt = Optimizer::new(opt_spec, gpt.params.len());
+        // Periodic copy: a 16-token pattern per sequence, repeated.
+        let seq: Vec<u32> = (0..spec.batch * (spec.context + 1))
+            .map(|i| {
+                ((i / (spec.context + 1)) * 37 + (i % (spec.context + 1)) % 16 * 11) as u32 % 256
+            })
+            .collect();
+        let (mut tokens, mut targets) = (Vec::new(), Vec::new());
+        for s in seq.chunks(spec.context + 1) {
+            tokens.extend_from_slice(&s[..spec.context]);
+            targets.extend_from_slice(&s[1..]);
+        }
+        Step {
+            gpt,
+            opt,
+            tokens,
+            targets,
+        }
+    }
+
+    fn run(&mut self) -> f64 {
+        let loss = self.gpt.forward_backward(&self.tokens, &self.targets).total;
+        self.opt.begin_step();
+        let p = &mut self.gpt.params;
+        for seg in &p.segments {
+            self.opt
+                .update_segment(seg, &mut p.values[seg.range()], &p.grads[seg.range()], 1e-3);
+        }
+        loss
+    }
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+fn main() {
+    let mut step = Step::new();
+    for _ in 0..3 {
+        black_box(step.run());
+    }
+    let a = Array2::<f32>::from_shape_fn((GEMM_N, GEMM_N), |(i, j)| {
+        ((i * 7 + j * 3) % 11) as f32 * 0.1
+    });
+    let b = a.t().to_owned();
+    let mut c = Array2::<f32>::zeros((GEMM_N, GEMM_N));
+    let (mut step_ms, mut gemm_gflops) = (vec![], vec![]);
+    for _ in 0..ROUNDS {
+        let t0 = Instant::now();
+        for _ in 0..STEPS_PER_ROUND {
+            black_box(step.run());
+        }
+        step_ms.push(t0.elapsed().as_secs_f64() * 1e3 / STEPS_PER_ROUND as f64);
+        let t0 = Instant::now();
+        matmul_into(1.0, a.view(), b.view(), 0.0, c.view_mut());
+        black_box(&c);
+        gemm_gflops.push(2.0 * (GEMM_N as f64).powi(3) / t0.elapsed().as_secs_f64() / 1e9);
+    }
+    let ms = median(step_ms);
+    let gflops = FLOPS_PER_STEP / (ms * 1e-3) / 1e9;
+    let gemm = median(gemm_gflops);
+    println!(
+        "tiny-gpt f32 step (adamw, batch 16 × 64 tokens): {ms:.2} ms/step, {gflops:.1} GFLOP/s"
+    );
+    println!("{GEMM_N}^3 f32 GEMM: {gemm:.1} GFLOP/s");
+    println!("step / GEMM throughput ratio: {:.2}", gflops / gemm);
+}

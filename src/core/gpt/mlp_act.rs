@@ -1,0 +1,139 @@
+//! The MLP's non-linearities over `[tokens, width]`: GELU, GELU-tanh, ReLU and SwiGLU, forward and backward.
+//!
+//! GELU-tanh: `½z(1 + tanh u)`, `u = √(2/π)(z + 0.044715 z³)`, derivative
+//! `½(1 + tanh u) + ½z(1 − tanh² u)·√(2/π)(1 + 3·0.044715 z²)`. SwiGLU splits each row of `z` into
+//! `[a | g]` and gives `silu(a) ⊙ g`, `silu(a) = a·σ(a)`, `silu'(a) = σ(a)(1 + a(1 − σ(a)))`.
+//! Exact GELU and ReLU are the MLP core's own ([`Activation`]).
+
+use ndarray::{ArrayView2, ArrayViewMut2, Zip, s};
+
+use super::MlpActivation;
+use crate::core::float::Real;
+use crate::core::layers::activation::{Activation, sigmoid};
+
+/// `√(2/π)`, GELU-tanh's inner scale.
+const SQRT_2_OVER_PI: f64 = 0.797_884_560_802_865_4;
+/// GELU-tanh's cubic coefficient.
+const GELU_CUBIC: f64 = 0.044_715;
+
+impl MlpActivation {
+    /// Width of `z` (fc1's output) for a hidden width of `hidden`: SwiGLU needs both halves.
+    pub fn input_width(self, hidden: usize) -> usize {
+        if self == MlpActivation::Swiglu {
+            2 * hidden
+        } else {
+            hidden
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            MlpActivation::Gelu => "gelu",
+            MlpActivation::GeluTanh => "gelu-tanh",
+            MlpActivation::Relu => "relu",
+            MlpActivation::Swiglu => "swiglu",
+        }
+    }
+
+    /// `a = act(z)`; `a` is `[n, hidden]`, `z` is `[n, input_width(hidden)]`.
+    pub fn forward<T: Real>(self, z: ArrayView2<'_, T>, mut a: ArrayViewMut2<'_, T>) {
+        match self {
+            MlpActivation::Gelu => Activation::Gelu.forward(z, a),
+            MlpActivation::Relu => Activation::Relu.forward(z, a),
+            MlpActivation::GeluTanh => Zip::from(&mut a)
+                .and(&z)
+                .for_each(|a, &z| *a = gelu_tanh(z).0),
+            MlpActivation::Swiglu => {
+                let h = a.ncols();
+                Zip::from(&mut a)
+                    .and(z.slice(s![.., ..h]))
+                    .and(z.slice(s![.., h..]))
+                    .for_each(|a, &x, &g| *a = x * sigmoid(x) * g);
+            }
+        }
+    }
+
+    /// `dz` from `da` (`a` is the forward output, used by the element-wise kinds).
+    pub fn backward<T: Real>(
+        self,
+        z: ArrayView2<'_, T>,
+        a: ArrayView2<'_, T>,
+        da: ArrayView2<'_, T>,
+        mut dz: ArrayViewMut2<'_, T>,
+    ) {
+        match self {
+            MlpActivation::Gelu => Activation::Gelu.backward(z, a, da, dz),
+            MlpActivation::Relu => Activation::Relu.backward(z, a, da, dz),
+            MlpActivation::GeluTanh => Zip::from(&mut dz)
+                .and(&z)
+                .and(&da)
+                .for_each(|dz, &z, &d| *dz = gelu_tanh(z).1 * d),
+            MlpActivation::Swiglu => {
+                let h = da.ncols();
+                let (mut dx, mut dg) = dz.view_mut().split_at(ndarray::Axis(1), h);
+                Zip::from(&mut dx)
+                    .and(&mut dg)
+                    .and(z.slice(s![.., ..h]))
+                    .and(z.slice(s![.., h..]))
+                    .and(&da)
+                    .for_each(|dx, dg, &x, &g, &d| {
+                        let sig = sigmoid(x);
+                        *dg = d * x * sig;
+                        *dx = d * g * sig * (T::one() + x * (T::one() - sig));
+                    });
+            }
+        }
+    }
+}
+
+/// GELU-tanh and its derivative at `z`.
+#[inline]
+fn gelu_tanh<T: Real>(z: T) -> (T, T) {
+    let (c, k, half) = (T::of(SQRT_2_OVER_PI), T::of(GELU_CUBIC), T::of(0.5));
+    let t = (c * (z + k * z * z * z)).tanh();
+    let value = half * z * (T::one() + t);
+    let slope = half * (T::one() + t)
+        + half * z * (T::one() - t * t) * c * (T::one() + T::of(3.0) * k * z * z);
+    (value, slope)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::gradcheck::{Tolerance, check_op};
+    use crate::core::params::Params;
+    use ndarray::{Array2, array};
+
+    #[test]
+    fn values_match_hand_computation() {
+        let z = array![[1.0f64, -2.0]];
+        let mut a = Array2::zeros((1, 2));
+        MlpActivation::GeluTanh.forward(z.view(), a.view_mut());
+        // GPT-2's gelu(1) = 0.5·(1 + tanh(0.7978845608·1.044715)) = 0.8411919906082768
+        assert!((a[(0, 0)] - 0.841_191_990_608_276_8).abs() < 1e-15, "{a}");
+        let mut b = Array2::zeros((1, 1));
+        MlpActivation::Swiglu.forward(z.view(), b.view_mut());
+        // silu(1)·(−2) = −2/(1 + e^−1)
+        assert!((b[(0, 0)] + 2.0 / (1.0 + (-1f64).exp())).abs() < 1e-15);
+    }
+
+    #[test]
+    fn every_kind_matches_finite_differences() {
+        let z = array![[0.3, -1.7, 2.2, 0.05], [-0.4, 1.1, -2.6, 0.9]];
+        for act in [
+            MlpActivation::Gelu,
+            MlpActivation::GeluTanh,
+            MlpActivation::Relu,
+            MlpActivation::Swiglu,
+        ] {
+            let width = if act == MlpActivation::Swiglu { 2 } else { 4 };
+            let report = check_op(&Params::new(), &z, (2, width), &mut |_, z, out, back| {
+                act.forward(z.view(), out.view_mut());
+                if let Some((da, dz)) = back {
+                    act.backward(z.view(), out.view(), da.view(), dz.view_mut());
+                }
+            });
+            assert!(report.passed(Tolerance::GRADCHECK), "{act:?}: {report}");
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! The whole GPT: embeddings, blocks, final norm and head over one flat parameter buffer with state_dict names.
+//!
+//! `h₀ = tok_emb[x] + pos_emb`, `h_{l+1} = block_l(h_l)`, logits `= head(ln_f(h_L))` (pre-LN;
+//! post-LN has no final norm), loss = next-token cross-entropy (+ z-loss). A tied head is
+//! `h·tok_embᵀ (+ head.bias)`. Init: weights `N(0, init_std²)`, the residual output projections
+//! (`attn.proj`, `mlp.fc2`) `N(0, init_std²/(2·blocks))` (GPT-2), biases 0, norm gains 1, each
+//! tensor from its own seeded stream.
+
+use ndarray::Array2;
+
+use super::block::Block;
+use super::embed::Embedding;
+use super::linear::Linear;
+use super::rownorm::RowNorm;
+use super::token_loss::{self, TokenLoss};
+use super::{GptSpec, NormPosition};
+use crate::core::float::Real;
+use crate::core::init::gaussian_matrix;
+use crate::core::params::{ParamKind, Params, Segment};
+use crate::core::rng::{Stream, stream_rng};
+
+/// A GPT with every buffer of a training step allocated for `spec.batch × spec.context` tokens.
+#[derive(Debug, Clone)]
+pub struct Gpt<T> {
+    pub spec: GptSpec,
+    pub params: Params<T>,
+    /// State_dict name of each segment of `params` (same order).
+    pub names: Vec<String>,
+    pub embed: Embedding,
+    pub blocks: Vec<Block<T>>,
+    pub final_norm: Option<RowNorm<T>>,
+    pub head: Linear,
+    /// The residual stream: `stream[l]` is block l's input, `stream[blocks]` the last output.
+    pub stream: Vec<Array2<T>>,
+    /// `ln_f(h_L)` (pre-LN only).
+    pub normed: Array2<T>,
+    pub logits: Array2<T>,
+    d_logits: Array2<T>,
+    d_normed: Array2<T>,
+    d_stream: [Array2<T>; 2],
+}
+
+impl<T: Real> Gpt<T> {
+    /// Builds the model and initializes it from `seed`.
+    pub fn new(spec: GptSpec, seed: u64) -> Self {
+        let mut params = Params::new();
+        let mut names = Vec::new();
+        let (n, d, v) = (spec.tokens(), spec.d_model, spec.vocab);
+        let embed = Embedding::new(&mut params, v, spec.context, d);
+        names.extend(["tok_emb.weight".to_string(), "pos_emb.weight".to_string()]);
+        let blocks = (0..spec.blocks)
+            .map(|l| {
+                let prefix = format!("blocks.{l}");
+                let mut namer = |p: &Params<T>, part: &str| {
+                    name_new(p, &mut names, &format!("{prefix}.{part}"))
+                };
+                Block::new(&spec, &mut params, l + 1, &mut namer)
+            })
+            .collect();
+        let last = spec.blocks + 1;
+        let final_norm = (spec.norm_position == NormPosition::Pre).then(|| {
+            let norm = RowNorm::new(
+                &mut params,
+                last,
+                spec.norm,
+                spec.bias,
+                (n, d),
+                spec.norm_eps,
+            );
+            name_new(&params, &mut names, "ln_f");
+            norm
+        });
+        let head = if spec.tie_embeddings {
+            let bias = spec.bias.then(|| params.push(last, ParamKind::Bias, 1, v));
+            Linear {
+                weight: embed.tok,
+                bias,
+                transposed: true,
+            }
+        } else {
+            Linear::new(&mut params, last, d, v, spec.bias)
+        };
+        name_new(&params, &mut names, "head");
+        let z = |cols| Array2::zeros((n, cols));
+        let mut gpt = Gpt {
+            spec,
+            params,
+            names,
+            embed,
+            blocks,
+            final_norm,
+            head,
+            stream: (0..=spec.blocks).map(|_| z(d)).collect(),
+            normed: z(d),
+            logits: z(v),
+            d_logits: z(v),
+            d_normed: z(d),
+            d_stream: [z(d), z(d)],
+        };
+        gpt.init(seed);
+        gpt
+    }
+
+    fn init(&mut self, seed: u64) {
+        let residual_std = self.spec.init_std / (2.0 * self.spec.blocks as f64).sqrt();
+        for (i, seg) in self.params.segments.clone().iter().enumerate() {
+            if seg.kind != ParamKind::Weight {
+                continue;
+            }
+            let name = &self.names[i];
+            let residual = name.ends_with("attn.proj.weight") || name.ends_with("mlp.fc2.weight");
+            let std = if residual {
+                residual_std
+            } else {
+                self.spec.init_std
+            };
+            let w = gaussian_matrix(
+                seg.rows,
+                seg.cols,
+                std,
+                &mut stream_rng(seed, Stream::Init(i)),
+            );
+            self.params.value_mut(i).assign(&w.mapv(T::of));
+        }
+    }
+
+    /// The segment named `name` (state_dict style), if any.
+    pub fn segment(&self, name: &str) -> Option<(usize, Segment)> {
+        let i = self.names.iter().position(|n| n == name)?;
+        Some((i, self.params.segments[i]))
+    }
+
+    /// Forward pass over `tokens` (`[batch, context]` row-major), the loss against `targets`, and
+    /// the gradient of every parameter in `params.grads`.
+    pub fn forward_backward(&mut self, tokens: &[u32], targets: &[u32]) -> TokenLoss {
+        self.forward(tokens);
+        let loss = token_loss::forward_backward(
+            self.logits.view(),
+            targets,
+            self.spec.z_loss,
+            self.d_logits.view_mut(),
+        );
+        self.backward(tokens);
+        loss
+    }
+
+    /// Fills `logits` (and every cache) from `tokens`.
+    pub fn forward(&mut self, tokens: &[u32]) {
+        let p = &self.params;
+        self.embed.forward(p, tokens, self.stream[0].view_mut());
+        for (l, block) in self.blocks.iter_mut().enumerate() {
+            let (done, rest) = self.stream.split_at_mut(l + 1);
+            block.forward(p, done[l].view(), rest[0].view_mut());
+        }
+        let last = self.stream[self.spec.blocks].view();
+        match &mut self.final_norm {
+            Some(norm) => {
+                norm.forward(p, last, self.normed.view_mut());
+                self.head
+                    .forward(p, self.normed.view(), self.logits.view_mut());
+            }
+            None => self.head.forward(p, last, self.logits.view_mut()),
+        }
+    }
+
+    /// Backward from `d_logits`, writing `params.grads`.
+    fn backward(&mut self, tokens: &[u32]) {
+        let p = &mut self.params;
+        let last = self.spec.blocks;
+        let [mut cur, mut next] = std::mem::take(&mut self.d_stream);
+        match &self.final_norm {
+            Some(norm) => {
+                let dx = Some((self.d_normed.view_mut(), T::zero()));
+                self.head
+                    .backward(p, self.normed.view(), self.d_logits.view(), false, dx);
+                norm.backward(p, self.d_normed.view(), cur.view_mut(), false);
+            }
+            None => {
+                let dx = Some((cur.view_mut(), T::zero()));
+                self.head
+                    .backward(p, self.stream[last].view(), self.d_logits.view(), false, dx);
+            }
+        }
+        for (l, block) in self.blocks.iter_mut().enumerate().rev() {
+            block.backward(p, self.stream[l].view(), cur.view(), next.view_mut());
+            std::mem::swap(&mut cur, &mut next);
+        }
+        self.embed
+            .backward(p, tokens, cur.view(), self.spec.tie_embeddings);
+        self.d_stream = [cur, next];
+    }
+}
+
+/// Names every segment pushed since the last call `{prefix}.weight` / `{prefix}.bias`, as
+/// PyTorch names a module's parameters (a norm's γ is its `weight`, β its `bias`).
+fn name_new<T: Real>(params: &Params<T>, names: &mut Vec<String>, prefix: &str) {
+    for seg in &params.segments[names.len()..] {
+        let leaf = match seg.kind {
+            ParamKind::Weight | ParamKind::NormGain => "weight",
+            ParamKind::Bias | ParamKind::NormShift => "bias",
+        };
+        names.push(format!("{prefix}.{leaf}"));
+    }
+}
