@@ -54,6 +54,12 @@ pub trait Real:
     /// The non-negative value whose bits are `bits` (the inverse of [`Real::magnitude_bits`]).
     fn from_magnitude_bits(bits: u64) -> Self;
 
+    /// `exp(self)` as a function that inlines into vectorized loops: the softmaxes' and
+    /// GELU-tanh's hot path. `f32` uses a Cephes-style polynomial (≤ 2 ulp over the finite range,
+    /// tested in [`crate::core::vexp`]; libm's scalar `expf`, a call per element, was a third of a
+    /// tiny-gpt step); `f64`, the gradient-checking precision, keeps libm's `exp`.
+    fn exp_inline(self) -> Self;
+
     /// `c = alpha·a·b`, or `c += alpha·a·b` when `accumulate`: the GEMM kernel for this type.
     /// Call [`crate::core::tensor::matmul_into`], which checks shapes and handles `beta`.
     fn matmul_kernel(
@@ -67,7 +73,7 @@ pub trait Real:
 
 /// The two implementations differ only in their name, widening and bit layout.
 macro_rules! impl_real {
-    ($t:ty, $bits:ty, $name:literal) => {
+    ($t:ty, $bits:ty, $name:literal, $exp:path) => {
         impl Real for $t {
             const NAME: &'static str = $name;
             const MANTISSA_BITS: u32 = <$t>::MANTISSA_DIGITS - 1;
@@ -88,6 +94,10 @@ macro_rules! impl_real {
             fn wide(self) -> f64 {
                 f64::from(self)
             }
+            #[inline(always)]
+            fn exp_inline(self) -> Self {
+                $exp(self)
+            }
             fn matmul_kernel(
                 alpha: Self,
                 a: ArrayView2<'_, Self>,
@@ -101,8 +111,8 @@ macro_rules! impl_real {
     };
 }
 
-impl_real!(f32, u32, "f32");
-impl_real!(f64, u64, "f64");
+impl_real!(f32, u32, "f32", super::vexp::exp_f32);
+impl_real!(f64, u64, "f64", f64::exp);
 
 #[cfg(test)]
 mod tests {

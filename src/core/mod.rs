@@ -23,4 +23,5 @@ pub mod tensor;
 pub mod train;
 pub mod units;
 pub mod update;
+pub mod vexp;
 pub mod weights;

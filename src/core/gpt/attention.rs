@@ -13,6 +13,7 @@ use ndarray::{Array2, ArrayView2, ArrayViewMut2, Zip, s};
 
 use crate::core::float::Real;
 use crate::core::tensor::matmul_into;
+use crate::core::vexp::exp_view;
 
 /// Attention over `batch` sequences of `context` tokens with `heads` heads, caching `P`.
 #[derive(Debug, Clone)]
@@ -147,7 +148,8 @@ fn masked_softmax<T: Real>(mut s: ArrayViewMut2<'_, T>, future: usize) {
             T::neg_infinity(),
             |m, &v| if v > m || v.is_nan() { v } else { m },
         );
-        seen.map_inplace(|x| *x = (*x - m).exp());
+        seen.map_inplace(|x| *x -= m);
+        exp_view(seen.view_mut());
         let inv = T::one() / seen.sum();
         seen.map_inplace(|x| *x *= inv);
         hidden.fill(T::zero());

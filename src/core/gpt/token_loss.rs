@@ -36,9 +36,8 @@ pub fn forward_backward<T: Real>(
             T::neg_infinity(),
             |m, &v| if v > m || v.is_nan() { v } else { m },
         );
-        Zip::from(&mut g)
-            .and(&z)
-            .for_each(|g, &z| *g = (z - m).exp());
+        Zip::from(&mut g).and(&z).for_each(|g, &z| *g = z - m);
+        crate::core::vexp::exp_view(g.view_mut());
         let sum: T = g.sum();
         let lse = m + sum.ln();
         let scale = (T::one() + T::of(2.0 * z_loss) * lse) / sum;
