@@ -81,13 +81,8 @@ impl Batcher {
     /// # Panics
     /// If `out` was not made by [`Batcher::alloc_batch`] for a dataset shaped like `data`.
     pub fn next_into<T: Real>(&mut self, data: &Dataset<T>, out: &mut Batch<T>) {
-        if self.cursor + self.batch > self.order.len() {
-            self.epoch += 1;
-            self.cursor = 0;
-            self.shuffle();
-        }
-        let picked = &self.order[self.cursor..self.cursor + self.batch];
-        self.cursor += self.batch;
+        self.advance();
+        let picked = &self.order[self.cursor - self.batch..self.cursor];
         assert_eq!(
             out.x.dim(),
             (self.batch, data.inputs()),
@@ -109,6 +104,24 @@ impl Batcher {
             }
             _ => panic!("batch targets do not match the dataset's kind of targets"),
         }
+    }
+
+    /// The sample indices of the next mini-batch (the same order [`Batcher::next_into`] uses),
+    /// for data that is not a [`Dataset`] (token sequences).
+    pub fn next_indices(&mut self) -> &[usize] {
+        self.advance();
+        &self.order[self.cursor - self.batch..self.cursor]
+    }
+
+    /// Moves the cursor past the next batch, starting a new (reshuffled) epoch when fewer than
+    /// `batch` samples remain in this one.
+    fn advance(&mut self) {
+        if self.cursor + self.batch > self.order.len() {
+            self.epoch += 1;
+            self.cursor = 0;
+            self.shuffle();
+        }
+        self.cursor += self.batch;
     }
 
     /// The 0-based epoch the most recent batch came from (0 before the first batch).

@@ -11,6 +11,7 @@ pub mod csv;
 pub mod csv_error;
 pub mod spirals;
 pub mod teacher;
+pub mod tokens;
 
 use std::fmt;
 use std::path::PathBuf;
