@@ -9,8 +9,12 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use ndarray::Array2;
+use stabcheck::core::clip::Clip;
+use stabcheck::core::data::tokens::{TokenData, TokenTask};
+use stabcheck::core::gpt::train::GptTrainer;
 use stabcheck::core::gpt::{Gpt, GptSpec};
 use stabcheck::core::optim::{Optimizer, OptimizerKind, OptimizerSpec};
+use stabcheck::core::schedule::Schedule;
 use stabcheck::core::tensor::matmul_into;
 
 const ROUNDS: usize = 5;
@@ -19,52 +23,25 @@ const GEMM_N: usize = 1024;
 /// gpt_common.flops_per_step(): 6 · 819,200 matmul weights · 1024 tokens + attention's 402,653,184.
 const FLOPS_PER_STEP: f64 = 5_435_817_984.0;
 
-struct Step {
-    gpt: Gpt<f32>,
-    opt: Optimizer<f32>,
-    tokens: Vec<u32>,
-    targets: Vec<u32>,
-}
-
-impl Step {
-    fn new() -> Self {
-        let spec = GptSpec::tiny_gpt();
-        let gpt = Gpt::<f32>::new(spec, 0);
-        let opt_spec = OptimizerSpec {
-            betas: (0.9, 0.95),
-            weight_decay: 0.1,
-            ..OptimizerSpec::defaults(OptimizerKind::Adamw)
-        };
-        let opt = Optimizer::new(opt_spec, gpt.params.len());
-        // Periodic copy: a 16-token pattern per sequence, repeated.
-        let seq: Vec<u32> = (0..spec.batch * (spec.context + 1))
-            .map(|i| {
-                ((i / (spec.context + 1)) * 37 + (i % (spec.context + 1)) % 16 * 11) as u32 % 256
-            })
-            .collect();
-        let (mut tokens, mut targets) = (Vec::new(), Vec::new());
-        for s in seq.chunks(spec.context + 1) {
-            tokens.extend_from_slice(&s[..spec.context]);
-            targets.extend_from_slice(&s[1..]);
-        }
-        Step {
-            gpt,
-            opt,
-            tokens,
-            targets,
-        }
-    }
-
-    fn run(&mut self) -> f64 {
-        let loss = self.gpt.forward_backward(&self.tokens, &self.targets).total;
-        self.opt.begin_step();
-        let p = &mut self.gpt.params;
-        for seg in &p.segments {
-            self.opt
-                .update_segment(seg, &mut p.values[seg.range()], &p.grads[seg.range()], 1e-3);
-        }
-        loss
-    }
+/// tiny-gpt on seeded copy sequences (the data does not change the work of a step).
+fn trainer() -> GptTrainer<f32> {
+    let spec = GptSpec::tiny_gpt();
+    let gpt = Gpt::<f32>::new(spec, 0);
+    let opt_spec = OptimizerSpec {
+        betas: (0.9, 0.95),
+        weight_decay: 0.1,
+        ..OptimizerSpec::defaults(OptimizerKind::Adamw)
+    };
+    let optimizer = Optimizer::new(opt_spec, gpt.params.len());
+    let data = TokenData::synthetic(TokenTask::Copy, spec.vocab, spec.context, 1024, 0);
+    GptTrainer::new(
+        gpt,
+        optimizer,
+        Schedule::constant(1e-3, 1000),
+        Clip::NONE,
+        data,
+        0,
+    )
 }
 
 fn median(mut xs: Vec<f64>) -> f64 {
@@ -73,9 +50,9 @@ fn median(mut xs: Vec<f64>) -> f64 {
 }
 
 fn main() {
-    let mut step = Step::new();
+    let mut step = trainer();
     for _ in 0..3 {
-        black_box(step.run());
+        black_box(step.step());
     }
     let a = Array2::<f32>::from_shape_fn((GEMM_N, GEMM_N), |(i, j)| {
         ((i * 7 + j * 3) % 11) as f32 * 0.1
@@ -86,7 +63,7 @@ fn main() {
     for _ in 0..ROUNDS {
         let t0 = Instant::now();
         for _ in 0..STEPS_PER_ROUND {
-            black_box(step.run());
+            black_box(step.step());
         }
         step_ms.push(t0.elapsed().as_secs_f64() * 1e3 / STEPS_PER_ROUND as f64);
         let t0 = Instant::now();

@@ -29,6 +29,12 @@ pub struct Clip {
 }
 
 impl Clip {
+    /// No clipping.
+    pub const NONE: Clip = Clip {
+        kind: ClipKind::None,
+        max: 0.0,
+    };
+
     /// Clips `grads` in place, given their global L2 `norm` (already computed, in `f64`).
     ///
     /// Returns the global norm after clipping: `norm` when nothing changed, `max` after norm

@@ -42,6 +42,19 @@ pub struct Schedule {
 }
 
 impl Schedule {
+    /// A constant rate `lr` over `steps` steps.
+    pub fn constant(lr: f64, steps: usize) -> Self {
+        Schedule {
+            kind: ScheduleKind::Constant,
+            lr,
+            steps,
+            warmup: 0,
+            step_size: 0,
+            gamma: 1.0,
+            min_lr: 0.0,
+        }
+    }
+
     /// The learning rate in effect at 0-based `step` (before per-layer multipliers).
     pub fn lr_at(&self, step: usize) -> f64 {
         match self.kind {

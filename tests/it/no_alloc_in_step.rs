@@ -53,10 +53,14 @@ fn training_steps_allocate_nothing() {
 }
 
 /// A small GPT with every optional part on (qk-norm, tied head, z-loss, SwiGLU), trained with
-/// AdamW through the public step API: forward, loss, backward and the segment updates.
+/// AdamW and norm clipping on Markov tokens for 20 steps (8 epochs of its 16 sequences).
 fn gpt_allocations_in_steps() -> usize {
+    use stabcheck::core::clip::{Clip, ClipKind};
+    use stabcheck::core::data::tokens::{TokenData, TokenTask};
+    use stabcheck::core::gpt::train::GptTrainer;
     use stabcheck::core::gpt::{Gpt, GptSpec, MlpActivation};
     use stabcheck::core::optim::{Optimizer, OptimizerKind, OptimizerSpec};
+    use stabcheck::core::schedule::Schedule;
     let spec = GptSpec {
         vocab: 32,
         context: 8,
@@ -70,24 +74,21 @@ fn gpt_allocations_in_steps() -> usize {
         mlp_activation: MlpActivation::Swiglu,
         ..GptSpec::tiny_gpt()
     };
-    let mut gpt = Gpt::<f32>::new(spec, 1);
-    let mut opt = Optimizer::<f32>::new(
+    let gpt = Gpt::<f32>::new(spec, 1);
+    let optimizer = Optimizer::new(
         OptimizerSpec::defaults(OptimizerKind::Adamw),
         gpt.params.len(),
     );
-    let tokens: Vec<u32> = (0..spec.tokens() as u32).map(|i| i * 7 % 32).collect();
-    let mut step = |gpt: &mut Gpt<f32>| {
-        gpt.forward_backward(&tokens, &tokens);
-        opt.begin_step();
-        let p = &mut gpt.params;
-        for seg in &p.segments {
-            opt.update_segment(seg, &mut p.values[seg.range()], &p.grads[seg.range()], 1e-3);
-        }
+    let data = TokenData::synthetic(TokenTask::Markov, 32, 8, 16, 0);
+    let clip = Clip {
+        kind: ClipKind::Norm,
+        max: 1e-3,
     };
-    step(&mut gpt);
+    let mut trainer = GptTrainer::new(gpt, optimizer, Schedule::constant(1e-3, 100), clip, data, 0);
+    trainer.step();
     let before = ALLOCATIONS.with(Cell::get);
-    for _ in 0..5 {
-        step(&mut gpt);
+    for _ in 0..20 {
+        trainer.step();
     }
     ALLOCATIONS.with(Cell::get) - before
 }

@@ -12,9 +12,13 @@ use std::path::Path;
 use std::process::Command;
 
 use ndarray::{Array1, Array3};
+use stabcheck::core::clip::Clip;
+use stabcheck::core::data::tokens::{TokenData, TokenTask};
 use stabcheck::core::gpt::state_dict::{Buffer, npz_bytes};
+use stabcheck::core::gpt::train::GptTrainer;
 use stabcheck::core::gpt::{Gpt, GptSpec, MlpActivation, NormPosition, TokenNorm};
 use stabcheck::core::optim::{Optimizer, OptimizerKind, OptimizerSpec};
+use stabcheck::core::schedule::Schedule;
 
 const PYTHON: &str = "/usr/bin/python3";
 const STEPS: usize = 20;
@@ -83,7 +87,7 @@ fn spec_json(spec: &GptSpec) -> serde_json::Value {
 /// Trains `STEPS` AdamW steps in f32, writing everything the script reads into `dir`; with
 /// `sabotage`, one exported gradient is scaled by [`SABOTAGE`].
 fn export(spec: GptSpec, dir: &Path, sabotage: bool) {
-    let mut gpt = Gpt::<f32>::new(spec, 0);
+    let gpt = Gpt::<f32>::new(spec, 0);
     std::fs::write(
         dir.join("init.npz"),
         npz_bytes(&gpt.state_dict(Buffer::Values, "")).unwrap(),
@@ -95,7 +99,10 @@ fn export(spec: GptSpec, dir: &Path, sabotage: bool) {
         weight_decay: 0.1,
         ..OptimizerSpec::defaults(OptimizerKind::Adamw)
     };
-    let mut opt = Optimizer::<f32>::new(opt_spec, gpt.params.len());
+    let optimizer = Optimizer::<f32>::new(opt_spec, gpt.params.len());
+    let unused = TokenData::synthetic(TokenTask::Copy, spec.vocab, spec.context, spec.batch, 0);
+    let schedule = Schedule::constant(LR, STEPS);
+    let mut trainer = GptTrainer::new(gpt, optimizer, schedule, Clip::NONE, unused, 0);
     let mut losses = Vec::new();
     let mut grads = Vec::new();
     for s in 0..STEPS {
@@ -105,17 +112,12 @@ fn export(spec: GptSpec, dir: &Path, sabotage: bool) {
                 .map(|&v| v as u32)
                 .collect::<Vec<_>>()
         };
-        losses.push(gpt.forward_backward(&ids(&x), &ids(&y)).total);
+        losses.push(trainer.step_on(&ids(&x), &ids(&y)).loss.total);
         if s == 0 {
-            grads = gpt.state_dict(Buffer::Grads, "grad.");
+            grads = trainer.gpt.state_dict(Buffer::Grads, "grad.");
             if sabotage {
                 grads[3].1.mapv_inplace(|g| g * SABOTAGE);
             }
-        }
-        opt.begin_step();
-        let p = &mut gpt.params;
-        for seg in p.segments.clone() {
-            opt.update_segment(&seg, &mut p.values[seg.range()], &p.grads[seg.range()], LR);
         }
     }
     let data = vec![

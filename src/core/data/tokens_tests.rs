@@ -153,8 +153,11 @@ fn text_file_errors_name_file_line_and_column() {
 /// Well below the floor would mean the model sees the future (or memorized the 512 samples).
 #[test]
 fn a_tiny_gpt_learns_copy_in_a_few_hundred_steps() {
+    use crate::core::clip::Clip;
+    use crate::core::gpt::train::GptTrainer;
     use crate::core::gpt::{Gpt, GptSpec};
     use crate::core::optim::{Optimizer, OptimizerKind, OptimizerSpec};
+    use crate::core::schedule::Schedule;
     let spec = GptSpec {
         vocab: 12,
         context: 12,
@@ -165,26 +168,23 @@ fn a_tiny_gpt_learns_copy_in_a_few_hundred_steps() {
         ..GptSpec::tiny_gpt()
     };
     let data = TokenData::synthetic(TokenTask::Copy, 12, 12, 512, 0);
-    let mut gpt = Gpt::<f32>::new(spec, 0);
-    let mut opt = Optimizer::<f32>::new(
-        OptimizerSpec {
-            betas: (0.9, 0.95),
-            ..OptimizerSpec::defaults(OptimizerKind::Adamw)
-        },
-        gpt.params.len(),
+    let gpt = Gpt::<f32>::new(spec, 0);
+    let opt_spec = OptimizerSpec {
+        betas: (0.9, 0.95),
+        ..OptimizerSpec::defaults(OptimizerKind::Adamw)
+    };
+    let optimizer = Optimizer::new(opt_spec, gpt.params.len());
+    let mut trainer = GptTrainer::new(
+        gpt,
+        optimizer,
+        Schedule::constant(3e-3, 400),
+        Clip::NONE,
+        data,
+        0,
     );
-    let mut batcher = Batcher::new(data.samples(), spec.batch, 0);
-    let (mut x, mut y) = (vec![0; spec.tokens()], vec![0; spec.tokens()]);
-    let mut losses = Vec::new();
-    for _ in 0..400 {
-        data.next_batch(&mut batcher, &mut x, &mut y);
-        losses.push(gpt.forward_backward(&x, &y).cross_entropy);
-        opt.begin_step();
-        let p = &mut gpt.params;
-        for seg in &p.segments {
-            opt.update_segment(seg, &mut p.values[seg.range()], &p.grads[seg.range()], 3e-3);
-        }
-    }
+    let losses: Vec<f64> = (0..400)
+        .map(|_| trainer.step().loss.cross_entropy)
+        .collect();
     let floor = 5.0 / 12.0 * 11f64.ln();
     let last: f64 = losses[380..].iter().sum::<f64>() / 20.0;
     assert!(losses[0] > 2.2, "starts near ln 12: {}", losses[0]);

@@ -16,6 +16,7 @@ pub mod qk_norm;
 pub mod rownorm;
 pub mod state_dict;
 pub mod token_loss;
+pub mod train;
 
 #[cfg(test)]
 mod tests;
