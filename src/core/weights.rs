@@ -76,40 +76,81 @@ pub fn array_name(seg: &Segment) -> (String, Vec<usize>) {
 
 /// Overwrites `params` with the arrays of `path`.
 pub fn load_npz<T: Real>(path: &Path, params: &mut Params<T>) -> Result<(), WeightsError> {
+    let wanted: Vec<Wanted> = params
+        .segments
+        .iter()
+        .map(|seg| {
+            let (name, shape) = array_name(seg);
+            let optional = matches!(seg.kind, ParamKind::NormGain | ParamKind::NormShift);
+            Wanted {
+                name,
+                shape,
+                layer: seg.layer,
+                optional,
+            }
+        })
+        .collect();
+    let arrays = read_arrays(path, &wanted)?;
+    for (seg, array) in params.segments.clone().iter().zip(arrays) {
+        if let Some(array) = array {
+            for (dst, &src) in params.values[seg.range()].iter_mut().zip(array.iter()) {
+                *dst = T::of(src);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One array a model wants from a weights file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Wanted {
+    pub name: String,
+    pub shape: Vec<usize>,
+    /// Reported with a wrong shape, so the message says where the array belongs.
+    pub layer: usize,
+    /// May be absent (the caller keeps its value).
+    pub optional: bool,
+}
+
+/// Every `wanted` array of the file at `path` as f64, in `wanted`'s order (`None` for an absent
+/// optional one). An array the file has but nobody wants is an error, so a misnamed file cannot
+/// be half-applied silently.
+pub fn read_arrays(
+    path: &Path,
+    wanted: &[Wanted],
+) -> Result<Vec<Option<ArrayD<f64>>>, WeightsError> {
     let (mut shapes, mut npz) = open_npz(path)?;
     let names = npz.names().map_err(|e| format_error(path, &e))?;
-    let wanted: Vec<(String, Vec<usize>)> = params.segments.iter().map(array_name).collect();
     let expected = || {
         wanted
             .iter()
-            .map(|(n, _)| format!("`{n}`"))
+            .map(|w| format!("`{}`", w.name))
             .collect::<Vec<_>>()
             .join(", ")
     };
-    if let Some(extra) = names.iter().find(|n| !wanted.iter().any(|(w, _)| w == *n)) {
+    if let Some(extra) = names.iter().find(|n| !wanted.iter().any(|w| &w.name == *n)) {
         return Err(WeightsError::Unknown {
             path: path.to_owned(),
             name: extra.clone(),
             expected: expected(),
         });
     }
-    for (seg, (name, shape)) in params.segments.clone().iter().zip(&wanted) {
-        if !names.contains(name) {
-            if matches!(seg.kind, ParamKind::NormGain | ParamKind::NormShift) {
-                continue;
+    wanted
+        .iter()
+        .map(|w| {
+            if !names.contains(&w.name) {
+                if w.optional {
+                    return Ok(None);
+                }
+                return Err(WeightsError::Missing {
+                    path: path.to_owned(),
+                    name: w.name.clone(),
+                    expected: expected(),
+                });
             }
-            return Err(WeightsError::Missing {
-                path: path.to_owned(),
-                name: name.clone(),
-                expected: expected(),
-            });
-        }
-        let array = read_array(path, (&mut shapes, &mut npz), name, shape, seg.layer)?;
-        for (dst, &src) in params.values[seg.range()].iter_mut().zip(array.iter()) {
-            *dst = T::of(src);
-        }
-    }
-    Ok(())
+            read_array(path, (&mut shapes, &mut npz), &w.name, &w.shape, w.layer).map(Some)
+        })
+        .collect()
 }
 
 type Shapes = zip::ZipArchive<BufReader<File>>;

@@ -5,12 +5,15 @@
 //! parameters are 1-D. A tied head has no `head.weight` entry (PyTorch's `named_parameters`
 //! lists the shared tensor once, as `tok_emb.weight`).
 
+use std::path::Path;
+
 use ndarray::{ArrayD, IxDyn};
 use ndarray_npy::NpzWriter;
 
 use super::Gpt;
 use crate::core::float::Real;
 use crate::core::params::ParamKind;
+use crate::core::weights::{Wanted, WeightsError, read_arrays};
 
 /// Which buffer of the parameters to export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +41,48 @@ impl<T: Real> Gpt<T> {
         }
     }
 
+    /// The PyTorch-layout shape of segment `i` (see [`Gpt::torch_array`]).
+    pub fn torch_shape(&self, i: usize) -> Vec<usize> {
+        let seg = self.params.segments[i];
+        match seg.kind {
+            ParamKind::Weight if self.names[i].ends_with("_emb.weight") => vec![seg.rows, seg.cols],
+            ParamKind::Weight => vec![seg.cols, seg.rows],
+            _ => vec![seg.cols],
+        }
+    }
+
+    /// Overwrites every parameter with the arrays of the `.npz` file at `path`, named and laid
+    /// out as [`Gpt::state_dict`] writes them (PyTorch's `load_state_dict(strict=True)`: every
+    /// parameter is required, an unknown or misshapen array is an error and nothing is changed).
+    pub fn load_state_dict(&mut self, path: &Path) -> Result<(), WeightsError> {
+        let wanted: Vec<Wanted> = (0..self.names.len())
+            .map(|i| Wanted {
+                name: self.names[i].clone(),
+                shape: self.torch_shape(i),
+                layer: self.params.segments[i].layer,
+                optional: false,
+            })
+            .collect();
+        let arrays = read_arrays(path, &wanted)?;
+        for (i, array) in arrays.into_iter().enumerate() {
+            let Some(array) = array else { continue };
+            let seg = self.params.segments[i];
+            let values = &mut self.params.values[seg.range()];
+            // PyTorch's [out, in] back to our [in, out]: element (o, i) goes to i·out + o.
+            let transposed =
+                seg.kind == ParamKind::Weight && !self.names[i].ends_with("_emb.weight");
+            for (k, &v) in array.iter().enumerate() {
+                let at = if transposed {
+                    (k % seg.rows) * seg.cols + k / seg.rows
+                } else {
+                    k
+                };
+                values[at] = T::of(v);
+            }
+        }
+        Ok(())
+    }
+
     /// `(name, array)` for every parameter, names prefixed by `prefix` (`""` or `"grad."`).
     pub fn state_dict(&self, buffer: Buffer, prefix: &str) -> Vec<(String, ArrayD<T>)> {
         (0..self.names.len())
@@ -60,4 +105,87 @@ pub fn npz_bytes<T: ndarray_npy::WritableElement>(
         npz.add_array(name.as_str(), array)?;
     }
     Ok(npz.finish()?.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::gpt::GptSpec;
+
+    fn small(seed: u64) -> Gpt<f32> {
+        let spec = GptSpec {
+            vocab: 11,
+            context: 5,
+            d_model: 8,
+            heads: 2,
+            blocks: 2,
+            batch: 1,
+            qk_norm: true,
+            ..GptSpec::tiny_gpt()
+        };
+        Gpt::new(spec, seed)
+    }
+
+    fn write(dir: &Path, name: &str, arrays: &[(String, ArrayD<f32>)]) -> std::path::PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, npz_bytes(arrays).unwrap()).unwrap();
+        path
+    }
+
+    #[test]
+    fn state_dict_round_trips_through_npz_in_pytorch_layout() {
+        let dir = tempfile::tempdir().unwrap();
+        let from = small(1);
+        let (i, seg) = from.segment("blocks.0.attn.qkv.weight").unwrap();
+        let a = from.torch_array(i, Buffer::Values);
+        assert_eq!(
+            a.shape(),
+            &[seg.cols, seg.rows],
+            "nn.Linear.weight is [out, in]"
+        );
+        assert_eq!(a[[2, 1]], from.params.value(i)[(1, 2)]);
+        let path = write(dir.path(), "w.npz", &from.state_dict(Buffer::Values, ""));
+        let mut to = small(2);
+        assert_ne!(to.params.values, from.params.values);
+        to.load_state_dict(&path).unwrap();
+        assert_eq!(to.params.values, from.params.values);
+    }
+
+    #[test]
+    fn unknown_missing_and_misshapen_arrays_are_errors_that_change_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = small(1).state_dict(Buffer::Values, "");
+        let mut to = small(2);
+        let before = to.params.values.clone();
+        let mut extra = good.clone();
+        extra.push((
+            "blocks.9.attn.qkv.weight".into(),
+            ArrayD::zeros(IxDyn(&[1])),
+        ));
+        let e = to
+            .load_state_dict(&write(dir.path(), "a.npz", &extra))
+            .unwrap_err();
+        assert!(
+            matches!(&e, WeightsError::Unknown { name, .. } if name == "blocks.9.attn.qkv.weight"),
+            "{e}"
+        );
+        let e = to
+            .load_state_dict(&write(dir.path(), "b.npz", &good[1..]))
+            .unwrap_err();
+        assert!(
+            matches!(&e, WeightsError::Missing { name, .. } if name == "tok_emb.weight"),
+            "{e}"
+        );
+        let mut bad = good.clone();
+        let (i, _) = to.segment("head.weight").unwrap();
+        bad[i].1 = bad[i].1.t().to_owned();
+        let e = to
+            .load_state_dict(&write(dir.path(), "c.npz", &bad))
+            .unwrap_err();
+        assert!(
+            matches!(&e, WeightsError::Shape { name, .. } if name == "head.weight"),
+            "{e}"
+        );
+        assert_eq!(to.params.values, before);
+    }
 }
