@@ -118,6 +118,7 @@ pub fn optimizer_spec(s: &Scenario) -> OptimizerSpec {
         eps: o.eps,
         alpha: o.alpha,
         weight_decay: o.weight_decay,
+        independent_weight_decay: o.independent_weight_decay,
     }
 }
 

@@ -47,6 +47,10 @@ pub struct OptimizerTable {
     /// Defaults to `0.0`.
     #[serde(default)]
     pub weight_decay: f64,
+    /// `adamw` only: decay `w -= weight_decay·w` each step, not multiplied by the learning rate.
+    /// Defaults to `false`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub independent_weight_decay: bool,
     /// L1 penalty coefficient added to the loss, finite and >= 0. Defaults to `0.0`.
     #[serde(default)]
     pub l1: f64,
@@ -117,6 +121,7 @@ impl Default for OptimizerTable {
             eps: defaults::adam_eps(),
             alpha: defaults::rmsprop_alpha(),
             weight_decay: 0.0,
+            independent_weight_decay: false,
             l1: 0.0,
             l2: 0.0,
             groups: Vec::new(),

@@ -53,6 +53,7 @@ fn documented_defaults(name: &str) -> Scenario {
             eps: 1e-8,
             alpha: 0.99,
             weight_decay: 0.0,
+            independent_weight_decay: false,
             l1: 0.0,
             l2: 0.0,
             groups: vec![],

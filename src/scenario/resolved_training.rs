@@ -31,6 +31,9 @@ pub struct OptimizerConfig {
     /// In [0, 1).
     pub alpha: f64,
     pub weight_decay: f64,
+    /// `adamw` only.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub independent_weight_decay: bool,
     pub l1: f64,
     pub l2: f64,
     /// Disjoint groups of layer indices in 0..=depth.

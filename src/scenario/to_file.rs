@@ -92,6 +92,7 @@ fn optimizer_table(o: &OptimizerConfig) -> OptimizerTable {
         eps: o.eps,
         alpha: o.alpha,
         weight_decay: o.weight_decay,
+        independent_weight_decay: o.independent_weight_decay,
         l1: o.l1,
         l2: o.l2,
         groups: o

@@ -9,6 +9,7 @@ use super::resolved_training::{
     ClipConfig, GroupConfig, LossConfig, OptimizerConfig, ScheduleConfig,
 };
 use crate::core::loss::LossKind;
+use crate::core::optim::OptimizerKind;
 use crate::core::schedule::ScheduleKind;
 
 pub(crate) fn validate_loss(
@@ -48,10 +49,28 @@ pub(crate) fn validate_optimizer(
         eps: ck.non_negative("optimizer.eps", o.eps)?,
         alpha: ck.below_one("optimizer.alpha", o.alpha)?,
         weight_decay: ck.non_negative("optimizer.weight_decay", o.weight_decay)?,
+        independent_weight_decay: independent_decay(ck, o)?,
         l1: ck.non_negative("optimizer.l1", o.l1)?,
         l2: ck.non_negative("optimizer.l2", o.l2)?,
         groups: validate_groups(ck, &o.groups, depth)?,
     })
+}
+
+/// `independent_weight_decay` is AdamW's option (other kinds couple their decay to the gradient).
+fn independent_decay(ck: &Checker, o: &OptimizerTable) -> Result<bool, ScenarioError> {
+    if o.independent_weight_decay && o.kind != OptimizerKind::Adamw {
+        let reason = format!(
+            "it applies to kind = \"adamw\" only, not \"{}\"",
+            choice(&o.kind)
+        );
+        return Err(ck.conflict(
+            "optimizer.independent_weight_decay",
+            &["optimizer.kind"],
+            "true",
+            reason,
+        ));
+    }
+    Ok(o.independent_weight_decay)
 }
 
 /// Groups hold disjoint, non-empty sets of layer indices in 0..=depth.

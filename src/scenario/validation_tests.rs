@@ -44,6 +44,7 @@ const CASES: &[(&str, usize, usize, &str, &str)] = &[
     ("[optimizer]\neps = -1.0\n", 3, 7, "optimizer.eps", "a finite number >= 0"),
     ("[optimizer]\nalpha = 1.0\n", 3, 9, "optimizer.alpha", "a number in [0, 1)"),
     ("[optimizer]\nweight_decay = -0.1\n", 3, 16, "optimizer.weight_decay", ">= 0"),
+    ("[optimizer]\nkind = \"adam\"\nindependent_weight_decay = true\n", 4, 28, "optimizer.independent_weight_decay", "kind = \"adamw\" only"),
     ("[optimizer]\nl1 = -1.0\n", 3, 6, "optimizer.l1", ">= 0"),
     ("[optimizer]\nl2 = inf\n", 3, 6, "optimizer.l2", ">= 0"),
     ("[[optimizer.groups]]\nlayers = [17]\n", 3, 11, "optimizer.groups[0].layers[0]", "a layer index in 0..=16"),

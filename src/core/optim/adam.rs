@@ -6,7 +6,8 @@
 //! - `w ← w − lr·m̂ / (√v̂ + eps)` with `m̂ = m / (1 − β1^t)`, `v̂ = v / (1 − β2^t)`
 //!
 //! AdamW instead first shrinks weight segments, `w ← w·(1 − lr·wd)` (PyTorch's form of the
-//! decoupled `w ← w − lr·wd·w`), then takes the Adam step with the raw gradient.
+//! decoupled `w ← w − lr·wd·w`), or with independent decay `w ← w·(1 − wd)`, then takes the Adam
+//! step with the raw gradient.
 //!
 //! As in PyTorch the bias corrections are computed in `f64` and folded into the step,
 //! `w ← w − (lr / (1 − β1^t))·m / (√v / √(1 − β2^t) + eps)`, while everything elementwise runs in
@@ -29,6 +30,8 @@ pub(super) struct AdamStep {
     pub coupled_decay: f64,
     /// AdamW's decoupled decay (0 for Adam and for non-weight segments).
     pub decoupled_decay: f64,
+    /// The decoupled decay is independent of the learning rate: `w·(1 − wd)`.
+    pub independent: bool,
     /// Also measure `‖θ‖²` after the update.
     pub value_norm: bool,
 }
@@ -50,7 +53,8 @@ pub(super) fn adam<T: Real>(
     let (b2, one_minus_b2) = (T::of(beta2), T::of(1.0 - beta2));
     let eps = T::of(h.eps);
     let coupled = decay_factor::<T>(h.coupled_decay);
-    let shrink = (h.decoupled_decay != 0.0).then(|| T::of(1.0 - h.lr * h.decoupled_decay));
+    let decay_rate = if h.independent { 1.0 } else { h.lr };
+    let shrink = (h.decoupled_decay != 0.0).then(|| T::of(1.0 - decay_rate * h.decoupled_decay));
     assert!(
         m.len() == values.len() && v.len() == values.len(),
         "two moments per parameter"
@@ -110,6 +114,33 @@ mod tests {
         let [(v1, _), (v2, _)] = two_steps(spec(OptimizerKind::Adamw, 0.1), 0.1);
         assert_close(&v1, &[0.890000002, -1.880000001, 2.900000002]);
         assert_close(&v2, &[0.7878820404574617, -1.897810353462075, 2.800000004]);
+    }
+
+    #[test]
+    fn independent_decay_is_not_multiplied_by_the_lr() {
+        // A zero gradient leaves m = v = 0 and the Adam move 0, so only the decay acts:
+        // w_t = (1 − wd)^t independent, (1 − lr·wd)^t decoupled, whatever the lr.
+        for lr in [1e-3, 0.5] {
+            for independent in [true, false] {
+                let spec = OptimizerSpec {
+                    weight_decay: 0.1,
+                    independent_weight_decay: independent,
+                    ..OptimizerSpec::defaults(OptimizerKind::Adamw)
+                };
+                let mut opt = Optimizer::<f64>::new(spec, 1);
+                let mut w = [2.0];
+                for _ in 0..3 {
+                    opt.begin_step();
+                    opt.update_segment(&one_weight(), &mut w, &[0.0], lr);
+                }
+                let factor: f64 = if independent { 0.9 } else { 1.0 - lr * 0.1 };
+                assert!(
+                    (w[0] - 2.0 * factor.powi(3)).abs() < 1e-15,
+                    "lr {lr} independent {independent}: {}",
+                    w[0]
+                );
+            }
+        }
     }
 
     fn one_weight() -> Segment {

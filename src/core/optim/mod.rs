@@ -44,6 +44,11 @@ pub struct OptimizerSpec {
     /// Weight decay on weight matrices: coupled (added to the gradient) for every kind but `adamw`,
     /// decoupled (`w -= lr·wd·w`) for `adamw`. Defaults to `0.0`.
     pub weight_decay: f64,
+    /// AdamW only: independent decay `w -= wd·w`, not multiplied by the learning rate (so it
+    /// neither grows with a larger lr nor follows the schedule; with a constant schedule it is
+    /// Wortsman et al. 2023's `w -= (lr_t/lr_max)·wd·w`). Defaults to `false`.
+    #[serde(default)]
+    pub independent_weight_decay: bool,
 }
 
 impl OptimizerSpec {
@@ -56,6 +61,7 @@ impl OptimizerSpec {
             eps: 1e-8,
             alpha: 0.99,
             weight_decay: 0.0,
+            independent_weight_decay: false,
         }
     }
 }
@@ -161,6 +167,7 @@ impl<T: Real> Optimizer<T> {
                     t: self.step,
                     coupled_decay: if decoupled { 0.0 } else { wd },
                     decoupled_decay: if decoupled { wd } else { 0.0 },
+                    independent: s.independent_weight_decay,
                     value_norm,
                 };
                 let (m, v) = (&mut self.first[r.clone()], &mut self.second[r]);
