@@ -16,7 +16,7 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use stabcheck::core::blocked::fast_sq_norm;
-use stabcheck::core::model::Model;
+use stabcheck::core::model::view::Probed;
 use stabcheck::core::observer::{NoopObserver, Observer, StatsWanted, StepEvent};
 use stabcheck::core::train::Trainer;
 use stabcheck::probe::histogram::histogram_due;
@@ -73,7 +73,7 @@ impl Observer<f32> for Stopwatch {
     fn wants_stats(&self) -> StatsWanted {
         self.recorder.wants_stats()
     }
-    fn on_start(&mut self, model: &Model<f32>) {
+    fn on_start(&mut self, model: &dyn Probed<f32>) {
         self.recorder.on_start(model);
     }
     fn on_step(&mut self, event: &StepEvent<'_, f32>) {

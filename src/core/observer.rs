@@ -11,7 +11,7 @@ use super::float::Real;
 use super::layers::NormKind;
 use super::layers::activation::Activation;
 use super::loss::LossKind;
-use super::model::Model;
+use super::model::view::Probed;
 use super::optim::OptimizerKind;
 
 /// Which pass of a training step an op belongs to.
@@ -121,7 +121,7 @@ pub struct StepEvent<'a, T> {
     /// unless [`StatsWanted::param_norms`].
     pub param_sq_norms: &'a [f64],
     /// The model after the update; its activation and gradient buffers still hold this step's values.
-    pub model: &'a Model<T>,
+    pub model: &'a dyn Probed<T>,
 }
 
 /// Statistics the core can measure inside passes it makes anyway, each only when an observer
@@ -146,7 +146,7 @@ pub trait Observer<T: Real> {
         StatsWanted::default()
     }
     /// Called once before step 0 with the freshly built model (initial weights).
-    fn on_start(&mut self, _model: &Model<T>) {}
+    fn on_start(&mut self, _model: &dyn Probed<T>) {}
     fn on_op(&mut self, _event: &OpEvent<'_, T>) {}
     fn on_step(&mut self, _event: &StepEvent<'_, T>) {}
 }

@@ -16,7 +16,8 @@ use super::stats::{
 use crate::core::float::Real;
 use crate::core::layers::activation::Activation;
 use crate::core::model::view::LayerView;
-use crate::core::model::{Model, contiguous};
+use crate::core::model::contiguous;
+use crate::core::model::view::Probed;
 use crate::core::observer::{Observer, StatsWanted, StepEvent};
 use crate::core::params::Segment;
 use crate::core::units::{dead_fraction, units_never_pair};
@@ -45,8 +46,10 @@ pub struct Recorder<T> {
     histogram_every: usize,
     total_steps: usize,
     trace: Trace,
-    /// `(weight, bias)` segment index of each layer `0..=depth`, filled at the first event.
-    segments: Vec<(usize, usize)>,
+    /// `(weight, bias)` segment index of each layer, filled at the first event.
+    segments: Vec<(usize, Option<usize>)>,
+    /// Whether each layer's input gradient is the previous layer's `grad_out` (a plain stack).
+    sequential: bool,
     /// `‖W‖` of each layer as last seen, i.e. before the next update.
     weight_norms: Vec<f64>,
     /// Per-unit scratch for the dead / saturated scans, as wide as the widest layer.
@@ -66,8 +69,10 @@ impl<T: Real> Recorder<T> {
                 steps: Vec::with_capacity(total_steps),
                 histograms: Vec::new(),
                 sharpness: Vec::new(),
+                layer_names: Vec::new(),
             },
             segments: Vec::new(),
+            sequential: true,
             weight_norms: Vec::new(),
             unit_flags: Vec::new(),
             bins: LogBins::new(),
@@ -85,7 +90,13 @@ impl<T: Real> Recorder<T> {
     }
 
     /// Learns the model's layout; `weight_norms` are the current `‖W‖` when `know_weights`.
-    fn prepare(&mut self, model: &Model<T>, know_weights: bool) {
+    fn prepare(&mut self, model: &dyn Probed<T>, know_weights: bool) {
+        let params = model.params();
+        self.sequential = model.sequential();
+        let names: Option<Vec<String>> = (0..model.layer_count())
+            .map(|l| model.layer_name(l))
+            .collect();
+        self.trace.layer_names = names.unwrap_or_default();
         self.segments = (0..model.layer_count())
             .map(|l| {
                 let v = model.layer_view(l);
@@ -96,7 +107,7 @@ impl<T: Real> Recorder<T> {
             .segments
             .iter()
             .map(|&(w, _)| match know_weights {
-                true => sq_norm(segment(&model.params.values, &model.params.segments[w])).sqrt(),
+                true => sq_norm(segment(&params.values, &params.segments[w])).sqrt(),
                 false => f64::NAN,
             })
             .collect();
@@ -109,39 +120,40 @@ impl<T: Real> Recorder<T> {
     }
 
     /// Statistics of layer `l`; `input_sq` is `‖∂L/∂input‖²` (from the previous layer's
-    /// `grad_out`). Returns them with `‖grad_out‖²` of this layer, the next layer's `input_sq`.
+    /// `grad_out`). Returns them with `‖grad_out‖²` of this layer (the next layer's `input_sq`
+    /// in a plain stack), when the model kept it.
     fn layer_stats(
         &mut self,
         event: &StepEvent<'_, T>,
         l: usize,
         input_sq: Option<f64>,
-    ) -> (LayerStats, f64) {
+    ) -> (LayerStats, Option<f64>) {
         let model = event.model;
-        let params = &model.params;
         let (w, b) = self.segments[l];
-        let (w_seg, b_seg) = (&params.segments[w], &params.segments[b]);
-        let w_values = segment(&params.values, w_seg);
         let w_sq = value_sq(event, w);
-        let b_values = segment(&params.values, b_seg);
-        let mut nonfinite = nonfinite_given_sq_norm(w_values, w_sq)
-            + nonfinite_given_sq_norm(b_values, value_sq(event, b))
-            + nonfinite_given_sq_norm(segment(&params.grads, w_seg), event.grad_sq_norms[w])
-            + nonfinite_given_sq_norm(segment(&params.grads, b_seg), event.grad_sq_norms[b]);
+        let mut nonfinite = segment_nonfinite(event, w, w_sq);
+        if let Some(b) = b {
+            nonfinite += segment_nonfinite(event, b, value_sq(event, b));
+        }
         let view = model.layer_view(l);
         let (act, dead_fraction, saturated_fraction) = self.output_stats(&view);
-        let grad_out = contiguous(view.grad_out);
-        let grad_out_sq = view
-            .sums
-            .grad_out_sq
-            .unwrap_or_else(|| fast_sq_norm(grad_out));
-        nonfinite += act.nonfinite + nonfinite_given_sq_norm(grad_out, grad_out_sq);
+        nonfinite += act.nonfinite;
+        let grad_out_sq = view.grad_out.map(|g| {
+            let grad_out = contiguous(g);
+            let sq = view
+                .sums
+                .grad_out_sq
+                .unwrap_or_else(|| fast_sq_norm(grad_out));
+            nonfinite += nonfinite_given_sq_norm(grad_out, sq);
+            sq
+        });
         let weight_norm = w_sq.sqrt();
         let update_ratio = event.update_sq_norms[w].sqrt() / self.weight_norms[l];
         self.weight_norms[l] = weight_norm;
         let stats = LayerStats {
             layer: l,
             weight_grad_norm: event.grad_sq_norms[w].sqrt(),
-            bias_grad_norm: event.grad_sq_norms[b].sqrt(),
+            bias_grad_norm: b.map_or(0.0, |b| event.grad_sq_norms[b].sqrt()),
             input_grad_norm: input_sq.map(f64::sqrt),
             weight_norm,
             update_ratio,
@@ -221,11 +233,19 @@ fn saturated<T: Real>(
 /// `‖θ‖²` of segment `k` after the update: the core's measurement from the update pass when it
 /// made one (bit-identical to [`sq_norm`]), else a pass over the values.
 fn value_sq<T: Real>(event: &StepEvent<'_, T>, k: usize) -> f64 {
-    let params = &event.model.params;
+    let params = event.model.params();
     match event.param_sq_norms.get(k) {
         Some(&sq) => sq,
         None => sq_norm(segment(&params.values, &params.segments[k])),
     }
+}
+
+/// Non-finite values of segment `k`'s values (whose `‖θ‖²` is `value_sq`) and gradient.
+fn segment_nonfinite<T: Real>(event: &StepEvent<'_, T>, k: usize, value_sq: f64) -> u64 {
+    let params = event.model.params();
+    let seg = &params.segments[k];
+    nonfinite_given_sq_norm(segment(&params.values, seg), value_sq)
+        + nonfinite_given_sq_norm(segment(&params.grads, seg), event.grad_sq_norms[k])
 }
 
 /// A segment's slice of a flat parameter buffer.
@@ -241,7 +261,7 @@ impl<T: Real> Observer<T> for Recorder<T> {
         }
     }
 
-    fn on_start(&mut self, model: &Model<T>) {
+    fn on_start(&mut self, model: &dyn Probed<T>) {
         self.prepare(model, true);
     }
 
@@ -255,7 +275,7 @@ impl<T: Real> Observer<T> for Recorder<T> {
         for l in 0..model.layer_count() {
             let (stats, grad_out_sq) = self.layer_stats(event, l, input_sq);
             layers.push(stats);
-            input_sq = Some(grad_out_sq);
+            input_sq = grad_out_sq.filter(|_| self.sequential);
         }
         self.trace.steps.push(StepRecord {
             step: event.step,
@@ -267,7 +287,8 @@ impl<T: Real> Observer<T> for Recorder<T> {
         });
         if histogram_due(event.step, self.histogram_every, self.total_steps) {
             for (l, &(w, _)) in self.segments.iter().enumerate() {
-                let grads = segment(&model.params.grads, &model.params.segments[w]);
+                let params = model.params();
+                let grads = segment(&params.grads, &params.segments[w]);
                 let record = self.bins.record(grads, event.step, l);
                 self.trace.histograms.push(record);
             }

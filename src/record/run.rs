@@ -131,8 +131,7 @@ mod tests {
             steps: (0..10)
                 .map(|i| step(i, if i == 7 { f64::NAN } else { 1.0 }))
                 .collect(),
-            histograms: vec![],
-            sharpness: vec![],
+            ..Trace::default()
         };
         assert_eq!(downsample(&mut t, 4), 3);
         let kept: Vec<usize> = t.steps.iter().map(|s| s.step).collect();
@@ -142,15 +141,13 @@ mod tests {
             steps: (0..1000)
                 .map(|i| step(i, if i >= 5 { f64::NAN } else { 1.0 }))
                 .collect(),
-            histograms: vec![],
-            sharpness: vec![],
+            ..Trace::default()
         };
         assert_eq!(downsample(&mut diverged, 10), 100);
         assert_eq!(diverged.steps.len(), 10 + 1 + MAX_NONFINITE_STEPS);
         let mut short = Trace {
             steps: (0..3).map(|i| step(i, 1.0)).collect(),
-            histograms: vec![],
-            sharpness: vec![],
+            ..Trace::default()
         };
         assert_eq!(downsample(&mut short, 4), 1);
         assert_eq!(short.steps.len(), 3);

@@ -19,6 +19,11 @@ pub struct Trace {
     /// records written before the probe existed, which still read).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sharpness: Vec<SharpnessSample>,
+    /// Each layer's name (`LayerStats::layer` indexes it) when the model names its layers, as a
+    /// transformer does after PyTorch's state_dict (`blocks.2.attn.qkv`); absent for an MLP, whose
+    /// layers are known by index.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub layer_names: Vec<String>,
 }
 
 /// One sharpness estimate (see `probe::sharpness`): the top eigenvalue of the loss Hessian on the

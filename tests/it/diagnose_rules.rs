@@ -44,8 +44,7 @@ fn healthy() -> Trace {
         .collect();
     Trace {
         steps,
-        histograms: Vec::new(),
-        sharpness: Vec::new(),
+        ..Trace::default()
     }
 }
 

@@ -11,6 +11,7 @@ use super::Model;
 use super::hidden::BufferSums;
 use crate::core::float::Real;
 use crate::core::layers::activation::Activation;
+use crate::core::params::Params;
 
 /// The units of a layer with an activation: what dead- and saturated-unit probes read.
 #[derive(Debug, Clone, Copy)]
@@ -25,17 +26,49 @@ pub struct UnitsView<'a, T> {
 /// One layer as probes see it.
 #[derive(Debug, Clone, Copy)]
 pub struct LayerView<'a, T> {
-    /// Index into `params.segments` of the weight matrix and of the bias.
+    /// Index into `params.segments` of the weight matrix (an embedding table, a norm's gain) and
+    /// of the bias (a norm's shift), when the layer has one.
     pub weight: usize,
-    pub bias: usize,
+    pub bias: Option<usize>,
     /// The layer's output (the next layer's input, or the logits).
     pub output: ArrayView2<'a, T>,
-    /// `∂L/∂output`.
-    pub grad_out: ArrayView2<'a, T>,
+    /// `∂L/∂output`, when the model keeps it after the backward pass.
+    pub grad_out: Option<ArrayView2<'a, T>>,
     /// What the layer measured of its own buffers this step (empty when it measures nothing).
     pub sums: BufferSums,
     /// `None` for a layer without nonlinear units (the output layer).
     pub units: Option<UnitsView<'a, T>>,
+}
+
+/// What probes may read of a model: its parameters and a view of each layer. The MLP and the
+/// GPT both answer it, so one recorder serves both.
+pub trait Probed<T: Real>: std::fmt::Debug {
+    fn params(&self) -> &Params<T>;
+    fn layer_count(&self) -> usize;
+    /// The view of layer `l` (`0..layer_count()`).
+    fn layer_view(&self, l: usize) -> LayerView<'_, T>;
+    /// The layer's name as a user's own module would have it (PyTorch's state_dict prefix,
+    /// `blocks.2.attn.qkv`); `None` where records name layers by index (the MLP).
+    fn layer_name(&self, _l: usize) -> Option<String> {
+        None
+    }
+    /// Whether layer `l + 1`'s input is layer `l`'s output (a plain stack), so that layer `l`'s
+    /// `grad_out` is the gradient reaching layer `l + 1`'s input.
+    fn sequential(&self) -> bool {
+        true
+    }
+}
+
+impl<T: Real> Probed<T> for Model<T> {
+    fn params(&self) -> &Params<T> {
+        &self.params
+    }
+    fn layer_count(&self) -> usize {
+        Model::layer_count(self)
+    }
+    fn layer_view(&self, l: usize) -> LayerView<'_, T> {
+        Model::layer_view(self, l)
+    }
 }
 
 impl<T: Real> Model<T> {
@@ -49,9 +82,9 @@ impl<T: Real> Model<T> {
         match self.hidden.get(l) {
             Some(h) => LayerView {
                 weight: h.dense.weight,
-                bias: h.dense.bias,
+                bias: Some(h.dense.bias),
                 output: h.output(),
-                grad_out: h.grad_out.view(),
+                grad_out: Some(h.grad_out.view()),
                 sums: h.sums,
                 units: Some(UnitsView {
                     activation: h.activation,
@@ -61,9 +94,9 @@ impl<T: Real> Model<T> {
             },
             None => LayerView {
                 weight: self.output.weight,
-                bias: self.output.bias,
+                bias: Some(self.output.bias),
                 output: self.logits.view(),
-                grad_out: self.grad_logits.view(),
+                grad_out: Some(self.grad_logits.view()),
                 sums: BufferSums::default(),
                 units: None,
             },
@@ -95,11 +128,12 @@ mod tests {
         for (l, width) in [4, 5, 2].into_iter().enumerate() {
             let v = model.layer_view(l);
             assert_eq!(model.params.segments[v.weight].layer, l);
-            assert_eq!(model.params.segments[v.bias].layer, l);
+            let bias = v.bias.expect("every MLP layer has a bias");
+            assert_eq!(model.params.segments[bias].layer, l);
             assert_eq!(v.output.dim(), (7, width));
-            assert_eq!(v.grad_out.dim(), (7, width));
+            assert_eq!(v.grad_out.map(|g| g.dim()), Some((7, width)));
             assert_eq!(v.units.is_some(), l < 2, "only hidden layers have units");
-            seen.extend([v.weight, v.bias]);
+            seen.extend([v.weight, bias]);
         }
         seen.sort_unstable();
         seen.dedup();

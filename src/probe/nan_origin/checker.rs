@@ -7,7 +7,7 @@ use ndarray::ArrayView2;
 
 use super::explain::{Hyper, Site, explain};
 use crate::core::float::Real;
-use crate::core::model::Model;
+use crate::core::model::view::Probed;
 use crate::core::observer::{Observer, OpEvent, StepEvent};
 use crate::record::trace::{NanOrigin, TensorSummary};
 
@@ -176,8 +176,8 @@ impl<T: Real> Observer<T> for ParamWatch {
     }
 }
 
-fn has_nonfinite<T: Real>(model: &Model<T>) -> bool {
-    model.params.values.iter().any(|v| !v.is_finite())
+fn has_nonfinite<T: Real>(model: &dyn Probed<T>) -> bool {
+    model.params().values.iter().any(|v| !v.is_finite())
 }
 
 #[cfg(test)]
