@@ -295,3 +295,7 @@ impl<T: Real> Observer<T> for Recorder<T> {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "recorder_gpt_tests.rs"]
+mod gpt_tests;

@@ -32,16 +32,19 @@ pub struct Block<T> {
     pub b_in: Array2<T>,
     pub qkv_out: Array2<T>,
     pub att_out: Array2<T>,
+    /// `proj(attn(..))`, kept (rather than summed into `mid` in place) for the probes.
+    pub proj_out: Array2<T>,
     /// The residual stream between the two sublayers.
     pub mid: Array2<T>,
     pub fc1_out: Array2<T>,
     pub act_out: Array2<T>,
     pub fc2_out: Array2<T>,
-    d_mid: Array2<T>,
+    /// After the backward pass: `∂L/∂proj_out` (and so of the block input's skip path).
+    pub(crate) d_mid: Array2<T>,
     d_sub: Array2<T>,
-    d_qkv: Array2<T>,
+    pub(crate) d_qkv: Array2<T>,
     d_att: Array2<T>,
-    d_fc1: Array2<T>,
+    pub(crate) d_fc1: Array2<T>,
     d_act: Array2<T>,
 }
 
@@ -87,6 +90,7 @@ impl<T: Real> Block<T> {
             b_in: z(d),
             qkv_out: z(3 * d),
             att_out: z(d),
+            proj_out: z(d),
             mid: z(d),
             fc1_out: z(z_width),
             act_out: z(spec.hidden()),
@@ -131,9 +135,12 @@ impl<T: Real> Block<T> {
             ),
         }
         self.proj
-            .forward(params, self.att_out.view(), self.mid.view_mut());
+            .forward(params, self.att_out.view(), self.proj_out.view_mut());
         if self.pre {
-            self.mid += &h;
+            Zip::from(&mut self.mid)
+                .and(&self.proj_out)
+                .and(&h)
+                .for_each(|m, &y, &h| *m = h + y);
             self.norm2
                 .forward(params, self.mid.view(), self.b_in.view_mut());
             self.mlp_forward(params, true);
@@ -143,7 +150,7 @@ impl<T: Real> Block<T> {
                 .for_each(|o, &m, &f| *o = m + f);
         } else {
             Zip::from(&mut self.a_in)
-                .and(&self.mid)
+                .and(&self.proj_out)
                 .and(&h)
                 .for_each(|a, &y, &h| *a = h + y);
             self.norm1

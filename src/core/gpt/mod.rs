@@ -17,6 +17,7 @@ pub mod rownorm;
 pub mod state_dict;
 pub mod token_loss;
 pub mod train;
+pub mod view;
 
 #[cfg(test)]
 mod tests;

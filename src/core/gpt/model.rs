@@ -35,8 +35,8 @@ pub struct Gpt<T> {
     /// `ln_f(h_L)` (pre-LN only).
     pub normed: Array2<T>,
     pub logits: Array2<T>,
-    d_logits: Array2<T>,
-    d_normed: Array2<T>,
+    pub(super) d_logits: Array2<T>,
+    pub(super) d_normed: Array2<T>,
     d_stream: [Array2<T>; 2],
 }
 

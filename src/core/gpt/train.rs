@@ -11,6 +11,7 @@ use crate::core::clip::Clip;
 use crate::core::data::batcher::Batcher;
 use crate::core::data::tokens::TokenData;
 use crate::core::float::Real;
+use crate::core::observer::{NoopObserver, Observer, StepEvent};
 use crate::core::optim::Optimizer;
 use crate::core::params::sq_norm;
 use crate::core::schedule::Schedule;
@@ -41,6 +42,10 @@ pub struct GptTrainer<T> {
     pub targets: Vec<u32>,
     /// The next step to run (0-based).
     pub step: usize,
+    /// Per segment, for the step event: `‖g‖²` before clipping, `‖Δθ‖²`, `‖θ‖²` after the update.
+    grad_sq: Vec<f64>,
+    update_sq: Vec<f64>,
+    param_sq: Vec<f64>,
 }
 
 impl<T: Real> GptTrainer<T> {
@@ -55,6 +60,7 @@ impl<T: Real> GptTrainer<T> {
         seed: u64,
     ) -> Self {
         let n = gpt.spec.tokens();
+        let segments = gpt.params.segments.len();
         let batcher = Batcher::new(data.samples(), gpt.spec.batch, seed);
         GptTrainer {
             gpt,
@@ -66,18 +72,26 @@ impl<T: Real> GptTrainer<T> {
             tokens: vec![0; n],
             targets: vec![0; n],
             step: 0,
+            grad_sq: vec![0.0; segments],
+            update_sq: vec![0.0; segments],
+            param_sq: vec![0.0; segments],
         }
     }
 
     /// Trains on the next batch of the data.
     pub fn step(&mut self) -> GptStep {
+        self.step_observed(&mut NoopObserver)
+    }
+
+    /// [`GptTrainer::step`], reported to `observer` (its `on_start` before step 0).
+    pub fn step_observed(&mut self, observer: &mut dyn Observer<T>) -> GptStep {
         self.data
             .next_batch(&mut self.batcher, &mut self.tokens, &mut self.targets);
         let (tokens, targets) = (
             std::mem::take(&mut self.tokens),
             std::mem::take(&mut self.targets),
         );
-        let out = self.step_on(&tokens, &targets);
+        let out = self.step_on_observed(&tokens, &targets, observer);
         (self.tokens, self.targets) = (tokens, targets);
         out
     }
@@ -85,32 +99,67 @@ impl<T: Real> GptTrainer<T> {
     /// Trains on the given batch (`batch × context` tokens and next-token targets). The
     /// gradients stay in `gpt.params.grads` (clipped) for whoever wants to read them.
     pub fn step_on(&mut self, tokens: &[u32], targets: &[u32]) -> GptStep {
+        self.step_on_observed(tokens, targets, &mut NoopObserver)
+    }
+
+    /// [`GptTrainer::step_on`], reported to `observer`. The per-segment norms cost a pass over
+    /// the gradients (and, when asked, the values) that the unobserved step does not make.
+    pub fn step_on_observed(
+        &mut self,
+        tokens: &[u32],
+        targets: &[u32],
+        observer: &mut dyn Observer<T>,
+    ) -> GptStep {
         let step = self.step;
+        if step == 0 {
+            observer.on_start(&self.gpt);
+        }
+        let wanted = observer.wants_stats();
         let loss = self.gpt.forward_backward(tokens, targets);
         let params = &mut self.gpt.params;
-        let grad_norm = sq_norm(&params.grads).sqrt();
+        for (sq, seg) in self.grad_sq.iter_mut().zip(&params.segments) {
+            *sq = sq_norm(&params.grads[seg.range()]);
+        }
+        // The global norm as the sum of the segments' (the order clipping has always used).
+        let grad_norm = self.grad_sq.iter().sum::<f64>().sqrt();
         let grad_norm_clipped = self.clip.apply(&mut params.grads, grad_norm);
         let lr = self.schedule.lr_at(step);
         self.optimizer.begin_step();
-        let mut change = 0.0;
-        for seg in &params.segments {
+        for (k, seg) in params.segments.iter().enumerate() {
             let r = seg.range();
-            change += self.optimizer.update_segment(
-                seg,
-                &mut params.values[r.clone()],
-                &params.grads[r],
-                lr,
-            );
+            let values = &mut params.values[r.clone()];
+            self.update_sq[k] = self
+                .optimizer
+                .update_segment(seg, values, &params.grads[r], lr);
+            if wanted.param_norms {
+                self.param_sq[k] = sq_norm(values);
+            }
         }
         self.step += 1;
-        GptStep {
+        let out = GptStep {
             step,
             loss,
             lr,
             grad_norm,
             grad_norm_clipped,
-            update_norm: change.sqrt(),
-        }
+            update_norm: self.update_sq.iter().sum::<f64>().sqrt(),
+        };
+        observer.on_step(&StepEvent {
+            step,
+            loss: loss.total,
+            lr,
+            grad_norm,
+            grad_norm_clipped,
+            grad_sq_norms: &self.grad_sq,
+            update_sq_norms: &self.update_sq,
+            param_sq_norms: if wanted.param_norms {
+                &self.param_sq
+            } else {
+                &[]
+            },
+            model: &self.gpt,
+        });
+        out
     }
 }
 

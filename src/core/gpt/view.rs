@@ -1,0 +1,273 @@
+//! The GPT as probes see it: one layer per module that owns parameters, named like PyTorch's state_dict.
+//!
+//! Order: `tok_emb`, `pos_emb`, then per block `ln1`, `attn.qkv`, (`attn.q_norm`, `attn.k_norm`),
+//! `attn.proj`, `ln2`, `mlp.fc1`, `mlp.fc2`, then `ln_f` (pre-LN) and `head`. A layer's output is
+//! the module's own output (both embeddings report their sum `h₀`, the only tensor the model
+//! keeps of them); `grad_out` is given where the backward pass leaves `∂L/∂output` in a buffer
+//! (qkv, q/k norms, proj, fc1, ln_f, head) and is absent elsewhere. The modules do not form a
+//! plain stack (residual stream, attention's three inputs), so the view is not sequential.
+//! A tied head reports the embedding table as its weight: the same tensor and gradient.
+
+use super::Gpt;
+use super::NormPosition;
+use super::linear::Linear;
+use super::rownorm::RowNorm;
+use crate::core::float::Real;
+use crate::core::model::hidden::BufferSums;
+use crate::core::model::view::{LayerView, Probed};
+use crate::core::params::Params;
+
+/// One parameter-owning module of the GPT.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    TokEmb,
+    PosEmb,
+    Ln1(usize),
+    Qkv(usize),
+    QNorm(usize),
+    KNorm(usize),
+    Proj(usize),
+    Ln2(usize),
+    Fc1(usize),
+    Fc2(usize),
+    LnF,
+    Head,
+}
+
+const BLOCK_PARTS: [fn(usize) -> Part; 6] = [
+    Part::Ln1,
+    Part::Qkv,
+    Part::Proj,
+    Part::Ln2,
+    Part::Fc1,
+    Part::Fc2,
+];
+const QK_BLOCK_PARTS: [fn(usize) -> Part; 8] = [
+    Part::Ln1,
+    Part::Qkv,
+    Part::QNorm,
+    Part::KNorm,
+    Part::Proj,
+    Part::Ln2,
+    Part::Fc1,
+    Part::Fc2,
+];
+
+impl<T: Real> Gpt<T> {
+    fn parts_per_block(&self) -> usize {
+        match self.spec.qk_norm {
+            true => QK_BLOCK_PARTS.len(),
+            false => BLOCK_PARTS.len(),
+        }
+    }
+
+    fn has_final_norm(&self) -> bool {
+        self.spec.norm_position == NormPosition::Pre
+    }
+
+    /// Module `l` in probe order; out-of-range `l` is the head.
+    fn part(&self, l: usize) -> Part {
+        let per = self.parts_per_block();
+        let in_blocks = self.spec.blocks * per;
+        match l {
+            0 => Part::TokEmb,
+            1 => Part::PosEmb,
+            l if l - 2 < in_blocks => {
+                let (b, k) = ((l - 2) / per, (l - 2) % per);
+                match self.spec.qk_norm {
+                    true => QK_BLOCK_PARTS[k](b),
+                    false => BLOCK_PARTS[k](b),
+                }
+            }
+            l if l - 2 == in_blocks && self.has_final_norm() => Part::LnF,
+            _ => Part::Head,
+        }
+    }
+
+    fn view_of(&self, part: Part) -> LayerView<'_, T> {
+        let h0 = self.stream[0].view();
+        let linear = |lin: &Linear, output, grad_out| view(lin.weight, lin.bias, output, grad_out);
+        let norm = |n: &RowNorm<T>, output, grad_out| view(n.gain, n.shift, output, grad_out);
+        match part {
+            Part::TokEmb => view(self.embed.tok, None, h0, None),
+            Part::PosEmb => view(self.embed.pos, None, h0, None),
+            Part::Ln1(b) => {
+                let blk = &self.blocks[b];
+                let out = if blk.pre { &blk.a_in } else { &blk.mid };
+                norm(&blk.norm1, out.view(), None)
+            }
+            Part::Qkv(b) => {
+                let blk = &self.blocks[b];
+                linear(&blk.qkv, blk.qkv_out.view(), Some(blk.d_qkv.view()))
+            }
+            Part::QNorm(b) | Part::KNorm(b) => {
+                let Some(qk) = &self.blocks[b].qk_norm else {
+                    return self.view_of(Part::Qkv(b));
+                };
+                match part {
+                    Part::QNorm(_) => norm(&qk.q_norm, qk.q.view(), Some(qk.dq.view())),
+                    _ => norm(&qk.k_norm, qk.k.view(), Some(qk.dk.view())),
+                }
+            }
+            Part::Proj(b) => {
+                let blk = &self.blocks[b];
+                linear(&blk.proj, blk.proj_out.view(), Some(blk.d_mid.view()))
+            }
+            Part::Ln2(b) => {
+                let blk = &self.blocks[b];
+                let out = if blk.pre { &blk.b_in } else { &self.stream[b + 1] };
+                norm(&blk.norm2, out.view(), None)
+            }
+            Part::Fc1(b) => {
+                let blk = &self.blocks[b];
+                linear(&blk.fc1, blk.fc1_out.view(), Some(blk.d_fc1.view()))
+            }
+            Part::Fc2(b) => {
+                let blk = &self.blocks[b];
+                linear(&blk.fc2, blk.fc2_out.view(), None)
+            }
+            Part::LnF => match &self.final_norm {
+                Some(n) => norm(n, self.normed.view(), Some(self.d_normed.view())),
+                None => self.view_of(Part::Head),
+            },
+            Part::Head => linear(&self.head, self.logits.view(), Some(self.d_logits.view())),
+        }
+    }
+
+    fn part_name(&self, part: Part) -> String {
+        let name = |b: usize, module: &str| format!("blocks.{b}.{module}");
+        match part {
+            Part::TokEmb => "tok_emb".to_string(),
+            Part::PosEmb => "pos_emb".to_string(),
+            Part::Ln1(b) => name(b, "ln1"),
+            Part::Qkv(b) => name(b, "attn.qkv"),
+            Part::QNorm(b) => name(b, "attn.q_norm"),
+            Part::KNorm(b) => name(b, "attn.k_norm"),
+            Part::Proj(b) => name(b, "attn.proj"),
+            Part::Ln2(b) => name(b, "ln2"),
+            Part::Fc1(b) => name(b, "mlp.fc1"),
+            Part::Fc2(b) => name(b, "mlp.fc2"),
+            Part::LnF => "ln_f".to_string(),
+            Part::Head => "head".to_string(),
+        }
+    }
+}
+
+fn view<'a, T>(
+    weight: usize,
+    bias: Option<usize>,
+    output: ndarray::ArrayView2<'a, T>,
+    grad_out: Option<ndarray::ArrayView2<'a, T>>,
+) -> LayerView<'a, T> {
+    LayerView {
+        weight,
+        bias,
+        output,
+        grad_out,
+        sums: BufferSums::default(),
+        units: None,
+    }
+}
+
+impl<T: Real> Probed<T> for Gpt<T> {
+    fn params(&self) -> &Params<T> {
+        &self.params
+    }
+
+    fn layer_count(&self) -> usize {
+        2 + self.spec.blocks * self.parts_per_block() + usize::from(self.has_final_norm()) + 1
+    }
+
+    fn layer_view(&self, l: usize) -> LayerView<'_, T> {
+        self.view_of(self.part(l))
+    }
+
+    fn layer_name(&self, l: usize) -> Option<String> {
+        Some(self.part_name(self.part(l)))
+    }
+
+    fn sequential(&self) -> bool {
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::gpt::GptSpec;
+
+    fn small(qk_norm: bool, norm_position: NormPosition, tie: bool) -> Gpt<f64> {
+        let spec = GptSpec {
+            vocab: 11,
+            context: 5,
+            d_model: 8,
+            heads: 2,
+            blocks: 2,
+            qk_norm,
+            norm_position,
+            tie_embeddings: tie,
+            batch: 3,
+            ..GptSpec::tiny_gpt()
+        };
+        Gpt::new(spec, 1)
+    }
+
+    #[test]
+    fn every_parameter_segment_is_seen_once_under_its_state_dict_prefix() {
+        for (qk, pos, tie) in [
+            (false, NormPosition::Pre, false),
+            (true, NormPosition::Pre, true),
+            (true, NormPosition::Post, false),
+        ] {
+            let gpt = small(qk, pos, tie);
+            let mut seen = Vec::new();
+            for l in 0..gpt.layer_count() {
+                let v = gpt.layer_view(l);
+                let name = gpt.layer_name(l).expect("GPT layers are named");
+                let w = &gpt.names[v.weight];
+                let own = w.starts_with(&format!("{name}.")) || (tie && name == "head");
+                assert!(own, "layer {name} shows {w}");
+                if !(tie && name == "head") {
+                    seen.push(v.weight);
+                }
+                seen.extend(v.bias);
+                assert_eq!(v.output.nrows(), gpt.spec.tokens(), "{name}");
+                if let Some(g) = v.grad_out {
+                    assert_eq!(g.dim(), v.output.dim(), "{name}");
+                }
+            }
+            seen.sort_unstable();
+            let before = seen.len();
+            seen.dedup();
+            assert_eq!(before, seen.len(), "a segment shown twice ({qk}, {pos:?}, {tie})");
+            assert_eq!(seen.len(), gpt.params.segments.len(), "a segment never shown");
+        }
+    }
+
+    #[test]
+    fn kept_outputs_and_gradients_are_this_steps_values() {
+        let mut gpt = small(true, NormPosition::Pre, false);
+        let n = gpt.spec.tokens();
+        let tokens: Vec<u32> = (0..n as u32).map(|i| i % 11).collect();
+        let targets: Vec<u32> = (0..n as u32).map(|i| (i + 1) % 11).collect();
+        gpt.forward_backward(&tokens, &targets);
+        let names: Vec<String> = (0..gpt.layer_count())
+            .filter_map(|l| gpt.layer_name(l))
+            .collect();
+        let at = |name: &str| names.iter().position(|n| n == name).expect(name);
+        let head = gpt.layer_view(at("head"));
+        assert_eq!(head.output, gpt.logits.view());
+        // ∂L/∂logits of a mean cross-entropy sums to 0 over each row (softmax minus one-hot).
+        let g = head.grad_out.expect("the head keeps ∂L/∂logits");
+        for row in g.rows() {
+            assert!(row.sum().abs() < 1e-12);
+        }
+        let proj = gpt.layer_view(at("blocks.1.attn.proj"));
+        let b = &gpt.blocks[1];
+        // Pre-LN: mid = h + proj_out, so the kept output is exactly mid − h.
+        let diff = &b.mid - &gpt.stream[1];
+        let err = (&diff - &proj.output).mapv(f64::abs).fold(0.0f64, |m, &x| m.max(x));
+        assert!(err < 1e-12, "{err}");
+        assert!(!gpt.sequential());
+    }
+}

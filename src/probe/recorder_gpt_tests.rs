@@ -1,0 +1,74 @@
+//! The recorder on a GPT: every statistic of a named module checked against a hand computation.
+
+use super::*;
+use crate::core::clip::Clip;
+use crate::core::data::tokens::{TokenData, TokenTask};
+use crate::core::gpt::train::GptTrainer;
+use crate::core::gpt::{Gpt, GptSpec};
+use crate::core::optim::{Optimizer, OptimizerKind, OptimizerSpec};
+use crate::core::schedule::Schedule;
+
+fn trainer() -> GptTrainer<f64> {
+    let spec = GptSpec {
+        vocab: 13,
+        context: 6,
+        d_model: 8,
+        heads: 2,
+        blocks: 2,
+        qk_norm: true,
+        batch: 3,
+        ..GptSpec::tiny_gpt()
+    };
+    let gpt = Gpt::new(spec, 3);
+    let optimizer = Optimizer::new(
+        OptimizerSpec::defaults(OptimizerKind::Adamw),
+        gpt.params.len(),
+    );
+    let data = TokenData::synthetic(TokenTask::Copy, 13, 6, 32, 3);
+    GptTrainer::new(gpt, optimizer, Schedule::constant(1e-2, 5), Clip::NONE, data, 3)
+}
+
+fn norm(xs: impl Iterator<Item = f64>) -> f64 {
+    xs.map(|x| x * x).sum::<f64>().sqrt()
+}
+
+#[test]
+fn gpt_modules_are_recorded_by_name_with_hand_computed_statistics() {
+    let mut t = trainer();
+    let mut recorder = Recorder::<f64>::new(0, 2);
+    t.step_observed(&mut recorder);
+    let before = t.gpt.params.values.clone();
+    t.step_observed(&mut recorder);
+    let trace = recorder.into_trace();
+    let names = &trace.layer_names;
+    assert_eq!(names.len(), trace.steps[1].layers.len());
+    assert_eq!(names[0], "tok_emb");
+    assert_eq!(names.last().map(String::as_str), Some("head"));
+    for name in ["fc1", "head", "q_norm"] {
+        let module = match name {
+            "fc1" => "blocks.1.mlp.fc1",
+            "q_norm" => "blocks.0.attn.q_norm",
+            _ => "head",
+        };
+        let l = names.iter().position(|n| n == module).expect(module);
+        let stats = &trace.steps[1].layers[l];
+        let (_, seg) = t.gpt.segment(&format!("{module}.weight")).expect(module);
+        let r = seg.range();
+        let p = &t.gpt.params;
+        let grad = norm(p.grads[r.clone()].iter().copied());
+        let w = norm(p.values[r.clone()].iter().copied());
+        let w0 = norm(before[r.clone()].iter().copied());
+        let dw = norm(p.values[r.clone()].iter().zip(&before[r]).map(|(a, b)| a - b));
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * b.abs().max(1.0);
+        assert!(close(stats.weight_grad_norm, grad), "{module} grad");
+        assert!(close(stats.weight_norm, w), "{module} ‖W‖");
+        assert!(close(stats.update_ratio, dw / w0), "{module} update ratio");
+        assert_eq!(stats.input_grad_norm, None, "not a plain stack");
+        assert_eq!(stats.layer, l);
+    }
+    let head = trace.steps[1].layers.last().expect("head");
+    let max_logit = t.gpt.logits.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+    assert_eq!(head.activation_max_abs, max_logit);
+    assert!(trace.steps[1].layers.iter().all(|s| s.nonfinite == 0));
+    assert!(!trace.histograms.is_empty());
+}
