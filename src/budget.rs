@@ -10,7 +10,7 @@ use crate::core::model::shape::Shape;
 use crate::core::train::StepSummary;
 use crate::error::Error;
 use crate::record::trace::{HistogramRecord, LayerStats, StepRecord};
-use crate::scenario::{Precision, Scenario};
+use crate::scenario::{ModelConfig, Precision, Scenario, TransformerConfig, gpt_spec};
 
 /// Default memory budget of one run: 4 GiB.
 pub const DEFAULT_MAX_MEMORY: u64 = 4 << 30;
@@ -61,13 +61,17 @@ impl Estimate {
             Precision::F32 => 4u128,
             Precision::F64 => 8,
         };
+        let m = match &s.model {
+            ModelConfig::Mlp(m) => m,
+            ModelConfig::Transformer(t) => return Self::of_transformer(s, t, value),
+        };
         let inputs = s.data.inputs.unwrap_or(1) as u128;
         let outputs = s.outputs() as u128;
         let shape = Shape {
             inputs: inputs as usize,
-            hidden: &s.model.hidden,
+            hidden: &m.hidden,
             outputs: outputs as usize,
-            norm: s.model.norm,
+            norm: m.norm,
         };
         let fan_products = shape.fan_products();
         let n_params = shape.parameter_count();
@@ -91,6 +95,30 @@ impl Estimate {
             data,
             trace: steps * per_step + histogram_steps * layers * per_histogram,
             flops: 6.0 * fan_products as f64 * batch as f64 * steps as f64,
+        }
+    }
+
+    /// A transformer's estimate: sizes from the core's own count (`parameter_count`,
+    /// `activation_values`, `flops_per_step` of `core::gpt::GptSpec`); token data is stored as `u32`.
+    fn of_transformer(s: &Scenario, t: &TransformerConfig, value: u128) -> Estimate {
+        let spec = gpt_spec(t, &s.data, s.loss.z_loss);
+        let n_params = spec.parameter_count();
+        let layers = (2 + spec.blocks * 8 + 2) as u128;
+        let steps = s.steps as u128;
+        let per_step = size_of::<StepRecord>() as u128
+            + size_of::<StepSummary>() as u128
+            + layers * size_of::<LayerStats>() as u128;
+        let histogram_steps = steps / s.probe.histogram_every.max(1) as u128 + 2;
+        let per_histogram = size_of::<HistogramRecord>() as u128 + HISTOGRAM_BINS * 16 + 8;
+        let samples = s.data.samples.unwrap_or(0) as u128;
+        Estimate {
+            parameters: n_params * value,
+            gradients: n_params * value,
+            optimizer_state: s.optimizer.kind.state_buffers() as u128 * n_params * value,
+            activations: spec.activation_values() * value,
+            data: samples * (spec.context as u128 + 1) * 4,
+            trace: steps * per_step + histogram_steps * layers * per_histogram,
+            flops: spec.flops_per_step() * s.steps as f64,
         }
     }
 

@@ -17,6 +17,14 @@ pub enum Error {
     /// `[model] weights` or `--save-weights` failed (missing file, wrong array names or shapes).
     #[error(transparent)]
     Weights(#[from] crate::core::weights::WeightsError),
+    /// A token-data text file could not be read or is not UTF-8 (file:line:column named).
+    #[error(transparent)]
+    TokenFile(#[from] crate::core::data::tokens::TokenFileError),
+    /// A command or probe that is written for MLPs only was asked to run a transformer.
+    #[error(
+        "{what} works on MLP scenarios only so far, and this scenario has model.kind = \"transformer\"; `stabcheck scenario` runs it with every per-step probe, the diagnoses and the gates"
+    )]
+    NotForTransformer { what: &'static str },
     /// The batch asks for more samples than the data has (possible only when a CSV file is shorter
     /// than the scenario expects).
     #[error(

@@ -169,10 +169,7 @@ mod tests {
         data[14] = 9; // model.init_scale = 1.0
         data[21] = 4; // optimizer.lr = 1e-3
         let s = scenario::parse_str(&scenario_text(&mut Bytes { data: &data }), "f").unwrap();
-        assert_eq!(
-            (s.steps, s.data.samples, s.model.hidden.len()),
-            (1, Some(1), 0)
-        );
+        assert_eq!((s.steps, s.data.samples, s.depth()), (1, Some(1), 0));
         assert_eq!(s.optimizer.lr, 1e-3);
         tiny_training(&data);
     }

@@ -13,7 +13,7 @@ use crate::diagnose::series::fmt;
 use crate::diagnose::{Finding, FindingKind, GateStatus, Severity, Status, Verdict};
 use crate::probe::nan_origin::CheckedOrigin;
 use crate::run::RunSummary;
-use crate::scenario::Scenario;
+use crate::scenario::{ModelConfig, Scenario, TransformerConfig};
 
 const ERROR: Style = AnsiColor::Red.on_default().bold();
 const WARNING: Style = AnsiColor::Yellow.on_default().bold();
@@ -34,7 +34,10 @@ pub(crate) fn print_replay_warning(origin: &CheckedOrigin) {
 }
 
 pub(crate) fn headline(s: &Scenario) -> String {
-    let m = &s.model;
+    let m = match &s.model {
+        ModelConfig::Mlp(m) => m,
+        ModelConfig::Transformer(t) => return transformer_headline(s, t),
+    };
     let shape = match m.hidden.first() {
         Some(&w) if m.hidden.iter().all(|&x| x == w) => {
             format!("{} hidden layers of {w}", m.hidden.len())
@@ -48,6 +51,26 @@ pub(crate) fn headline(s: &Scenario) -> String {
         kebab(&m.activation),
         kebab(&m.init),
         m.init_scale,
+        kebab(&s.optimizer.kind),
+        s.optimizer.lr,
+        kebab(&s.precision),
+        s.steps,
+        s.seed
+    )
+}
+
+fn transformer_headline(s: &Scenario, t: &TransformerConfig) -> String {
+    let qk = if t.qk_norm { ", qk-norm" } else { "" };
+    format!(
+        "{}: transformer, {} {}-LN blocks of d_model {} ({} heads{qk}), {} MLP x{}, {} {} lr {}, {}, {} steps, seed {}",
+        s.name,
+        t.blocks,
+        kebab(&t.norm_position),
+        t.d_model,
+        t.heads,
+        kebab(&t.mlp_activation),
+        t.mlp_ratio,
+        kebab(&t.norm),
         kebab(&s.optimizer.kind),
         s.optimizer.lr,
         kebab(&s.precision),

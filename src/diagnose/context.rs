@@ -114,9 +114,12 @@ impl<'a> Context<'a> {
         self.converged_at(i) || self.at_minimum(i)
     }
 
-    /// The name of layer `l` in messages: `layer 3`, or `output layer 16`.
+    /// The name of layer `l` in messages: `layer 3`, or `output layer 16`; for a model whose
+    /// layers are named (a transformer's state_dict modules), `layer 3 (blocks.0.attn.qkv)`.
     pub fn layer_name(&self, l: usize) -> String {
-        if l + 1 == self.n_layers {
+        if let Some(name) = self.trace.layer_names.get(l) {
+            format!("layer {l} ({name})")
+        } else if l + 1 == self.n_layers {
             format!("output layer {l}")
         } else {
             format!("layer {l}")

@@ -37,7 +37,7 @@ pub fn measured_factor(cx: &Context) -> Option<f64> {
 
 /// Mean-field `√χ₁` for a plain equal-width stack, when theory gives it exactly.
 pub fn predicted_factor(cx: &Context) -> Option<f64> {
-    let m = &cx.scenario.model;
+    let m = cx.scenario.mlp()?;
     let widths = &m.hidden;
     let equal = widths.windows(2).all(|w| w[0] == w[1]);
     if m.norm != NormKind::None || m.residual || !equal || m.weights.is_some() {

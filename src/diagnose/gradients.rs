@@ -249,7 +249,8 @@ fn layer_spread(cx: &Context, book: &mut GateBook) -> Option<Finding> {
         FindingKind::ExplodingGradients
     };
     let first_last = medians[lo_layer.min(hi_layer)] / medians[lo_layer.max(hi_layer)];
-    let suggestion = if cx.scenario.model.init_scale != 1.0 {
+    let scaled_init = cx.scenario.mlp().is_some_and(|m| m.init_scale != 1.0);
+    let suggestion = if scaled_init {
         suggest::matched_init(
             cx.scenario,
             "an init matched to the activation keeps √χ₁ ≈ 1",

@@ -8,7 +8,7 @@ use super::root_cause::{self, RootCause, Symptom};
 use super::suggest;
 use crate::core::observer::Phase;
 use crate::record::trace::NanOrigin;
-use crate::scenario::NonfinitePolicy;
+use crate::scenario::{ModelConfig, NonfinitePolicy};
 
 pub fn check(cx: &Context, book: &mut GateBook) -> Vec<Finding> {
     let bad: Vec<usize> = (0..cx.len())
@@ -160,7 +160,11 @@ fn origin_fix(cx: &Context, cause: Option<&RootCause>) -> Option<Suggestion> {
             why: why.to_string(),
         })
     };
-    if o.op.contains("norm") && s.model.norm_eps == 0.0 {
+    let norm_eps = match &s.model {
+        ModelConfig::Mlp(m) => m.norm_eps,
+        ModelConfig::Transformer(t) => t.norm_eps,
+    };
+    if o.op.contains("norm") && norm_eps == 0.0 {
         return zero_eps(
             "model.norm_eps=1e-5",
             "eps = 0 divides by a zero variance when a feature is constant over the batch",

@@ -49,7 +49,7 @@ pub fn clip_norm(s: &Scenario, why: &str) -> Option<Suggestion> {
 
 /// An init matched to the activation, at scale 1 (He for the ReLU family, Xavier otherwise).
 pub fn matched_init(s: &Scenario, why: &str) -> Option<Suggestion> {
-    let init = match s.model.activation {
+    let init = match s.mlp()?.activation {
         Activation::Relu | Activation::LeakyRelu | Activation::Gelu => "he-normal",
         _ => "xavier-normal",
     };
@@ -65,9 +65,10 @@ pub fn matched_init(s: &Scenario, why: &str) -> Option<Suggestion> {
 /// Normalize activations (layernorm, the batch-independent choice), unless already normalized:
 /// then add residual connections.
 pub fn normalize_or_residual(s: &Scenario, why: &str) -> Option<Suggestion> {
-    if s.model.norm == NormKind::None {
+    let m = s.mlp()?;
+    if m.norm == NormKind::None {
         make(vec!["model.norm=\"layernorm\"".to_string()], why)
-    } else if !s.model.residual {
+    } else if !m.residual {
         make(vec!["model.residual=true".to_string()], why)
     } else {
         None
@@ -77,10 +78,13 @@ pub fn normalize_or_residual(s: &Scenario, why: &str) -> Option<Suggestion> {
 /// For dead ReLUs: a leaky activation, and a zero bias when the bias was pushed negative.
 pub fn revive_units(s: &Scenario, why: &str) -> Option<Suggestion> {
     let mut set = Vec::new();
-    if s.model.bias_init < 0.0 {
+    let Some(m) = s.mlp() else {
+        return lower_lr(s, 10.0, why);
+    };
+    if m.bias_init < 0.0 {
         set.push("model.bias_init=0.0".to_string());
     }
-    if s.model.activation == Activation::Relu {
+    if m.activation == Activation::Relu {
         set.push("model.activation=\"leaky-relu\"".to_string());
     }
     if set.is_empty() {
@@ -93,10 +97,11 @@ pub fn revive_units(s: &Scenario, why: &str) -> Option<Suggestion> {
 /// activation when the init is already modest.
 pub fn desaturate(s: &Scenario, why: &str) -> Option<Suggestion> {
     let mut set = Vec::new();
-    if s.model.bias_init != 0.0 {
+    let m = s.mlp()?;
+    if m.bias_init != 0.0 {
         set.push("model.bias_init=0.0".to_string());
     }
-    if s.model.init_scale > 1.0 {
+    if m.init_scale > 1.0 {
         set.push("model.init_scale=1.0".to_string());
     }
     if set.is_empty() {

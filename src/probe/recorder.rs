@@ -15,8 +15,8 @@ use super::stats::{
 };
 use crate::core::float::Real;
 use crate::core::layers::activation::Activation;
-use crate::core::model::view::LayerView;
 use crate::core::model::contiguous;
+use crate::core::model::view::LayerView;
 use crate::core::model::view::Probed;
 use crate::core::observer::{Observer, StatsWanted, StepEvent};
 use crate::core::params::Segment;

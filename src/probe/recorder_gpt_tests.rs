@@ -25,7 +25,14 @@ fn trainer() -> GptTrainer<f64> {
         gpt.params.len(),
     );
     let data = TokenData::synthetic(TokenTask::Copy, 13, 6, 32, 3);
-    GptTrainer::new(gpt, optimizer, Schedule::constant(1e-2, 5), Clip::NONE, data, 3)
+    GptTrainer::new(
+        gpt,
+        optimizer,
+        Schedule::constant(1e-2, 5),
+        Clip::NONE,
+        data,
+        3,
+    )
 }
 
 fn norm(xs: impl Iterator<Item = f64>) -> f64 {
@@ -58,7 +65,12 @@ fn gpt_modules_are_recorded_by_name_with_hand_computed_statistics() {
         let grad = norm(p.grads[r.clone()].iter().copied());
         let w = norm(p.values[r.clone()].iter().copied());
         let w0 = norm(before[r.clone()].iter().copied());
-        let dw = norm(p.values[r.clone()].iter().zip(&before[r]).map(|(a, b)| a - b));
+        let dw = norm(
+            p.values[r.clone()]
+                .iter()
+                .zip(&before[r])
+                .map(|(a, b)| a - b),
+        );
         let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * b.abs().max(1.0);
         assert!(close(stats.weight_grad_norm, grad), "{module} grad");
         assert!(close(stats.weight_norm, w), "{module} ‖W‖");

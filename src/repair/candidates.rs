@@ -37,32 +37,32 @@ pub const XAVIER_INIT: Idea = idea("xavier init", |_| {
     sets(&["model.init=\"xavier-normal\"", "model.init_scale=1.0"])
 });
 pub const LAYERNORM: Idea = idea("layernorm", |s| {
-    (s.model.norm == NormKind::None).then(|| vec!["model.norm=\"layernorm\"".to_string()])
+    (s.mlp()?.norm == NormKind::None).then(|| vec!["model.norm=\"layernorm\"".to_string()])
 });
 pub const RESIDUAL: Idea = idea("residual", |s| {
-    (!s.model.residual).then(|| vec!["model.residual=true".to_string()])
+    (!s.mlp()?.residual).then(|| vec!["model.residual=true".to_string()])
 });
 pub const WARMUP: Idea = idea("warm-up", warmup);
 pub const RELU_FAMILY: Idea = idea("relu activation", |s| {
     let relu_family = matches!(
-        s.model.activation,
+        s.mlp()?.activation,
         Activation::Relu | Activation::LeakyRelu | Activation::Gelu
     );
     (!relu_family).then(|| vec!["model.activation=\"relu\"".to_string()])
 });
 pub const LEAKY_RELU: Idea = idea("leaky-relu", |s| {
-    (s.model.activation == Activation::Relu)
+    (s.mlp()?.activation == Activation::Relu)
         .then(|| vec!["model.activation=\"leaky-relu\"".to_string()])
 });
 pub const BIAS_ZERO: Idea = idea("bias_init 0", |s| {
-    (s.model.bias_init != 0.0).then(|| vec!["model.bias_init=0.0".to_string()])
+    (s.mlp()?.bias_init != 0.0).then(|| vec!["model.bias_init=0.0".to_string()])
 });
 pub const INPUT_SCALE_ONE: Idea = idea("normalized inputs", |s| {
     (s.data.input_scale != 1.0).then(|| vec!["data.input_scale=1.0".to_string()])
 });
 pub const NORM_EPS: Idea = idea("norm_eps 1e-5", |s| {
-    (s.model.norm != NormKind::None && s.model.norm_eps == 0.0)
-        .then(|| vec!["model.norm_eps=1e-5".to_string()])
+    let m = s.mlp()?;
+    (m.norm != NormKind::None && m.norm_eps == 0.0).then(|| vec!["model.norm_eps=1e-5".to_string()])
 });
 pub const OPTIMIZER_EPS: Idea = idea("optimizer eps 1e-5", |s| {
     let has_eps = s.optimizer.kind.is_adaptive();

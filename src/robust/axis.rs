@@ -93,7 +93,8 @@ fn key_type(base: &Scenario, key: &str) -> KeyType {
     for part in key.split('.') {
         match value.get(part) {
             Some(v) => value = v.clone(),
-            None => return KeyType::Absent,
+            // Left out of the file form (a default, or a key of the other model kind).
+            None => return of_schema(key),
         }
     }
     match value {
@@ -103,6 +104,17 @@ fn key_type(base: &Scenario, key: &str) -> KeyType {
         toml::Value::Boolean(_) => KeyType::Other("boolean"),
         toml::Value::Array(_) => KeyType::Other("list"),
         _ => KeyType::Other("table"),
+    }
+}
+
+fn of_schema(key: &str) -> KeyType {
+    match crate::scenario::key_type(key).as_deref() {
+        Some("integer") => KeyType::Integer,
+        Some("number") | None => KeyType::Float,
+        Some("string") => KeyType::Other("string"),
+        Some("boolean") => KeyType::Other("boolean"),
+        Some("array") => KeyType::Other("list"),
+        Some(_) => KeyType::Other("table"),
     }
 }
 

@@ -38,11 +38,7 @@ impl MinimalFailure {
             base.optimizer.lr.to_string(),
             scenario.optimizer.lr.to_string(),
         );
-        note(
-            "model.init_scale",
-            base.model.init_scale.to_string(),
-            scenario.model.init_scale.to_string(),
-        );
+        note("model.init_scale", init_scale(base), init_scale(&scenario));
         note(
             "data.batch",
             base.data.batch.to_string(),
@@ -128,4 +124,10 @@ impl RobustRecord {
         }
         Ok(written)
     }
+}
+
+/// The MLP's init scale as text (`robust` refuses transformers before any case runs).
+fn init_scale(s: &Scenario) -> String {
+    s.mlp()
+        .map_or_else(|| "none".to_string(), |m| m.init_scale.to_string())
 }

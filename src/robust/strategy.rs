@@ -30,7 +30,7 @@ impl Perturbation {
             format!("optimizer.lr={:e}", base.optimizer.lr * self.lr_scale),
             format!(
                 "model.init_scale={:e}",
-                base.model.init_scale * self.init_scale_scale
+                base.mlp().map_or(1.0, |m| m.init_scale) * self.init_scale_scale
             ),
             format!("data.batch={}", self.batch),
             format!(
@@ -127,7 +127,7 @@ mod tests {
         };
         let s = p.apply(&b).unwrap();
         assert_eq!(s.optimizer.lr, 2e-3);
-        assert_eq!(s.model.init_scale, 0.5);
+        assert_eq!(s.mlp().unwrap().init_scale, 0.5);
         assert_eq!(s.data.batch, 32);
         assert_eq!(s.data.input_scale, 10.0);
         assert_eq!(s.seed, 99);

@@ -15,7 +15,7 @@ use crate::core::schedule::Schedule;
 use crate::core::train::Trainer;
 use crate::core::weights::load_npz;
 use crate::error::Error;
-use crate::scenario::{MAX_ACTIVATIONS, MAX_PARAMETERS, Precision, Scenario};
+use crate::scenario::{MAX_ACTIVATIONS, MAX_PARAMETERS, MlpConfig, Precision, Scenario};
 
 /// The data description of a scenario; a relative CSV path is taken relative to `base_dir`
 /// (the scenario file's folder), like paths in a Cargo manifest.
@@ -47,6 +47,9 @@ pub fn relative_to(base_dir: Option<&Path>, path: &str) -> PathBuf {
 
 /// Everything `Trainer` needs, in precision `T` (the caller dispatches on [`Scenario::precision`]).
 pub fn build_trainer<T: Real>(s: &Scenario, base_dir: Option<&Path>) -> Result<Trainer<T>, Error> {
+    let m = s.mlp().ok_or(Error::NotForTransformer {
+        what: "the MLP trainer",
+    })?;
     let dataset = data::load::<T>(&data_spec(s, base_dir), s.seed)?;
     if s.data.batch > dataset.len() {
         return Err(Error::BatchTooLarge {
@@ -54,19 +57,18 @@ pub fn build_trainer<T: Real>(s: &Scenario, base_dir: Option<&Path>) -> Result<T
             samples: dataset.len(),
         });
     }
-    check_loaded_size(s, dataset.inputs(), dataset.outputs())?;
+    check_loaded_size(s, m, dataset.inputs(), dataset.outputs())?;
     let spec = ModelSpec {
         inputs: dataset.inputs(),
-        hidden: s.model.hidden.clone(),
+        hidden: m.hidden.clone(),
         outputs: dataset.outputs(),
-        activation: s.model.activation,
-        norm: s.model.norm,
-        norm_eps: s.model.norm_eps,
-        residual: s.model.residual,
-        dropout: s.model.dropout,
+        activation: m.activation,
+        norm: m.norm,
+        norm_eps: m.norm_eps,
+        residual: m.residual,
+        dropout: m.dropout,
     };
     let mut model = Model::<T>::new(spec, s.data.batch, s.seed);
-    let m = &s.model;
     let std = m.init_std.unwrap_or(0.0);
     model.init_weights(m.bias_init, |layer, fan_in, fan_out| {
         let mut rng = stream_rng(s.seed, Stream::Init(layer));
@@ -137,12 +139,17 @@ fn lr_scales(s: &Scenario, depth: usize) -> Vec<f64> {
 
 /// Validation bounds the model with the scenario's sizes; a CSV file decides its own input count,
 /// so the bounds are checked again once the data is loaded.
-fn check_loaded_size(s: &Scenario, inputs: usize, outputs: usize) -> Result<(), Error> {
+fn check_loaded_size(
+    s: &Scenario,
+    m: &MlpConfig,
+    inputs: usize,
+    outputs: usize,
+) -> Result<(), Error> {
     let shape = Shape {
         inputs,
-        hidden: &s.model.hidden,
+        hidden: &m.hidden,
         outputs,
-        norm: s.model.norm,
+        norm: m.norm,
     };
     let parameters = shape.parameter_count();
     let activations = shape.activation_values(s.data.batch);

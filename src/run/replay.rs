@@ -110,7 +110,7 @@ fn hyper_of<T: Real>(s: &Scenario, trainer: &Trainer<T>) -> Hyper {
     Hyper {
         precision: T::NAME,
         max: <T as Float>::max_value().wide(),
-        norm_eps: s.model.norm_eps,
+        norm_eps: s.mlp().map_or(0.0, |m| m.norm_eps),
         optimizer_eps: s.optimizer.eps,
         lr: trainer.schedule.lr_at(trainer.step),
         lr_scales: trainer.updater.lr_scales.clone(),
@@ -119,6 +119,10 @@ fn hyper_of<T: Real>(s: &Scenario, trainer: &Trainer<T>) -> Hyper {
 
 /// The step-0 sharpness of `s` (no training), with [`PREDICT_OPTIONS`].
 pub fn predict(s: &Scenario, base_dir: Option<&Path>) -> Result<Prediction, Error> {
+    if s.transformer().is_some() {
+        let what = "`--predict` (the step-0 sharpness)";
+        return Err(Error::NotForTransformer { what });
+    }
     fn at_step_0<T: Real>(trainer: Trainer<T>, seed: u64) -> Prediction {
         let mut probe = SharpnessProbe::new(&trainer, seed, PREDICT_OPTIONS);
         let sample = probe.sample(&trainer);

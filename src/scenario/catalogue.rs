@@ -23,6 +23,8 @@ const BUILTINS: &[(&str, &str)] = &[
     builtin!("deep-residual-layernorm"),
     builtin!("relu-init-3-repaired"),
     builtin!("sgd-lr-1-clipped"),
+    builtin!("tiny-gpt"),
+    builtin!("tiny-gpt-fast"),
     builtin!("sigmoid-vanishing"),
     builtin!("relu-init-3"),
     builtin!("sgd-lr-1"),

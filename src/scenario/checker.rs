@@ -107,6 +107,25 @@ impl<'a> Checker<'a> {
         self.error_near(key, near, kind)
     }
 
+    /// Refuses `key` where it does not apply: when it is written in the source text, or (without
+    /// a source text, as for JSON) when its value is not the default.
+    pub fn not_applicable(
+        &self,
+        key: &str,
+        not_default: bool,
+        found: impl std::fmt::Display,
+        reason: impl Into<String>,
+    ) -> Result<(), ScenarioError> {
+        let given = match self.source {
+            Some(source) => source.entry(key).is_some(),
+            None => not_default,
+        };
+        match given {
+            true => Err(self.conflict(key, &[], found, reason)),
+            false => Ok(()),
+        }
+    }
+
     /// An integer in `min..=max`, as a `usize`.
     pub fn int_in(
         &self,

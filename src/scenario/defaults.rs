@@ -7,7 +7,6 @@ use super::file_scenario::Precision;
 use crate::core::clip::ClipKind;
 use crate::core::data::DataKind;
 use crate::core::init::InitKind;
-use crate::core::layers::NormKind;
 use crate::core::layers::activation::Activation;
 use crate::core::optim::OptimizerKind;
 use crate::core::schedule::ScheduleKind;
@@ -44,9 +43,6 @@ pub(crate) fn activation() -> Activation {
 }
 pub(crate) fn init() -> InitKind {
     InitKind::HeNormal
-}
-pub(crate) fn norm() -> NormKind {
-    NormKind::None
 }
 pub(crate) fn norm_eps() -> f64 {
     1e-5

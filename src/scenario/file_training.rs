@@ -18,6 +18,10 @@ pub struct LossTable {
     /// `"cross-entropy"` for classification data, `"mse"` for regression.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<LossKind>,
+    /// Transformer only: adds `z_loss × mean(log²Z)` over every token (PaLM uses 1e-4), finite
+    /// and >= 0. Defaults to `0.0`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub z_loss: Option<f64>,
 }
 
 /// `[optimizer]`: update rule (formulas of PyTorch's `torch.optim`).

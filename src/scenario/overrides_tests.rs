@@ -72,10 +72,10 @@ fn set_parses_toml_values_and_bare_words() {
     )
     .unwrap();
     assert_eq!(changed.optimizer.lr, 0.01);
-    assert_eq!(changed.model.activation, Activation::Tanh);
+    assert_eq!(changed.mlp().unwrap().activation, Activation::Tanh);
     assert_eq!(changed.description, "a bare sentence");
     assert_eq!(changed.robust.lr, [0.5, 2.0]);
-    assert!(changed.model.residual);
+    assert!(changed.mlp().unwrap().residual);
 }
 
 #[test]

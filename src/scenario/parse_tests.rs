@@ -21,6 +21,9 @@ fn documented_defaults(name: &str) -> Scenario {
         precision: Precision::F32,
         data: DataConfig {
             kind: DataKind::TeacherClassification,
+            task: None,
+            vocab: None,
+            context: None,
             inputs: Some(64),
             classes: Some(10),
             outputs: None,
@@ -29,7 +32,7 @@ fn documented_defaults(name: &str) -> Scenario {
             path: None,
             input_scale: 1.0,
         },
-        model: ModelConfig {
+        model: ModelConfig::Mlp(MlpConfig {
             hidden: vec![128; 16],
             activation: Activation::Relu,
             init: InitKind::HeNormal,
@@ -41,9 +44,10 @@ fn documented_defaults(name: &str) -> Scenario {
             residual: false,
             dropout: 0.0,
             weights: None,
-        },
+        }),
         loss: LossConfig {
             kind: LossKind::CrossEntropy,
+            z_loss: 0.0,
         },
         optimizer: OptimizerConfig {
             kind: OptimizerKind::Adam,
@@ -130,7 +134,9 @@ fn deep_mlp_is_the_reference_it_claims_to_be() {
 fn scenario_round_trips_through_json_and_toml() {
     let mut scenario = resolve("deep-mlp").unwrap();
     scenario.optimizer.lr = 1e30;
-    scenario.model.hidden = vec![256, 128, 64];
+    if let ModelConfig::Mlp(m) = &mut scenario.model {
+        m.hidden = vec![256, 128, 64];
+    }
     scenario.optimizer.groups = vec![GroupConfig {
         layers: vec![3, 1],
         lr_scale: 100.0,
@@ -225,7 +231,7 @@ fn edge_values_that_are_allowed() {
     let s = parse(text);
     assert_eq!(s.hidden_widths(), vec![64, 32, 32]);
     assert_eq!(
-        (s.data.batch, s.optimizer.lr, s.model.norm_eps),
+        (s.data.batch, s.optimizer.lr, s.mlp().unwrap().norm_eps),
         (64, 1e30, 0.0)
     );
     assert_eq!(

@@ -10,11 +10,13 @@ use serde::{Deserialize, Serialize};
 
 use super::error::ScenarioError;
 use super::file_checks::Gates;
-use super::file_scenario::{Precision, ScenarioFile};
+use super::file_scenario::{ModelKind, Precision, ScenarioFile};
 use super::resolved_training::{
     ClipConfig, LossConfig, OptimizerConfig, ProbeConfig, RobustConfig, ScheduleConfig,
 };
 use crate::core::data::DataKind;
+use crate::core::data::tokens::TokenTask;
+use crate::core::gpt::{MlpActivation, NormPosition, TokenNorm};
 use crate::core::init::InitKind;
 use crate::core::layers::NormKind;
 use crate::core::layers::activation::Activation;
@@ -44,11 +46,19 @@ pub struct Scenario {
     pub robust: RobustConfig,
 }
 
-/// Validated `[data]`. Exactly one of `classes` (classification) and `outputs` (regression) is
-/// set; `inputs` and `samples` are `None` only for csv, where the file decides.
+/// Validated `[data]`. Feature data: exactly one of `classes` (classification) and `outputs`
+/// (regression) is set; `inputs` and `samples` are `None` only for csv, where the file decides.
+/// Token data (`kind = tokens`): `vocab` and `context` are set, `task` unless `path` is, and
+/// `samples` unless `path` is (the text decides); `inputs`, `classes` and `outputs` are not.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct DataConfig {
     pub kind: DataKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task: Option<TokenTask>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vocab: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inputs: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -59,15 +69,31 @@ pub struct DataConfig {
     pub samples: Option<usize>,
     /// 1..=samples.
     pub batch: usize,
-    /// Set exactly when `kind` is csv.
+    /// Set when `kind` is csv (always) or tokens (a text file instead of `task`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// Left out when 1 (the default): token data refuses the key, and a record's scenario is read
+    /// back through the file format's validation.
+    #[serde(skip_serializing_if = "is_one")]
     pub input_scale: f64,
 }
 
-/// Validated `[model]`. The shape is stored once, as the width of each hidden layer.
+fn is_one(v: &f64) -> bool {
+    *v == 1.0
+}
+
+/// Validated `[model]`: one of the two networks. It serializes as the table of its kind (an MLP's
+/// without a `kind` key, as records written before transformers have it).
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
-pub struct ModelConfig {
+#[serde(untagged)]
+pub enum ModelConfig {
+    Mlp(MlpConfig),
+    Transformer(TransformerConfig),
+}
+
+/// Validated `[model]` of an MLP. The shape is stored once, as the width of each hidden layer.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct MlpConfig {
     /// Width of each hidden layer (`depth` entries, each >= 1); empty for a linear model.
     pub hidden: Vec<usize>,
     pub activation: Activation,
@@ -85,26 +111,78 @@ pub struct ModelConfig {
     pub weights: Option<String>,
 }
 
+/// Validated `[model]` of a transformer (`kind = "transformer"`); the batch shape comes from
+/// `[data]`.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct TransformerConfig {
+    /// Always `transformer`: what tells the table from an MLP's.
+    pub kind: ModelKind,
+    /// A multiple of `heads`.
+    pub d_model: usize,
+    pub heads: usize,
+    pub blocks: usize,
+    pub mlp_ratio: usize,
+    pub mlp_activation: MlpActivation,
+    pub norm: TokenNorm,
+    pub norm_position: NormPosition,
+    pub qk_norm: bool,
+    pub tie_embeddings: bool,
+    pub bias: bool,
+    pub init_std: f64,
+    pub norm_eps: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weights: Option<String>,
+}
+
 impl Scenario {
-    /// Width of each hidden layer, input side first.
+    /// The MLP, when the scenario trains one.
+    pub fn mlp(&self) -> Option<&MlpConfig> {
+        match &self.model {
+            ModelConfig::Mlp(m) => Some(m),
+            ModelConfig::Transformer(_) => None,
+        }
+    }
+
+    /// The MLP for editing by hand (then [`Scenario::revalidate`]).
+    pub fn mlp_mut(&mut self) -> Option<&mut MlpConfig> {
+        match &mut self.model {
+            ModelConfig::Mlp(m) => Some(m),
+            ModelConfig::Transformer(_) => None,
+        }
+    }
+
+    /// The transformer, when the scenario trains one.
+    pub fn transformer(&self) -> Option<&TransformerConfig> {
+        match &self.model {
+            ModelConfig::Transformer(t) => Some(t),
+            ModelConfig::Mlp(_) => None,
+        }
+    }
+
+    /// Width of each hidden layer, input side first (empty for a transformer).
     pub fn hidden_widths(&self) -> Vec<usize> {
-        self.model.hidden.clone()
+        self.mlp().map_or_else(Vec::new, |m| m.hidden.clone())
     }
 
-    /// Number of hidden layers; the output layer has index `depth()`.
+    /// Number of hidden layers; the output layer has index `depth()` (0 for a transformer).
     pub fn depth(&self) -> usize {
-        self.model.hidden.len()
+        self.mlp().map_or(0, |m| m.hidden.len())
     }
 
-    /// Whether the data has class labels (rather than regression targets).
+    /// Whether the targets are class labels (token data: the next token), not regression targets.
     pub fn is_classification(&self) -> bool {
-        self.data.classes.is_some()
+        self.data.classes.is_some() || self.data.kind == DataKind::Tokens
     }
 
-    /// Width of the output layer: `classes` for classification, `outputs` for regression.
+    /// Width of the output layer: `classes` for classification, `outputs` for regression, the
+    /// vocabulary for tokens.
     pub fn outputs(&self) -> usize {
-        // Validation sets exactly one of the two; 0 would only show a hand-built invalid value.
-        self.data.classes.or(self.data.outputs).unwrap_or(0)
+        // Validation sets exactly one; 0 would only show a hand-built invalid value.
+        self.data
+            .classes
+            .or(self.data.outputs)
+            .or(self.data.vocab)
+            .unwrap_or(0)
     }
 
     /// Validate again after editing fields by hand (robust perturbations, shrinking).

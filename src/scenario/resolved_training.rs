@@ -12,8 +12,15 @@ use crate::core::schedule::ScheduleKind;
 /// Validated `[loss]`.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct LossConfig {
-    /// `cross-entropy` and `bce` only with classification data.
+    /// `cross-entropy` and `bce` only with classification data (token data: cross-entropy).
     pub kind: LossKind,
+    /// Token data only: the z-loss coefficient (absent from records when 0).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub z_loss: f64,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 /// Validated `[optimizer]`.

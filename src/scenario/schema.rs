@@ -73,6 +73,31 @@ fn collect_tables(root: &Value, node: &Value, prefix: &str, out: &mut Vec<(Strin
     }
 }
 
+/// The JSON type of a dotted key of the format (`"integer"`, `"number"`, `"string"`,
+/// `"boolean"`, `"array"`, `"object"`), or `None` for a key the format does not have. A choice
+/// (an enum of strings) is `"string"`.
+pub fn key_type(key: &str) -> Option<String> {
+    let schema = json_schema();
+    let mut node = &schema;
+    for part in key.split('.') {
+        node = resolve_ref(&schema, node).get("properties")?.get(part)?;
+    }
+    let mut node = resolve_ref(&schema, node);
+    // An optional choice is `anyOf: [{$ref}]` once its null alternative is stripped.
+    if let Some(only) = node
+        .get("anyOf")
+        .and_then(Value::as_array)
+        .filter(|o| o.len() == 1)
+    {
+        node = resolve_ref(&schema, &only[0]);
+    }
+    match node.get("type").and_then(Value::as_str) {
+        Some(t) => Some(t.to_string()),
+        None if node.get("enum").is_some() || node.get("oneOf").is_some() => Some("string".into()),
+        None => None,
+    }
+}
+
 /// Follows `{"$ref": "#/definitions/X"}` (also when wrapped in `allOf`).
 fn resolve_ref<'v>(root: &'v Value, node: &'v Value) -> &'v Value {
     let reference = node
@@ -88,6 +113,21 @@ fn resolve_ref<'v>(root: &'v Value, node: &'v Value) -> &'v Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_type_reads_the_schema_also_for_keys_left_out_of_a_file() {
+        let types = [
+            ("model.activation", Some("string")),
+            ("model.residual", Some("boolean")),
+            ("model.init_scale", Some("number")),
+            ("data.batch", Some("integer")),
+            ("optimizer.betas", Some("array")),
+            ("model.nothing", None),
+        ];
+        for (key, want) in types {
+            assert_eq!(key_type(key).as_deref(), want, "{key}");
+        }
+    }
 
     #[test]
     fn schema_lists_model_and_optimizer_keys_and_choices() {

@@ -2,10 +2,11 @@
 //! same scenario.
 
 use super::file_checks::{ProbeTable, RobustTable};
-use super::file_scenario::{DataTable, ModelTable, ScenarioFile};
+use super::file_scenario::{DataTable, ModelKind, ModelTable, NormName, ScenarioFile};
 use super::file_training::{ClipTable, GroupTable, LossTable, OptimizerTable, ScheduleTable};
-use super::resolved::{DataConfig, ModelConfig, Scenario};
+use super::resolved::{DataConfig, MlpConfig, ModelConfig, Scenario, TransformerConfig};
 use super::resolved_training::{OptimizerConfig, RobustConfig};
+use crate::core::data::DataKind;
 
 /// TOML integers are `i64`; a larger count saturates and validation then judges it.
 fn int(n: usize) -> i64 {
@@ -28,6 +29,7 @@ impl From<&Scenario> for ScenarioFile {
             model: model_table(&s.model),
             loss: LossTable {
                 kind: Some(s.loss.kind),
+                z_loss: (s.loss.z_loss != 0.0).then_some(s.loss.z_loss),
             },
             optimizer: optimizer_table(&s.optimizer),
             schedule: ScheduleTable {
@@ -55,31 +57,66 @@ impl From<&Scenario> for ScenarioFile {
 fn data_table(d: &DataConfig) -> DataTable {
     DataTable {
         kind: d.kind,
+        task: d.task,
+        vocab: opt_int(d.vocab),
+        context: opt_int(d.context),
         inputs: opt_int(d.inputs),
         classes: opt_int(d.classes),
         outputs: opt_int(d.outputs),
         samples: opt_int(d.samples),
         batch: int(d.batch),
         path: d.path.clone(),
-        input_scale: d.input_scale,
+        // Token data has no features to scale (and refuses the key).
+        input_scale: (d.kind != DataKind::Tokens).then_some(d.input_scale),
     }
 }
 
 fn model_table(m: &ModelConfig) -> ModelTable {
+    match m {
+        ModelConfig::Mlp(m) => mlp_table(m),
+        ModelConfig::Transformer(t) => transformer_table(t),
+    }
+}
+
+fn transformer_table(t: &TransformerConfig) -> ModelTable {
+    ModelTable {
+        kind: ModelKind::Transformer,
+        d_model: Some(int(t.d_model)),
+        heads: Some(int(t.heads)),
+        blocks: Some(int(t.blocks)),
+        mlp_ratio: Some(int(t.mlp_ratio)),
+        mlp_activation: Some(t.mlp_activation),
+        norm_position: Some(t.norm_position),
+        qk_norm: Some(t.qk_norm),
+        tie_embeddings: Some(t.tie_embeddings),
+        bias: Some(t.bias),
+        init_std: Some(t.init_std),
+        norm: Some(match t.norm {
+            crate::core::gpt::TokenNorm::Layernorm => NormName::Layernorm,
+            crate::core::gpt::TokenNorm::Rmsnorm => NormName::Rmsnorm,
+        }),
+        norm_eps: t.norm_eps,
+        weights: t.weights.clone(),
+        ..ModelTable::default()
+    }
+}
+
+fn mlp_table(m: &MlpConfig) -> ModelTable {
     ModelTable {
         depth: None,
         width: None,
         hidden: Some(m.hidden.iter().copied().map(int).collect()),
-        activation: m.activation,
-        init: m.init,
-        init_scale: m.init_scale,
+        activation: Some(m.activation),
+        init: Some(m.init),
+        init_scale: Some(m.init_scale),
         init_std: m.init_std,
-        norm: m.norm,
+        norm: Some(NormName::from(m.norm)),
         norm_eps: m.norm_eps,
-        bias_init: m.bias_init,
-        residual: m.residual,
-        dropout: m.dropout,
+        bias_init: Some(m.bias_init),
+        residual: Some(m.residual),
+        dropout: Some(m.dropout),
         weights: m.weights.clone(),
+        ..ModelTable::default()
     }
 }
 

@@ -3,13 +3,17 @@
 use super::checker::{Checker, choice};
 use super::defaults;
 use super::error::ScenarioError;
+use super::file_scenario::ModelKind;
 use super::file_scenario::{DataTable, ScenarioFile};
+use super::resolved::ModelConfig;
 use super::resolved::{DataConfig, Scenario};
 use super::validate_checks::{validate_gates, validate_probe, validate_robust};
 use super::validate_model::validate_model;
+use super::validate_tokens::{refuse_token_keys, validate_tokens};
 use super::validate_training::{
     validate_clip, validate_loss, validate_optimizer, validate_schedule,
 };
+use super::validate_transformer::validate_transformer;
 use crate::core::data::DataKind;
 
 /// Longest scenario name (it becomes a directory name).
@@ -33,10 +37,16 @@ pub(crate) fn validate_with(file: &ScenarioFile, ck: &Checker) -> Result<Scenari
     let seed = ck.int_at_least("seed", file.seed, 0)? as u64;
     let steps = ck.int_in("steps", file.steps, 1, MAX_STEPS)?;
     let data = validate_data(ck, &file.data)?;
-    let model = validate_model(ck, &file.model, &data)?;
+    let model = match file.model.kind {
+        ModelKind::Mlp => ModelConfig::Mlp(validate_model(ck, &file.model, &data)?),
+        ModelKind::Transformer => {
+            ModelConfig::Transformer(validate_transformer(ck, &file.model, &data)?)
+        }
+    };
     let loss = validate_loss(ck, &file.loss, &data)?;
-    let optimizer = validate_optimizer(ck, &file.optimizer, model.hidden.len())?;
+    let optimizer = validate_optimizer(ck, &file.optimizer, &model)?;
     let schedule = validate_schedule(ck, &file.schedule, steps, optimizer.lr)?;
+    let probe = validate_probe(ck, &file.probe, &model)?;
     Ok(Scenario {
         name: file.name.clone(),
         description: file.description.clone(),
@@ -49,7 +59,7 @@ pub(crate) fn validate_with(file: &ScenarioFile, ck: &Checker) -> Result<Scenari
         optimizer,
         schedule,
         clip: validate_clip(ck, &file.clip)?,
-        probe: validate_probe(ck, &file.probe)?,
+        probe,
         gates: validate_gates(ck, &file.gates)?,
         robust: validate_robust(ck, &file.robust)?,
     })
@@ -73,6 +83,10 @@ enum Task {
 }
 
 fn validate_data(ck: &Checker, d: &DataTable) -> Result<DataConfig, ScenarioError> {
+    if d.kind == DataKind::Tokens {
+        return validate_tokens(ck, d);
+    }
+    refuse_token_keys(ck, d)?;
     let task = data_task(ck, d)?;
     let inputs = match (d.kind, d.inputs) {
         (DataKind::Spirals, Some(n)) if n != defaults::SPIRAL_INPUTS as i64 => {
@@ -104,13 +118,16 @@ fn validate_data(ck: &Checker, d: &DataTable) -> Result<DataConfig, ScenarioErro
     check_data_size(ck, samples, inputs, classes.or(outputs))?;
     Ok(DataConfig {
         kind: d.kind,
+        task: None,
+        vocab: None,
+        context: None,
         inputs,
         classes,
         outputs,
         samples,
         batch,
         path: data_path(ck, d)?,
-        input_scale: ck.positive("data.input_scale", d.input_scale)?,
+        input_scale: ck.positive("data.input_scale", d.input_scale.unwrap_or(defaults::one()))?,
     })
 }
 
@@ -120,6 +137,7 @@ fn data_task(ck: &Checker, d: &DataTable) -> Result<Task, ScenarioError> {
         DataKind::TeacherClassification | DataKind::Spirals => true,
         DataKind::TeacherRegression => false,
         DataKind::Csv => d.classes.is_some() || d.outputs.is_none(),
+        DataKind::Tokens => true,
     };
     if let (Some(_), Some(n)) = (d.classes, d.outputs) {
         let reason = "data.classes is also set; give classes for classification or outputs for regression, not both";

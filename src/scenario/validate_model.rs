@@ -4,8 +4,10 @@
 use super::checker::{Checker, choice, num};
 use super::defaults;
 use super::error::ScenarioError;
-use super::file_scenario::ModelTable;
-use super::resolved::{DataConfig, ModelConfig};
+use super::file_scenario::{ModelTable, NormName};
+use super::resolved::{DataConfig, MlpConfig};
+use super::validate_transformer::refuse_transformer_keys;
+use crate::core::data::DataKind;
 use crate::core::init::InitKind;
 use crate::core::layers::NormKind;
 use crate::core::model::shape::Shape;
@@ -22,10 +24,17 @@ pub(crate) fn validate_model(
     ck: &Checker,
     m: &ModelTable,
     data: &DataConfig,
-) -> Result<ModelConfig, ScenarioError> {
+) -> Result<MlpConfig, ScenarioError> {
+    if data.kind == DataKind::Tokens {
+        let reason = "token data needs a model that reads tokens; set model.kind = \"transformer\"";
+        return Err(ck.conflict("data.kind", &[], "\"tokens\"", reason));
+    }
+    refuse_transformer_keys(ck, m)?;
+    let norm = mlp_norm(ck, m.norm)?;
     let hidden = hidden_widths(ck, m)?;
-    check_parameter_count(ck, m, &hidden, data)?;
-    let init_std = match (m.init, m.init_std) {
+    check_parameter_count(ck, (m, norm), &hidden, data)?;
+    let init = m.init.unwrap_or(defaults::init());
+    let init_std = match (init, m.init_std) {
         (InitKind::Normal, Some(std)) => Some(ck.positive("model.init_std", std)?),
         (InitKind::Normal, None) => {
             let expected =
@@ -50,26 +59,44 @@ pub(crate) fn validate_model(
             "a non-empty path to an .npz file",
         ));
     }
-    if m.norm == NormKind::Batchnorm && data.batch < 2 {
+    if norm == NormKind::Batchnorm && data.batch < 2 {
         let reason = format!(
             "batchnorm normalizes each feature over the batch, and data.batch = {}: one sample has variance 0, so every output would be the shift β and no gradient would reach earlier layers (PyTorch refuses this too); use data.batch >= 2 or model.norm = \"layernorm\"",
             data.batch
         );
         return Err(ck.conflict("model.norm", &["data.batch"], "\"batchnorm\"", reason));
     }
-    Ok(ModelConfig {
+    Ok(MlpConfig {
         hidden,
-        activation: m.activation,
-        init: m.init,
-        init_scale: ck.positive("model.init_scale", m.init_scale)?,
+        activation: m.activation.unwrap_or(defaults::activation()),
+        init,
+        init_scale: ck.positive("model.init_scale", m.init_scale.unwrap_or(1.0))?,
         init_std,
-        norm: m.norm,
+        norm,
         norm_eps: ck.non_negative("model.norm_eps", m.norm_eps)?,
-        bias_init: ck.float("model.bias_init", m.bias_init, true, "a finite number")?,
-        residual: m.residual,
-        dropout: ck.below_one("model.dropout", m.dropout)?,
+        bias_init: ck.float(
+            "model.bias_init",
+            m.bias_init.unwrap_or(0.0),
+            true,
+            "a finite number",
+        )?,
+        residual: m.residual.unwrap_or(false),
+        dropout: ck.below_one("model.dropout", m.dropout.unwrap_or(0.0))?,
         weights: m.weights.clone(),
     })
+}
+
+/// The MLP's norm (rmsnorm is the transformer's only).
+fn mlp_norm(ck: &Checker, norm: Option<NormName>) -> Result<NormKind, ScenarioError> {
+    match norm {
+        None | Some(NormName::None) => Ok(NormKind::None),
+        Some(NormName::Layernorm) => Ok(NormKind::Layernorm),
+        Some(NormName::Batchnorm) => Ok(NormKind::Batchnorm),
+        Some(NormName::Rmsnorm) => {
+            let expected = "\"none\", \"layernorm\" or \"batchnorm\" (rmsnorm is for model.kind = \"transformer\")";
+            Err(ck.range_error("model.norm", &[], "\"rmsnorm\"", expected))
+        }
+    }
 }
 
 /// `hidden = [..]` as given, or `depth` copies of `width`.
@@ -111,7 +138,7 @@ fn hidden_widths(ck: &Checker, m: &ModelTable) -> Result<Vec<usize>, ScenarioErr
 
 fn check_parameter_count(
     ck: &Checker,
-    m: &ModelTable,
+    (m, norm): (&ModelTable, NormKind),
     hidden: &[usize],
     data: &DataConfig,
 ) -> Result<(), ScenarioError> {
@@ -119,7 +146,7 @@ fn check_parameter_count(
         inputs: data.inputs.unwrap_or(1),
         hidden,
         outputs: data.classes.or(data.outputs).unwrap_or(1),
-        norm: m.norm,
+        norm,
     };
     let parameters = shape.parameter_count();
     if parameters <= MAX_PARAMETERS {

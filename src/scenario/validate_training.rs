@@ -4,10 +4,11 @@ use super::checker::{Checker, choice, num};
 use super::defaults;
 use super::error::ScenarioError;
 use super::file_training::{ClipTable, GroupTable, LossTable, OptimizerTable, ScheduleTable};
-use super::resolved::DataConfig;
+use super::resolved::{DataConfig, ModelConfig};
 use super::resolved_training::{
     ClipConfig, GroupConfig, LossConfig, OptimizerConfig, ScheduleConfig,
 };
+use crate::core::data::DataKind;
 use crate::core::loss::LossKind;
 use crate::core::optim::OptimizerKind;
 use crate::core::schedule::ScheduleKind;
@@ -17,7 +18,16 @@ pub(crate) fn validate_loss(
     l: &LossTable,
     data: &DataConfig,
 ) -> Result<LossConfig, ScenarioError> {
-    let classification = data.classes.is_some();
+    let tokens = data.kind == DataKind::Tokens;
+    let classification = data.classes.is_some() || tokens;
+    let z_loss = match (l.z_loss, tokens) {
+        (None, _) => 0.0,
+        (Some(z), true) => ck.non_negative("loss.z_loss", z)?,
+        (Some(z), false) => {
+            let reason = "z-loss regularizes a language model's log-partition; it needs data.kind = \"tokens\"";
+            return Err(ck.conflict("loss.z_loss", &["data.kind"], num(z), reason));
+        }
+    };
     let kind = match (l.kind, classification) {
         (Some(kind), _) => kind,
         (None, true) => LossKind::CrossEntropy,
@@ -30,14 +40,25 @@ pub(crate) fn validate_loss(
         );
         return Err(ck.conflict("loss.kind", &["data.kind"], choice(&kind), reason));
     }
-    Ok(LossConfig { kind })
+    if tokens && kind != LossKind::CrossEntropy {
+        let reason = "a language model is trained with cross-entropy over every next token";
+        return Err(ck.conflict("loss.kind", &["data.kind"], choice(&kind), reason));
+    }
+    Ok(LossConfig { kind, z_loss })
 }
 
 pub(crate) fn validate_optimizer(
     ck: &Checker,
     o: &OptimizerTable,
-    depth: usize,
+    model: &ModelConfig,
 ) -> Result<OptimizerConfig, ScenarioError> {
+    let depth = match model {
+        ModelConfig::Mlp(m) => m.hidden.len(),
+        ModelConfig::Transformer(_) => {
+            refuse_for_transformer(ck, o)?;
+            0
+        }
+    };
     Ok(OptimizerConfig {
         kind: o.kind,
         lr: ck.positive("optimizer.lr", o.lr)?,
@@ -54,6 +75,24 @@ pub(crate) fn validate_optimizer(
         l2: ck.non_negative("optimizer.l2", o.l2)?,
         groups: validate_groups(ck, &o.groups, depth)?,
     })
+}
+
+/// Layer groups and L1/L2 penalties are the MLP trainer's (a transformer's modules are not
+/// numbered layers; its decay is the optimizer's `weight_decay`).
+fn refuse_for_transformer(ck: &Checker, o: &OptimizerTable) -> Result<(), ScenarioError> {
+    if !o.groups.is_empty() {
+        let reason = "per-layer groups index an MLP's layers, and model.kind = \"transformer\"";
+        let found = format!("{} groups", o.groups.len());
+        return Err(ck.conflict("optimizer.groups", &["model.kind"], found, reason));
+    }
+    for (key, v) in [("optimizer.l1", o.l1), ("optimizer.l2", o.l2)] {
+        if v != 0.0 {
+            let reason =
+                "the transformer trainer applies no L1/L2 penalty; use optimizer.weight_decay";
+            return Err(ck.conflict(key, &["model.kind"], num(v), reason));
+        }
+    }
+    Ok(())
 }
 
 /// `independent_weight_decay` is AdamW's option (other kinds couple their decay to the gradient).

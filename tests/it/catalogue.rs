@@ -35,6 +35,8 @@ const EXPECTATIONS: &[Expect] = &[
     expect("deep-residual-layernorm", Outcome::Stable, &[]),
     expect("relu-init-3-repaired", Outcome::Stable, &[]),
     expect("sgd-lr-1-clipped", Outcome::Stable, &[]),
+    expect("tiny-gpt", Outcome::Stable, &[]),
+    expect("tiny-gpt-fast", Outcome::Stable, &[]),
     expect(
         "sigmoid-vanishing",
         Outcome::Unstable,
@@ -179,6 +181,20 @@ fn relu_init_3_repaired_is_stable_with_other_seeds_and_widths() {
 fn sgd_lr_1_clipped_is_stable_with_other_seeds_and_widths() {
     check_builtin("sgd-lr-1-clipped");
     check_variants("sgd-lr-1-clipped", &fresh());
+}
+
+/// The transformer references: stable, and still stable with other seeds and another width (a
+/// d_model of 48 keeps 2 heads of 24).
+#[test]
+fn tiny_gpt_is_stable_and_its_fast_variant_stays_stable_with_other_seeds_and_widths() {
+    let run = check_builtin("tiny-gpt");
+    assert_eq!(
+        run.trace.layer_names.first().map(String::as_str),
+        Some("tok_emb")
+    );
+    check_builtin("tiny-gpt-fast");
+    let variants = [seed(1), seed(2), set(&["model.d_model=48"])];
+    check_variants("tiny-gpt-fast", &variants);
 }
 
 #[test]

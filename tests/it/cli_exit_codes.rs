@@ -301,3 +301,32 @@ fn a_closed_stdout_ends_the_run_quietly_with_141_not_a_panic() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(!stderr.contains("error"), "{stderr}");
 }
+
+/// A transformer runs end to end (its run.json reads back with state_dict layer names), and the
+/// commands written for MLPs only say so and exit 2 instead of misreading its keys.
+#[test]
+fn a_transformer_runs_and_mlp_only_commands_exit_2_saying_so() {
+    let dir = TempDir::new().unwrap();
+    stabcheck()
+        .args(["scenario", "tiny-gpt-fast", "--steps", "12", "--out"])
+        .arg(dir.path())
+        .assert()
+        .stdout(predicate::str::contains("transformer, 2 pre-LN blocks"));
+    let record = stabcheck::record::RunRecord::read(&dir.path().join("run.json")).unwrap();
+    assert_eq!(record.steps_run, 12);
+    let names = &record.trace.layer_names;
+    assert_eq!(names.first().map(String::as_str), Some("tok_emb"));
+    assert!(names.iter().any(|n| n == "blocks.1.attn.qkv"), "{names:?}");
+    let not_yet: &[&[&str]] = &[
+        &["scenario", "tiny-gpt-fast", "--predict", "--out"],
+        &["robust", "tiny-gpt-fast", "--cases", "2", "--out"],
+    ];
+    for args in not_yet {
+        stabcheck()
+            .args(*args)
+            .arg(dir.path().join("not-yet"))
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("MLP scenarios only so far"));
+    }
+}

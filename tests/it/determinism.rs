@@ -49,7 +49,7 @@ fn different_seeds_give_different_runs() {
 fn adding_a_layer_changes_neither_the_data_nor_earlier_layers_init() {
     let shallow = deep_mlp(1, 7);
     let mut deeper = shallow.clone();
-    deeper.model.hidden.push(128);
+    deeper.mlp_mut().unwrap().hidden.push(128);
     let deeper = deeper.revalidate().unwrap();
     let a: Trainer<f32> = build_trainer(&shallow, None).unwrap();
     let b: Trainer<f32> = build_trainer(&deeper, None).unwrap();
@@ -138,6 +138,14 @@ fn run_json_is_byte_identical_apart_from_timings() {
     let b = record_without_timings("2", &args);
     assert_eq!(a, b);
     assert!(a.contains("\"schema\":1"));
+}
+
+#[test]
+fn run_json_of_a_transformer_is_byte_identical_apart_from_timings() {
+    let args = ["scenario", "tiny-gpt-fast", "--steps", "12"];
+    let a = record_without_timings("1", &args);
+    assert_eq!(a, record_without_timings("2", &args));
+    assert!(a.contains("blocks.1.mlp.fc2"));
 }
 
 #[test]

@@ -385,3 +385,22 @@ fn a_loss_that_overflows_after_its_peak_is_not_said_to_have_recovered() {
         "{v:#?}"
     );
 }
+
+/// A trace with layer names (a transformer's state_dict modules) names the layer in findings by
+/// index and module, so a finding maps onto the user's own model.
+#[test]
+fn findings_name_a_named_layer_by_its_module() {
+    let mut thrash = with(|_, s| s.layers[1].update_ratio = 2.0);
+    let names = ["tok_emb", "blocks.0.attn.qkv", "head"];
+    thrash.layer_names = names.iter().map(|n| n.to_string()).collect();
+    let v = diagnose(&thrash);
+    let f = v.errors().next().expect("an update-ratio error");
+    assert!(
+        f.summary.contains("layer 1 (blocks.0.attn.qkv)"),
+        "{}",
+        f.summary
+    );
+    let unnamed = diagnose(&with(|_, s| s.layers[1].update_ratio = 2.0));
+    let m = &unnamed.errors().next().unwrap().summary;
+    assert!(m.contains("layer 1") && !m.contains("layer 1 ("), "{m}");
+}

@@ -61,7 +61,7 @@ fn inverted_dropout_multiplies_chi_by_one_over_keep_and_he_times_sqrt_keep_is_cr
     for (p, s) in [(0.5, 1.0), (0.5, 0.5f64.sqrt()), (0.2, 1.0)] {
         let text = wide_relu(s, 12);
         let mut scenario = text;
-        scenario.model.dropout = p;
+        scenario.mlp_mut().unwrap().dropout = p;
         let scenario = scenario.revalidate().unwrap();
         let expected = s / (1.0 - p).sqrt();
         let run = run_recorded(&scenario, None, None).unwrap();

@@ -34,7 +34,7 @@ static GLOBAL: Counting = Counting;
 
 fn allocations_in_steps() -> usize {
     let mut s = scenario::resolve("deep-mlp").unwrap();
-    s.model.hidden = vec![32; 4];
+    s.mlp_mut().unwrap().hidden = vec![32; 4];
     s.data.samples = Some(256);
     s.data.batch = 32;
     let s = s.revalidate().unwrap();

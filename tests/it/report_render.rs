@@ -100,6 +100,28 @@ fn a_healthy_run_renders_every_chart_and_a_page_with_its_findings() {
     assert!(html.contains("PASS") || html.contains("FAIL"));
 }
 
+/// A transformer's charts and page render from its record, and the layers are labelled by their
+/// state_dict modules where an MLP's say "input side" and "output".
+#[test]
+fn a_transformer_run_renders_with_module_names_on_its_layers() {
+    let base = scenario::resolve("tiny-gpt-fast").unwrap();
+    let overrides = Overrides {
+        steps: Some(10),
+        ..Overrides::default()
+    };
+    let s = scenario::apply_overrides(&base, &overrides).unwrap();
+    let r = run_recorded(&s, None, None).unwrap().into_record(&s);
+    let charts = report::charts(&r).unwrap();
+    let svg = |file: &str| &charts.iter().find(|c| c.file == file).unwrap().svg;
+    assert!(svg("grad-norms.svg").contains("layer 0 tok_emb"));
+    assert!(!svg("grad-norms.svg").contains("input side"));
+    let last = r.trace.layer_names.len() - 1;
+    assert!(svg("grad-norms.svg").contains(&format!("layer {last} head")));
+    assert!(svg("histograms.svg").contains("layer 3 blocks.0.attn.qkv"));
+    let html = report::html::page(Some(&r), &charts, &[], &r.scenario).unwrap();
+    check_page(&r, &html);
+}
+
 #[test]
 fn a_run_that_goes_non_finite_renders_with_gaps_and_a_marker_not_a_panic() {
     let r = record(30, &["optimizer.kind=\"sgd\"", "optimizer.lr=1.0"]);

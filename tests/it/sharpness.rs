@@ -192,7 +192,7 @@ fn the_probe_leaves_training_bit_identical() {
     s.probe.sharpness_every = 0;
     let off = run_recorded(&s.clone().revalidate().unwrap(), None, None).unwrap();
     s.probe.sharpness_every = 5;
-    s.model.dropout = 0.2;
+    s.mlp_mut().unwrap().dropout = 0.2;
     let on = run_recorded(&s.clone().revalidate().unwrap(), None, None).unwrap();
     s.probe.sharpness_every = 0;
     let off_dropout = run_recorded(&s.revalidate().unwrap(), None, None).unwrap();

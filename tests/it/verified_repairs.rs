@@ -31,6 +31,8 @@ const PASSING: &[&str] = &[
     "deep-residual-layernorm",
     "relu-init-3-repaired",
     "sgd-lr-1-clipped",
+    "tiny-gpt",
+    "tiny-gpt-fast",
 ];
 /// Checked through the binary (fix, then `stabcheck scenario fixed.toml`); the rest through the
 /// library.

@@ -33,6 +33,8 @@ pub enum DataKind {
     TeacherRegression,
     Spirals,
     Csv,
+    /// Token sequences for a transformer (`core::data::tokens`), not feature vectors.
+    Tokens,
 }
 
 impl DataKind {
@@ -43,6 +45,7 @@ impl DataKind {
             DataKind::TeacherRegression => "teacher-regression",
             DataKind::Spirals => "spirals",
             DataKind::Csv => "csv",
+            DataKind::Tokens => "tokens",
         }
     }
 }
@@ -174,6 +177,8 @@ pub fn load<T: Real>(spec: &DataSpec, seed: u64) -> Result<Dataset<T>, DataError
             let path = spec.path.as_deref().ok_or_else(|| missing("path"))?;
             Ok(csv::read(path, task, spec.inputs, spec.samples)?)
         }
+        // Token sequences are not feature vectors: `tokens::TokenData` builds them.
+        (DataKind::Tokens, _) => Err(mismatch("token-sequence")),
     }?;
     Ok(scale_and_cast(data, spec.input_scale))
 }

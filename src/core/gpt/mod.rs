@@ -14,6 +14,7 @@ pub mod mlp_act;
 pub mod model;
 pub mod qk_norm;
 pub mod rownorm;
+pub mod size;
 pub mod state_dict;
 pub mod token_loss;
 pub mod train;

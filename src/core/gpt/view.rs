@@ -115,7 +115,11 @@ impl<T: Real> Gpt<T> {
             }
             Part::Ln2(b) => {
                 let blk = &self.blocks[b];
-                let out = if blk.pre { &blk.b_in } else { &self.stream[b + 1] };
+                let out = if blk.pre {
+                    &blk.b_in
+                } else {
+                    &self.stream[b + 1]
+                };
                 norm(&blk.norm2, out.view(), None)
             }
             Part::Fc1(b) => {
@@ -239,8 +243,16 @@ mod tests {
             seen.sort_unstable();
             let before = seen.len();
             seen.dedup();
-            assert_eq!(before, seen.len(), "a segment shown twice ({qk}, {pos:?}, {tie})");
-            assert_eq!(seen.len(), gpt.params.segments.len(), "a segment never shown");
+            assert_eq!(
+                before,
+                seen.len(),
+                "a segment shown twice ({qk}, {pos:?}, {tie})"
+            );
+            assert_eq!(
+                seen.len(),
+                gpt.params.segments.len(),
+                "a segment never shown"
+            );
         }
     }
 
@@ -266,7 +278,9 @@ mod tests {
         let b = &gpt.blocks[1];
         // Pre-LN: mid = h + proj_out, so the kept output is exactly mid − h.
         let diff = &b.mid - &gpt.stream[1];
-        let err = (&diff - &proj.output).mapv(f64::abs).fold(0.0f64, |m, &x| m.max(x));
+        let err = (&diff - &proj.output)
+            .mapv(f64::abs)
+            .fold(0.0f64, |m, &x| m.max(x));
         assert!(err < 1e-12, "{err}");
         assert!(!gpt.sequential());
     }

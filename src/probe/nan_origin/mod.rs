@@ -40,7 +40,7 @@ pub struct OriginReplay {
 }
 
 /// The origin found by `run::replay::find_nan_origin_checked`, and whether the replay was faithful.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CheckedOrigin {
     pub origin: Option<NanOrigin>,
     /// The first step (`0..=first bad step`) whose replayed loss bits differ from the original's;

@@ -57,7 +57,7 @@ pub fn histograms(r: &RunRecord) -> Result<String, Error> {
                         .find(|h| h.step == s && h.layer == layer)
                 })
                 .collect();
-            draw_panel(panel, layer, &hists)?;
+            draw_panel(panel, &super::layer_label(r, layer), &hists)?;
         }
         Ok(())
     })
@@ -65,16 +65,16 @@ pub fn histograms(r: &RunRecord) -> Result<String, Error> {
 
 fn draw_panel(
     area: &super::lines::Area,
-    layer: usize,
+    layer: &str,
     hists: &[&HistogramRecord],
 ) -> Result<(), String> {
     let last = hists.last();
     let total = |h: &HistogramRecord| {
         (h.counts.iter().sum::<u64>() + h.zero + h.underflow + h.overflow + h.nonfinite).max(1)
     };
-    let caption = last.map_or(format!("layer {layer}"), |h| {
+    let caption = last.map_or(layer.to_string(), |h| {
         let zero = 100.0 * h.zero as f64 / total(h) as f64;
-        format!("layer {layer} · zero {zero:.0}% · NaN/inf {}", h.nonfinite)
+        format!("{layer} · zero {zero:.0}% · NaN/inf {}", h.nonfinite)
     });
     let y_max = hists
         .iter()

@@ -41,6 +41,15 @@ fn layer_count(r: &RunRecord) -> usize {
     r.trace.steps.first().map_or(0, |s| s.layers.len())
 }
 
+/// `layer 3`, or with the module name of a model whose layers are named (a transformer's
+/// state_dict prefix): `layer 3 blocks.0.attn.qkv`.
+pub(super) fn layer_label(r: &RunRecord, l: usize) -> String {
+    match r.trace.layer_names.get(l) {
+        Some(name) => format!("layer {l} {name}"),
+        None => format!("layer {l}"),
+    }
+}
+
 /// The x range: the whole run, or, when the run went non-finite and never recovered, twice the
 /// steps up to the first non-finite one (at least 10), so the finite part is not a sliver.
 fn last_step(r: &RunRecord) -> f64 {
@@ -136,10 +145,14 @@ fn per_layer(
         })
         .collect();
     if n > 0 {
-        chart.legend = vec![
-            ("layer 0 (input side)".into(), layer_color(0, n)),
-            (format!("layer {} (output)", n - 1), layer_color(n - 1, n)),
-        ];
+        let (first, last) = match r.trace.layer_names.is_empty() {
+            true => (
+                "layer 0 (input side)".into(),
+                format!("layer {} (output)", n - 1),
+            ),
+            false => (layer_label(r, 0), layer_label(r, n - 1)),
+        };
+        chart.legend = vec![(first, layer_color(0, n)), (last, layer_color(n - 1, n))];
     }
     with_rule(r, chart)
 }
