@@ -45,6 +45,24 @@ pub fn relative_to(base_dir: Option<&Path>, path: &str) -> PathBuf {
     }
 }
 
+/// The lr schedule and gradient clipping of `s`, shared by the MLP and transformer trainers.
+pub(super) fn schedule_and_clip(s: &Scenario) -> (Schedule, Clip) {
+    let schedule = Schedule {
+        kind: s.schedule.kind,
+        lr: s.optimizer.lr,
+        steps: s.steps,
+        warmup: s.schedule.warmup,
+        step_size: s.schedule.step_size,
+        gamma: s.schedule.gamma,
+        min_lr: s.schedule.min_lr,
+    };
+    let clip = Clip {
+        kind: s.clip.kind,
+        max: s.clip.max,
+    };
+    (schedule, clip)
+}
+
 /// Everything `Trainer` needs, in precision `T` (the caller dispatches on [`Scenario::precision`]).
 pub fn build_trainer<T: Real>(s: &Scenario, base_dir: Option<&Path>) -> Result<Trainer<T>, Error> {
     let m = s.mlp().ok_or(Error::NotForTransformer {
@@ -79,19 +97,7 @@ pub fn build_trainer<T: Real>(s: &Scenario, base_dir: Option<&Path>) -> Result<T
     }
     let optimizer = Optimizer::new(optimizer_spec(s), model.params.len());
     let lr_scales = lr_scales(s, model.depth());
-    let schedule = Schedule {
-        kind: s.schedule.kind,
-        lr: s.optimizer.lr,
-        steps: s.steps,
-        warmup: s.schedule.warmup,
-        step_size: s.schedule.step_size,
-        gamma: s.schedule.gamma,
-        min_lr: s.schedule.min_lr,
-    };
-    let clip = Clip {
-        kind: s.clip.kind,
-        max: s.clip.max,
-    };
+    let (schedule, clip) = schedule_and_clip(s);
     let penalties = Penalties {
         l1: s.optimizer.l1,
         l2: s.optimizer.l2,

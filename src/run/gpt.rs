@@ -7,16 +7,14 @@
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::build::{optimizer_spec, relative_to};
+use super::build::{optimizer_spec, relative_to, schedule_and_clip};
 use super::{RunSummary, checksum};
-use crate::core::clip::Clip;
 use crate::core::data::tokens::TokenData;
 use crate::core::float::Real;
 use crate::core::gpt::Gpt;
 use crate::core::gpt::state_dict::{Buffer, npz_bytes};
 use crate::core::gpt::train::GptTrainer;
 use crate::core::optim::Optimizer;
-use crate::core::schedule::Schedule;
 use crate::core::train::StepSummary;
 use crate::core::weights::WeightsError;
 use crate::error::Error;
@@ -60,19 +58,7 @@ pub fn build_gpt_trainer<T: Real>(
         gpt.load_state_dict(&relative_to(base_dir, path))?;
     }
     let optimizer = Optimizer::new(optimizer_spec(s), gpt.params.len());
-    let schedule = Schedule {
-        kind: s.schedule.kind,
-        lr: s.optimizer.lr,
-        steps: s.steps,
-        warmup: s.schedule.warmup,
-        step_size: s.schedule.step_size,
-        gamma: s.schedule.gamma,
-        min_lr: s.schedule.min_lr,
-    };
-    let clip = Clip {
-        kind: s.clip.kind,
-        max: s.clip.max,
-    };
+    let (schedule, clip) = schedule_and_clip(s);
     Ok(GptTrainer::new(
         gpt, optimizer, schedule, clip, data, s.seed,
     ))

@@ -115,6 +115,21 @@ impl GptSpec {
         }
     }
 
+    /// A GPT small enough for unit tests (vocab 11, context 5, 2 blocks of 8 with 2 heads, one
+    /// sequence per batch); tests change what they check from here.
+    #[cfg(test)]
+    pub(crate) fn for_tests() -> Self {
+        GptSpec {
+            vocab: 11,
+            context: 5,
+            d_model: 8,
+            heads: 2,
+            blocks: 2,
+            batch: 1,
+            ..GptSpec::tiny_gpt()
+        }
+    }
+
     pub fn head_dim(&self) -> usize {
         self.d_model / self.heads
     }

@@ -73,13 +73,7 @@ mod tests {
     #[test]
     fn parameter_count_is_the_built_models_for_every_variant() {
         let base = GptSpec {
-            vocab: 11,
-            context: 5,
-            d_model: 8,
-            heads: 2,
-            blocks: 2,
-            batch: 1,
-            ..GptSpec::tiny_gpt()
+            ..GptSpec::for_tests()
         };
         assert_eq!(GptSpec::tiny_gpt().parameter_count(), 867_328);
         let flops = GptSpec::tiny_gpt().flops_per_step();

@@ -114,14 +114,8 @@ mod tests {
 
     fn small(seed: u64) -> Gpt<f32> {
         let spec = GptSpec {
-            vocab: 11,
-            context: 5,
-            d_model: 8,
-            heads: 2,
-            blocks: 2,
-            batch: 1,
             qk_norm: true,
-            ..GptSpec::tiny_gpt()
+            ..GptSpec::for_tests()
         };
         Gpt::new(spec, seed)
     }

@@ -202,16 +202,11 @@ mod tests {
 
     fn small(qk_norm: bool, norm_position: NormPosition, tie: bool) -> Gpt<f64> {
         let spec = GptSpec {
-            vocab: 11,
-            context: 5,
-            d_model: 8,
-            heads: 2,
-            blocks: 2,
             qk_norm,
             norm_position,
             tie_embeddings: tie,
             batch: 3,
-            ..GptSpec::tiny_gpt()
+            ..GptSpec::for_tests()
         };
         Gpt::new(spec, 1)
     }
