@@ -43,25 +43,7 @@ const CASES: &[(&str, usize, usize, &str, &str)] = &[
 #[test]
 fn every_transformer_rule_refuses_at_the_right_place() {
     assert!(CASES.iter().filter(|c| c.0.starts_with(T)).count() >= 10);
-    for &(body, line, column, key, needle) in CASES {
-        let text = format!("name = \"t\"\n{body}");
-        let err = match parse_str(&text, "x.toml") {
-            Ok(_) => panic!("accepted:\n{text}"),
-            Err(e) => e,
-        };
-        let shown = err.to_string();
-        let place = (err.line(), err.column(), err.key());
-        assert_eq!(
-            place,
-            (Some(line), Some(column), Some(key)),
-            "{text}\n{shown}"
-        );
-        assert!(
-            shown.starts_with(&format!("x.toml:{line}:{column}: ")),
-            "{shown}"
-        );
-        assert!(shown.contains(needle), "{shown:?} lacks {needle:?}");
-    }
+    super::validation_tests::refuses_at_the_right_place(CASES);
 }
 
 #[test]

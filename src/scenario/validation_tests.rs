@@ -82,7 +82,13 @@ const CASES: &[(&str, usize, usize, &str, &str)] = &[
 
 #[test]
 fn every_rule_refuses_at_the_right_place() {
-    for &(body, line, column, key, needle) in CASES {
+    refuses_at_the_right_place(CASES);
+}
+
+/// Each case's text, after a first line `name = "t"`, is refused at its line, column and key, with
+/// the message containing its part.
+pub(super) fn refuses_at_the_right_place(cases: &[(&str, usize, usize, &str, &str)]) {
+    for &(body, line, column, key, needle) in cases {
         let text = format!("name = \"t\"\n{body}");
         let err = match parse_str(&text, "x.toml") {
             Ok(_) => panic!("accepted:\n{text}"),
