@@ -64,10 +64,13 @@ pub(super) fn run(args: &ScenarioArgs) -> Result<ExitCode> {
         .out
         .clone()
         .unwrap_or_else(|| Path::new("reports").join(&s.name));
+    // The handler goes in before the headline: a caller (or test) that interrupts as soon as it
+    // reads the headline must never meet the default SIGINT action (or SIG_IGN inherited from a
+    // background shell, which silently ran the whole run).
+    let stop = interrupt::stop_flag();
     if text {
         outln!("{}", headline(&s));
     }
-    let stop = interrupt::stop_flag();
     let mut run = match run_recorded_until(&s, base_dir, args.save_weights.as_deref(), stop) {
         Err(crate::Error::Interrupted { step, steps }) => {
             return Ok(interrupted(step, steps, &dir));
