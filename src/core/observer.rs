@@ -8,6 +8,7 @@ use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
 use super::float::Real;
+use super::gpt::{MlpActivation, TokenNorm};
 use super::layers::NormKind;
 use super::layers::activation::Activation;
 use super::loss::LossKind;
@@ -44,6 +45,30 @@ pub enum Op {
     /// The loss's forward value (phase forward) or its gradient (phase backward).
     Loss(LossKind),
     Update(OptimizerKind),
+    /// GPT ops (`core::gpt`): `h₀ = tok_emb[x] + pos_emb` and its gradients.
+    Embedding,
+    EmbeddingBackward,
+    /// `y = x·W + b` of a GPT projection (bias fused), and its three gradients.
+    Linear,
+    LinearGradWeight,
+    LinearGradBias,
+    LinearGradInput,
+    /// A per-token LayerNorm/RMSNorm: `x̂`, then `γ ⊙ x̂ + β`, then `dx` (with `dγ`, `dβ`).
+    RowNormalize(TokenNorm),
+    RowAffine(TokenNorm),
+    RowNormBackward(TokenNorm),
+    /// Attention scores `Q·Kᵀ/√hd` of every sequence and head, `[batch·heads·T, T]`.
+    AttnScores,
+    /// The causal softmax of the scores (same shape).
+    AttnSoftmax,
+    /// `P·V`, `[tokens, d_model]`.
+    AttnValues,
+    /// `dQ`, `dK` or `dV` from `dO` (three events, in that order).
+    AttnBackward,
+    MlpActivation(MlpActivation),
+    MlpActivationBackward(MlpActivation),
+    /// Next-token cross-entropy plus z-loss (forward: the loss; backward: `∂L/∂logits`).
+    TokenLoss,
 }
 
 impl Op {
@@ -69,7 +94,51 @@ impl Op {
             Op::ResidualAdd => "residual.add",
             Op::Loss(kind) => kind.name(),
             Op::Update(kind) => kind.update_name(),
+            gpt => gpt_name(gpt),
         }
+    }
+
+    /// An op of attention's core (no parameters of its own): its module is the block's `attn`,
+    /// not the `attn.qkv` layer its events are filed under.
+    pub fn is_attention_core(self) -> bool {
+        matches!(
+            self,
+            Op::AttnScores | Op::AttnSoftmax | Op::AttnValues | Op::AttnBackward
+        )
+    }
+}
+
+/// Names of the GPT ops, as PyTorch users would look for them (`attn.softmax`, ...).
+fn gpt_name(op: Op) -> &'static str {
+    use TokenNorm::{Layernorm, Rmsnorm};
+    match op {
+        Op::Embedding => "embedding",
+        Op::EmbeddingBackward => "embedding.backward",
+        Op::Linear => "linear",
+        Op::LinearGradWeight => "linear.grad_weight",
+        Op::LinearGradBias => "linear.grad_bias",
+        Op::LinearGradInput => "linear.grad_input",
+        Op::RowNormalize(Layernorm) => "layernorm.normalize",
+        Op::RowNormalize(Rmsnorm) => "rmsnorm.normalize",
+        Op::RowAffine(Layernorm) => "layernorm.affine",
+        Op::RowAffine(Rmsnorm) => "rmsnorm.affine",
+        Op::RowNormBackward(Layernorm) => "layernorm.backward",
+        Op::RowNormBackward(Rmsnorm) => "rmsnorm.backward",
+        Op::AttnScores => "attn.qk_matmul",
+        Op::AttnSoftmax => "attn.softmax",
+        Op::AttnValues => "attn.av_matmul",
+        Op::AttnBackward => "attn.backward",
+        Op::MlpActivation(MlpActivation::Gelu) => "mlp.gelu",
+        Op::MlpActivation(MlpActivation::GeluTanh) => "mlp.gelu-tanh",
+        Op::MlpActivation(MlpActivation::Relu) => "mlp.relu",
+        Op::MlpActivation(MlpActivation::Swiglu) => "mlp.swiglu",
+        Op::MlpActivationBackward(MlpActivation::Gelu) => "mlp.gelu.backward",
+        Op::MlpActivationBackward(MlpActivation::GeluTanh) => "mlp.gelu-tanh.backward",
+        Op::MlpActivationBackward(MlpActivation::Relu) => "mlp.relu.backward",
+        Op::MlpActivationBackward(MlpActivation::Swiglu) => "mlp.swiglu.backward",
+        Op::TokenLoss => "token_xent",
+        // The MLP ops never get here: `Op::name` matched them first.
+        _ => "op",
     }
 }
 

@@ -71,7 +71,10 @@ fn is_earlier(cause: &RootCause, origin: Option<&NanOrigin>) -> bool {
 }
 
 fn describe_origin(cx: &Context, o: &NanOrigin) -> String {
-    let layer = o.layer.map_or("the loss".to_string(), |l| cx.layer_name(l));
+    let layer = match (&o.module, o.layer) {
+        (Some(module), Some(l)) => format!("layer {l} ({module})"),
+        (_, l) => l.map_or("the loss".to_string(), |l| cx.layer_name(l)),
+    };
     let phase = match o.phase {
         Phase::Forward => "forward",
         Phase::Backward => "backward",

@@ -129,6 +129,10 @@ pub struct NanOrigin {
     pub step: usize,
     /// `None` for the loss.
     pub layer: Option<usize>,
+    /// The module the op belongs to, by state_dict name (`blocks.0.attn.qkv`; `blocks.0.attn`
+    /// for attention's own ops); absent for models without layer names (the MLP) and the loss.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module: Option<String>,
     pub op: String,
     pub phase: Phase,
     /// Whether the output held NaN, +inf or -inf (first found, in that priority).

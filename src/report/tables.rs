@@ -10,9 +10,10 @@ use crate::record::trace::NanOrigin;
 use crate::record::verdict::{GateStatus, Verdict};
 
 pub(super) fn origin(out: &mut String, o: &NanOrigin) {
-    let layer = o
-        .layer
-        .map_or("the loss".to_string(), |l| format!("layer {l}"));
+    let layer = match (&o.module, o.layer) {
+        (Some(module), Some(l)) => format!("layer {l} ({module})"),
+        (_, l) => l.map_or("the loss".to_string(), |l| format!("layer {l}")),
+    };
     let _ = write!(
         out,
         "<section><h2>First non-finite value</h2><p class=\"summary\">{} at step {}, {}, op \

@@ -1,8 +1,8 @@
 //! Runs a transformer scenario: builds the GPT, its token data and optimizer, and trains it with
 //! the per-step recorder attached, as `run::recorded_in` does for an MLP.
 //!
-//! Not yet for transformers (refused in validation or by the commands): the NaN-origin replay,
-//! the sharpness probe and the dead-unit probe of the MLP's activation.
+//! Not yet for transformers (refused in validation or by the commands): the sharpness probe and
+//! the dead-unit probe of the MLP's activation.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,7 +15,6 @@ use crate::core::gpt::Gpt;
 use crate::core::gpt::state_dict::{Buffer, npz_bytes};
 use crate::core::gpt::train::GptTrainer;
 use crate::core::optim::Optimizer;
-use crate::core::train::StepSummary;
 use crate::core::weights::WeightsError;
 use crate::error::Error;
 use crate::probe::recorder::Recorder;
@@ -78,14 +77,7 @@ pub fn gpt_recorded_in<T: Real>(
         if stop.load(Ordering::Relaxed) {
             break;
         }
-        let out = trainer.step_observed(&mut recorder);
-        steps.push(StepSummary {
-            step: out.step,
-            loss: out.loss.total,
-            lr: out.lr,
-            grad_norm: out.grad_norm,
-            grad_norm_clipped: out.grad_norm_clipped,
-        });
+        steps.push(trainer.step_observed(&mut recorder).summary());
     }
     if steps.len() < s.steps {
         return Err(Error::Interrupted {

@@ -82,12 +82,7 @@ pub fn run_recorded_until(
         (None, false) => recorded_in::<f32>(build_trainer(s, base_dir)?, s, save_weights, stop)?,
     };
     let train_elapsed = started.elapsed();
-    // The replay that names the op where a NaN started is written for the MLP only so far: a
-    // transformer's verdict still counts and locates non-finite values per module, from the trace.
-    let origin = match s.transformer() {
-        Some(_) => CheckedOrigin::default(),
-        None => find_origin(s, base_dir, &summary.steps, &trace)?,
-    };
+    let origin = find_origin(s, base_dir, &summary.steps, &trace)?;
     let replay_elapsed = started.elapsed() - train_elapsed;
     let diagnosing = Instant::now();
     let verdict = diagnose::run(&trace, s, origin.origin.as_ref());

@@ -7,8 +7,11 @@ use std::path::Path;
 use num_traits::Float;
 
 use super::build::{build_trainer, is_f64};
+use super::gpt::build_gpt_trainer;
 use crate::core::float::Real;
-use crate::core::observer::NoopObserver;
+use crate::core::gpt::train::GptTrainer;
+use crate::core::model::view::Probed;
+use crate::core::observer::{NoopObserver, Observer};
 use crate::core::train::{StepSummary, Trainer};
 use crate::error::Error;
 use crate::probe::nan_origin::{
@@ -65,37 +68,112 @@ pub fn replay_checked(
     })
 }
 
-/// Replays `s` in its precision (see [`find_nan_origin`]).
+/// Replays `s` in its precision (see [`find_nan_origin`]), an MLP or a transformer.
 pub fn replay(
     s: &Scenario,
     base_dir: Option<&Path>,
     first_bad_step: usize,
 ) -> Result<OriginReplay, Error> {
-    if is_f64(s) {
-        replay_in::<f64>(s, base_dir, first_bad_step)
-    } else {
-        replay_in::<f32>(s, base_dir, first_bad_step)
+    match (s.transformer(), is_f64(s)) {
+        (Some(t), true) => replay_in(
+            || build_gpt_trainer::<f64>(s, t, base_dir),
+            s,
+            first_bad_step,
+        ),
+        (Some(t), false) => replay_in(
+            || build_gpt_trainer::<f32>(s, t, base_dir),
+            s,
+            first_bad_step,
+        ),
+        (None, true) => replay_in(|| build_trainer::<f64>(s, base_dir), s, first_bad_step),
+        (None, false) => replay_in(|| build_trainer::<f32>(s, base_dir), s, first_bad_step),
     }
 }
 
-fn replay_in<T: Real>(
+/// What a replay needs of a trainer, the MLP's or the GPT's.
+trait Replayable<T: Real> {
+    /// The next step to run (0-based).
+    fn next_step(&self) -> usize;
+    fn step_with(&mut self, observer: &mut dyn Observer<T>) -> StepSummary;
+    /// The hyperparameters in effect at the next step.
+    fn hyper(&self, s: &Scenario) -> Hyper;
+    /// Each probe layer's module name (none for the MLP).
+    fn layer_names(&self) -> Vec<String>;
+}
+
+impl<T: Real> Replayable<T> for Trainer<T> {
+    fn next_step(&self) -> usize {
+        self.step
+    }
+    fn step_with(&mut self, observer: &mut dyn Observer<T>) -> StepSummary {
+        self.step(observer)
+    }
+    fn hyper(&self, s: &Scenario) -> Hyper {
+        Hyper {
+            norm_eps: s.mlp().map_or(0.0, |m| m.norm_eps),
+            lr: self.schedule.lr_at(self.step),
+            lr_scales: self.updater.lr_scales.clone(),
+            ..base_hyper::<T>(s)
+        }
+    }
+    fn layer_names(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+impl<T: Real> Replayable<T> for GptTrainer<T> {
+    fn next_step(&self) -> usize {
+        self.step
+    }
+    fn step_with(&mut self, observer: &mut dyn Observer<T>) -> StepSummary {
+        self.step_observed(observer).summary()
+    }
+    fn hyper(&self, s: &Scenario) -> Hyper {
+        Hyper {
+            norm_eps: s.transformer().map_or(0.0, |t| t.norm_eps),
+            lr: self.schedule.lr_at(self.step),
+            ..base_hyper::<T>(s)
+        }
+    }
+    fn layer_names(&self) -> Vec<String> {
+        let gpt = &self.gpt;
+        (0..gpt.layer_count())
+            .map(|l| gpt.layer_name(l).unwrap_or_default())
+            .collect()
+    }
+}
+
+fn base_hyper<T: Real>(s: &Scenario) -> Hyper {
+    Hyper {
+        precision: T::NAME,
+        max: <T as Float>::max_value().wide(),
+        norm_eps: 0.0,
+        optimizer_eps: s.optimizer.eps,
+        lr: 0.0,
+        lr_scales: Vec::new(),
+    }
+}
+
+fn replay_in<T: Real, R: Replayable<T>>(
+    build: impl Fn() -> Result<R, Error>,
     s: &Scenario,
-    base_dir: Option<&Path>,
     first_bad_step: usize,
 ) -> Result<OriginReplay, Error> {
-    let mut trainer = build_trainer::<T>(s, base_dir)?;
+    let mut trainer = build()?;
     let mut watch = ParamWatch::default();
     let mut replayed = Vec::with_capacity(first_bad_step + 1);
-    while trainer.step < first_bad_step && watch.first_nonfinite_params.is_none() {
-        replayed.push(trainer.step(&mut watch));
+    while trainer.next_step() < first_bad_step && watch.first_nonfinite_params.is_none() {
+        replayed.push(trainer.step_with(&mut watch));
     }
     if let Some(step) = watch.first_nonfinite_params {
         // That step's update left a parameter non-finite: examine it again from a fresh build.
-        trainer = build_trainer::<T>(s, base_dir)?;
-        trainer.run(step, &mut NoopObserver);
+        trainer = build()?;
+        while trainer.next_step() < step {
+            trainer.step_with(&mut NoopObserver);
+        }
     }
-    let mut checker = OriginChecker::new(hyper_of(s, &trainer));
-    let summary = trainer.step(&mut checker);
+    let mut checker = OriginChecker::new(trainer.hyper(s)).with_layer_names(trainer.layer_names());
+    let summary = trainer.step_with(&mut checker);
     if watch.first_nonfinite_params.is_none() {
         replayed.push(summary);
     }
@@ -103,18 +181,6 @@ fn replay_in<T: Real>(
         origin: checker.origin,
         replayed,
     })
-}
-
-/// The hyperparameters in effect at `trainer`'s next step.
-fn hyper_of<T: Real>(s: &Scenario, trainer: &Trainer<T>) -> Hyper {
-    Hyper {
-        precision: T::NAME,
-        max: <T as Float>::max_value().wide(),
-        norm_eps: s.mlp().map_or(0.0, |m| m.norm_eps),
-        optimizer_eps: s.optimizer.eps,
-        lr: trainer.schedule.lr_at(trainer.step),
-        lr_scales: trainer.updater.lr_scales.clone(),
-    }
 }
 
 /// The step-0 sharpness of `s` (no training), with [`PREDICT_OPTIONS`].

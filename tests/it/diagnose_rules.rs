@@ -260,6 +260,7 @@ fn root_cause_is_the_earliest_anomaly_named_apart_from_the_first_non_finite_op()
     let origin = NanOrigin {
         step: 4,
         layer: Some(2),
+        module: None,
         op: "dense.matmul".into(),
         phase: Phase::Forward,
         value: "inf".into(),

@@ -8,6 +8,7 @@ mod cli_gates;
 mod determinism;
 mod diagnose_rules;
 mod fuzz_seeds;
+mod gpt_nan_origin;
 mod gradient_checks;
 mod interrupt_safety;
 mod layering;

@@ -12,6 +12,8 @@ use std::ops::Range;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, Zip, s};
 
 use crate::core::float::Real;
+use crate::core::model::emit::Emit;
+use crate::core::observer::{Op, Phase};
 use crate::core::tensor::matmul_into;
 use crate::core::vexp::exp_view;
 
@@ -28,6 +30,9 @@ pub struct Attention<T> {
     pub probs: Array2<T>,
     /// `dP` of one head, reused.
     dprobs: Array2<T>,
+    /// The scores `S` of every head, shaped as `probs`: kept only while op events are reported
+    /// (the replay), allocated on first use, since the softmax overwrites them in `probs`.
+    scores: Array2<T>,
 }
 
 impl<T: Real> Attention<T> {
@@ -38,6 +43,7 @@ impl<T: Real> Attention<T> {
             future: 0,
             probs: Array2::zeros((batch * heads * context, context)),
             dprobs: Array2::zeros((context, context)),
+            scores: Array2::zeros((0, 0)),
         }
     }
 
@@ -57,7 +63,44 @@ impl<T: Real> Attention<T> {
         q: ArrayView2<'_, T>,
         k: ArrayView2<'_, T>,
         v: ArrayView2<'_, T>,
+        o: ArrayViewMut2<'_, T>,
+    ) {
+        self.run_forward((q, k, v), o, false);
+    }
+
+    /// [`Attention::forward`], reported (filed under `layer`) as `attn.qk_matmul` (inputs `q, k`;
+    /// output the scores of every head), `attn.softmax` (the scores; `P`) and `attn.av_matmul`
+    /// (`P, v`; `o`): tensor-level ops in that order, as an unfused implementation runs them.
+    pub fn forward_reported(
+        &mut self,
+        q: ArrayView2<'_, T>,
+        k: ArrayView2<'_, T>,
+        v: ArrayView2<'_, T>,
         mut o: ArrayViewMut2<'_, T>,
+        e: &mut Emit<'_, T>,
+        layer: usize,
+    ) {
+        if !e.on {
+            return self.run_forward((q, k, v), o, false);
+        }
+        if self.scores.dim() != self.probs.dim() {
+            self.scores = Array2::zeros(self.probs.dim());
+        }
+        self.run_forward((q, k, v), o.view_mut(), true);
+        let (l, fwd) = (Some(layer), Phase::Forward);
+        e.op(l, Op::AttnScores, fwd, &[q, k], self.scores.view());
+        let (scores, probs) = (self.scores.view(), self.probs.view());
+        e.op(l, Op::AttnSoftmax, fwd, &[scores], probs);
+        e.op(l, Op::AttnValues, fwd, &[probs, v], o.view());
+    }
+
+    /// The forward pass, head by head; with `keep_scores`, each head's scores are copied to
+    /// `scores` before the softmax overwrites them (the same arithmetic either way).
+    fn run_forward(
+        &mut self,
+        (q, k, v): (ArrayView2<'_, T>, ArrayView2<'_, T>, ArrayView2<'_, T>),
+        mut o: ArrayViewMut2<'_, T>,
+        keep_scores: bool,
     ) {
         let (d, t) = (q.ncols(), self.context);
         let scale = self.scale(d);
@@ -74,6 +117,9 @@ impl<T: Real> Attention<T> {
                     T::zero(),
                     p.view_mut(),
                 );
+                if keep_scores {
+                    self.scores.slice_mut(s![row..row + t, ..]).assign(&p);
+                }
                 masked_softmax(p.view_mut(), self.future);
                 matmul_into(
                     T::one(),

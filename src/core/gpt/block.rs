@@ -10,14 +10,19 @@ use super::attention::Attention;
 use super::linear::Linear;
 use super::qk_norm::QkNorm;
 use super::rownorm::RowNorm;
+use super::view::BlockLayers;
 use super::{GptSpec, MlpActivation, NormPosition};
 use crate::core::float::Real;
+use crate::core::model::emit::Emit;
+use crate::core::observer::{Op, Phase};
 use crate::core::params::Params;
 
 /// A block's parts and the activations its backward pass needs.
 #[derive(Debug, Clone)]
 pub struct Block<T> {
     pub pre: bool,
+    /// Where each module's op events are filed.
+    pub layers: BlockLayers,
     pub act: MlpActivation,
     pub norm1: RowNorm<T>,
     pub qkv: Linear,
@@ -77,6 +82,7 @@ impl<T: Real> Block<T> {
         let z = |cols| Array2::zeros((n, cols));
         Block {
             pre: spec.norm_position == NormPosition::Pre,
+            layers: BlockLayers::of(spec.qk_norm, layer - 1),
             act: spec.mlp_activation,
             norm1,
             qkv,
@@ -104,185 +110,213 @@ impl<T: Real> Block<T> {
         }
     }
 
-    /// `out = block(h)`.
+    /// `out = block(h)`, each op reported to `e`.
     pub fn forward(
         &mut self,
         params: &Params<T>,
         h: ArrayView2<'_, T>,
-        mut out: ArrayViewMut2<'_, T>,
+        out: ArrayViewMut2<'_, T>,
+        e: &mut Emit<'_, T>,
     ) {
-        let d = h.ncols();
+        let (d, at) = (h.ncols(), self.layers);
         if self.pre {
-            self.norm1.forward(params, h, self.a_in.view_mut());
+            self.norm1
+                .forward_reported(params, h, self.a_in.view_mut(), e, at.ln1);
+            let x = self.a_in.view();
             self.qkv
-                .forward(params, self.a_in.view(), self.qkv_out.view_mut());
+                .forward_reported(params, x, self.qkv_out.view_mut(), e, at.qkv);
         } else {
-            self.qkv.forward(params, h, self.qkv_out.view_mut());
+            self.qkv
+                .forward_reported(params, h, self.qkv_out.view_mut(), e, at.qkv);
         }
         let qkv = self.qkv_out.view();
         let v = qkv.slice(s![.., 2 * d..]);
+        let o = self.att_out.view_mut();
         match &mut self.qk_norm {
             Some(qk) => {
-                qk.forward(params, qkv);
-                self.attn
-                    .forward(qk.q.view(), qk.k.view(), v, self.att_out.view_mut());
+                qk.forward(params, qkv, e, (at.q_norm, at.k_norm));
+                let (q, k) = (qk.q.view(), qk.k.view());
+                self.attn.forward_reported(q, k, v, o, e, at.qkv);
             }
-            None => self.attn.forward(
-                qkv.slice(s![.., ..d]),
-                qkv.slice(s![.., d..2 * d]),
-                v,
-                self.att_out.view_mut(),
-            ),
+            None => {
+                let (q, k) = (qkv.slice(s![.., ..d]), qkv.slice(s![.., d..2 * d]));
+                self.attn.forward_reported(q, k, v, o, e, at.qkv);
+            }
         }
+        let x = self.att_out.view();
         self.proj
-            .forward(params, self.att_out.view(), self.proj_out.view_mut());
+            .forward_reported(params, x, self.proj_out.view_mut(), e, at.proj);
         if self.pre {
-            Zip::from(&mut self.mid)
-                .and(&self.proj_out)
-                .and(&h)
-                .for_each(|m, &y, &h| *m = h + y);
+            residual(self.mid.view_mut(), h, self.proj_out.view(), e, at.proj);
             self.norm2
-                .forward(params, self.mid.view(), self.b_in.view_mut());
-            self.mlp_forward(params, true);
-            Zip::from(&mut out)
-                .and(&self.mid)
-                .and(&self.fc2_out)
-                .for_each(|o, &m, &f| *o = m + f);
+                .forward_reported(params, self.mid.view(), self.b_in.view_mut(), e, at.ln2);
+            self.mlp_forward(params, true, e);
+            residual(out, self.mid.view(), self.fc2_out.view(), e, at.fc2);
         } else {
-            Zip::from(&mut self.a_in)
-                .and(&self.proj_out)
-                .and(&h)
-                .for_each(|a, &y, &h| *a = h + y);
+            residual(self.a_in.view_mut(), h, self.proj_out.view(), e, at.proj);
             self.norm1
-                .forward(params, self.a_in.view(), self.mid.view_mut());
-            self.mlp_forward(params, false);
-            Zip::from(&mut self.b_in)
-                .and(&self.mid)
-                .and(&self.fc2_out)
-                .for_each(|b, &m, &f| *b = m + f);
-            self.norm2.forward(params, self.b_in.view(), out);
+                .forward_reported(params, self.a_in.view(), self.mid.view_mut(), e, at.ln1);
+            self.mlp_forward(params, false, e);
+            let (m, f) = (self.mid.view(), self.fc2_out.view());
+            residual(self.b_in.view_mut(), m, f, e, at.fc2);
+            self.norm2
+                .forward_reported(params, self.b_in.view(), out, e, at.ln2);
         }
     }
 
     /// `fc2(act(fc1(x)))` with `x = norm2(m)` pre-LN (`from_b_in`) or `m` post-LN.
-    fn mlp_forward(&mut self, params: &Params<T>, from_b_in: bool) {
+    fn mlp_forward(&mut self, params: &Params<T>, from_b_in: bool, e: &mut Emit<'_, T>) {
+        let at = self.layers;
         let x = if from_b_in {
             self.b_in.view()
         } else {
             self.mid.view()
         };
-        self.fc1.forward(params, x, self.fc1_out.view_mut());
+        self.fc1
+            .forward_reported(params, x, self.fc1_out.view_mut(), e, at.fc1);
         self.act
             .forward(self.fc1_out.view(), self.act_out.view_mut());
+        let (z, a) = (self.fc1_out.view(), self.act_out.view());
+        e.op(
+            Some(at.fc1),
+            Op::MlpActivation(self.act),
+            Phase::Forward,
+            &[z],
+            a,
+        );
         self.fc2
-            .forward(params, self.act_out.view(), self.fc2_out.view_mut());
+            .forward_reported(params, a, self.fc2_out.view_mut(), e, at.fc2);
     }
 
     /// Writes every parameter gradient of the block and `dh` (overwritten) from `d_out`; `h` is
-    /// the forward input.
+    /// the forward input. Each op is reported to `e`.
     pub fn backward(
         &mut self,
         params: &mut Params<T>,
         h: ArrayView2<'_, T>,
         d_out: ArrayView2<'_, T>,
         mut dh: ArrayViewMut2<'_, T>,
+        e: &mut Emit<'_, T>,
     ) {
+        let at = self.layers;
         // d_mid: the gradient reaching the residual stream between the sublayers.
         if self.pre {
             self.d_mid.assign(&d_out);
         } else {
             self.norm2
-                .backward(params, d_out, self.d_mid.view_mut(), false);
+                .backward_reported(params, d_out, self.d_mid.view_mut(), false, e, at.ln2);
         }
-        self.fc2.backward(
-            params,
-            self.act_out.view(),
-            self.d_mid.view(),
-            false,
-            Some((self.d_act.view_mut(), T::zero())),
-        );
+        let d_act = Some((self.d_act.view_mut(), T::zero()));
+        let (a, dm) = (self.act_out.view(), self.d_mid.view());
+        self.fc2
+            .backward_reported(params, a, dm, false, d_act, e, at.fc2);
         self.act.backward(
             self.fc1_out.view(),
             self.act_out.view(),
             self.d_act.view(),
             self.d_fc1.view_mut(),
         );
+        let op = Op::MlpActivationBackward(self.act);
+        let (da, dz) = (self.d_act.view(), self.d_fc1.view());
+        e.op(Some(at.fc1), op, Phase::Backward, &[da], dz);
         if self.pre {
-            self.fc1.backward(
-                params,
-                self.b_in.view(),
-                self.d_fc1.view(),
-                false,
-                Some((self.d_sub.view_mut(), T::zero())),
-            );
+            let d_sub = Some((self.d_sub.view_mut(), T::zero()));
+            let (x, dz) = (self.b_in.view(), self.d_fc1.view());
+            self.fc1
+                .backward_reported(params, x, dz, false, d_sub, e, at.fc1);
+            let ds = self.d_sub.view();
             self.norm2
-                .backward(params, self.d_sub.view(), self.d_mid.view_mut(), true);
+                .backward_reported(params, ds, self.d_mid.view_mut(), true, e, at.ln2);
         } else {
-            self.fc1.backward(
-                params,
-                self.mid.view(),
-                self.d_fc1.view(),
-                false,
-                Some((self.d_mid.view_mut(), T::one())),
-            );
+            let d_mid = Some((self.d_mid.view_mut(), T::one()));
+            let (x, dz) = (self.mid.view(), self.d_fc1.view());
+            self.fc1
+                .backward_reported(params, x, dz, false, d_mid, e, at.fc1);
             // d_mid now holds ∂/∂m; through norm1 it becomes ∂/∂(h + proj(..)).
+            let dm = self.d_mid.view();
             self.norm1
-                .backward(params, self.d_mid.view(), self.d_sub.view_mut(), false);
+                .backward_reported(params, dm, self.d_sub.view_mut(), false, e, at.ln1);
             std::mem::swap(&mut self.d_mid, &mut self.d_sub);
         }
         // d_mid is now the gradient of the attention sublayer's output (and, through the skip, of h).
-        self.proj.backward(
-            params,
-            self.att_out.view(),
-            self.d_mid.view(),
-            false,
-            Some((self.d_att.view_mut(), T::zero())),
-        );
-        self.attention_backward(params);
-        let x = if self.pre { self.a_in.view() } else { h };
+        let d_att = Some((self.d_att.view_mut(), T::zero()));
+        let (x, dm) = (self.att_out.view(), self.d_mid.view());
+        self.proj
+            .backward_reported(params, x, dm, false, d_att, e, at.proj);
+        self.attention_backward(params, e);
+        let dq = self.d_qkv.view();
         if self.pre {
-            self.qkv.backward(
-                params,
-                x,
-                self.d_qkv.view(),
-                false,
-                Some((self.d_sub.view_mut(), T::zero())),
-            );
+            let d_sub = Some((self.d_sub.view_mut(), T::zero()));
+            self.qkv
+                .backward_reported(params, self.a_in.view(), dq, false, d_sub, e, at.qkv);
             dh.assign(&self.d_mid);
-            self.norm1.backward(params, self.d_sub.view(), dh, true);
+            self.norm1
+                .backward_reported(params, self.d_sub.view(), dh, true, e, at.ln1);
         } else {
-            self.qkv.backward(
-                params,
-                x,
-                self.d_qkv.view(),
-                false,
-                Some((dh.view_mut(), T::zero())),
-            );
+            let d_h = Some((dh.view_mut(), T::zero()));
+            self.qkv
+                .backward_reported(params, h, dq, false, d_h, e, at.qkv);
             dh += &self.d_mid;
+            let dm = self.d_mid.view();
+            e.op(
+                Some(at.qkv),
+                Op::ResidualAdd,
+                Phase::Backward,
+                &[dm],
+                dh.view(),
+            );
         }
     }
 
-    fn attention_backward(&mut self, params: &mut Params<T>) {
-        let d = self.att_out.ncols();
+    /// Attention's backward (and qk-norm's), reported as `attn.backward` for `dQ`, `dK`, `dV` in
+    /// that order, then the q/k norms' backward.
+    fn attention_backward(&mut self, params: &mut Params<T>, e: &mut Emit<'_, T>) {
+        let (d, at) = (self.att_out.ncols(), self.layers);
         let qkv = self.qkv_out.view();
         let (dq, rest) = self.d_qkv.view_mut().split_at(Axis(1), d);
-        let (dk, dv) = rest.split_at(Axis(1), d);
+        let (dk, mut dv) = rest.split_at(Axis(1), d);
         let v = qkv.slice(s![.., 2 * d..]);
+        let (l, back, d_o) = (Some(at.qkv), Phase::Backward, self.d_att.view());
         match &mut self.qk_norm {
             Some(qk) => {
-                self.attn.backward(
-                    (qk.q.view(), qk.k.view(), v),
-                    self.d_att.view(),
-                    qk.dq.view_mut(),
-                    qk.dk.view_mut(),
-                    dv,
-                );
-                qk.backward(params, dq, dk);
+                let (q, k) = (qk.q.view(), qk.k.view());
+                let (gq, gk) = (qk.dq.view_mut(), qk.dk.view_mut());
+                self.attn.backward((q, k, v), d_o, gq, gk, dv.view_mut());
+                for g in [qk.dq.view(), qk.dk.view(), dv.view()] {
+                    e.op(l, Op::AttnBackward, back, &[d_o], g);
+                }
+                qk.backward(params, dq, dk, e, (at.q_norm, at.k_norm));
             }
             None => {
                 let (q, k) = (qkv.slice(s![.., ..d]), qkv.slice(s![.., d..2 * d]));
-                self.attn.backward((q, k, v), self.d_att.view(), dq, dk, dv);
+                let (mut dq, mut dk) = (dq, dk);
+                let (gq, gk) = (dq.view_mut(), dk.view_mut());
+                self.attn.backward((q, k, v), d_o, gq, gk, dv.view_mut());
+                for g in [dq.view(), dk.view(), dv.view()] {
+                    e.op(l, Op::AttnBackward, back, &[d_o], g);
+                }
             }
         }
     }
+}
+
+/// `out = a + b` (a residual connection), reported as `residual.add` with inputs `a, b`.
+fn residual<T: Real>(
+    mut out: ArrayViewMut2<'_, T>,
+    a: ArrayView2<'_, T>,
+    b: ArrayView2<'_, T>,
+    e: &mut Emit<'_, T>,
+    layer: usize,
+) {
+    Zip::from(&mut out)
+        .and(&a)
+        .and(&b)
+        .for_each(|o, &a, &b| *o = a + b);
+    e.op(
+        Some(layer),
+        Op::ResidualAdd,
+        Phase::Forward,
+        &[a, b],
+        out.view(),
+    );
 }

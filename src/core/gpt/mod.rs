@@ -9,6 +9,7 @@
 pub mod attention;
 pub mod block;
 pub mod embed;
+mod events;
 pub mod linear;
 pub mod mlp_act;
 pub mod model;

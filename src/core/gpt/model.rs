@@ -16,6 +16,8 @@ use super::token_loss::{self, TokenLoss};
 use super::{GptSpec, NormPosition};
 use crate::core::float::Real;
 use crate::core::init::gaussian_matrix;
+use crate::core::model::emit::Emit;
+use crate::core::observer::{NoopObserver, Op, Phase};
 use crate::core::params::{ParamKind, Params, Segment};
 use crate::core::rng::{Stream, stream_rng};
 
@@ -133,60 +135,99 @@ impl<T: Real> Gpt<T> {
     /// Forward pass over `tokens` (`[batch, context]` row-major), the loss against `targets`, and
     /// the gradient of every parameter in `params.grads`.
     pub fn forward_backward(&mut self, tokens: &[u32], targets: &[u32]) -> TokenLoss {
-        self.forward(tokens);
+        self.forward_backward_reported(tokens, targets, &mut Emit::new(&mut NoopObserver, 0))
+    }
+
+    /// [`Gpt::forward_backward`], every op reported to `e` (the loss as `token_xent`, forward
+    /// and backward, under no layer).
+    pub fn forward_backward_reported(
+        &mut self,
+        tokens: &[u32],
+        targets: &[u32],
+        e: &mut Emit<'_, T>,
+    ) -> TokenLoss {
+        self.forward_reported(tokens, e);
         let loss = token_loss::forward_backward(
             self.logits.view(),
             targets,
             self.spec.z_loss,
             self.d_logits.view_mut(),
         );
-        self.backward(tokens);
+        if e.on {
+            let total = Array2::from_elem((1, 1), T::of(loss.total));
+            let z = self.logits.view();
+            e.op(None, Op::TokenLoss, Phase::Forward, &[z], total.view());
+            e.op(
+                None,
+                Op::TokenLoss,
+                Phase::Backward,
+                &[z],
+                self.d_logits.view(),
+            );
+        }
+        self.backward(tokens, e);
         loss
     }
 
     /// Fills `logits` (and every cache) from `tokens`.
     pub fn forward(&mut self, tokens: &[u32]) {
+        self.forward_reported(tokens, &mut Emit::new(&mut NoopObserver, 0));
+    }
+
+    fn forward_reported(&mut self, tokens: &[u32], e: &mut Emit<'_, T>) {
+        let (ln_f, head) = self.final_layers();
         let p = &self.params;
         self.embed.forward(p, tokens, self.stream[0].view_mut());
+        let (tok, pos) = (p.value(self.embed.tok), p.value(self.embed.pos));
+        let h0 = self.stream[0].view();
+        e.op(Some(0), Op::Embedding, Phase::Forward, &[tok, pos], h0);
         for (l, block) in self.blocks.iter_mut().enumerate() {
             let (done, rest) = self.stream.split_at_mut(l + 1);
-            block.forward(p, done[l].view(), rest[0].view_mut());
+            block.forward(p, done[l].view(), rest[0].view_mut(), e);
         }
         let last = self.stream[self.spec.blocks].view();
+        let logits = self.logits.view_mut();
         match &mut self.final_norm {
             Some(norm) => {
-                norm.forward(p, last, self.normed.view_mut());
-                self.head
-                    .forward(p, self.normed.view(), self.logits.view_mut());
+                norm.forward_reported(p, last, self.normed.view_mut(), e, ln_f);
+                let x = self.normed.view();
+                self.head.forward_reported(p, x, logits, e, head);
             }
-            None => self.head.forward(p, last, self.logits.view_mut()),
+            None => self.head.forward_reported(p, last, logits, e, head),
         }
     }
 
     /// Backward from `d_logits`, writing `params.grads`.
-    fn backward(&mut self, tokens: &[u32]) {
+    fn backward(&mut self, tokens: &[u32], e: &mut Emit<'_, T>) {
+        let (ln_f, head) = self.final_layers();
         let p = &mut self.params;
         let last = self.spec.blocks;
         let [mut cur, mut next] = std::mem::take(&mut self.d_stream);
+        let dz = self.d_logits.view();
         match &self.final_norm {
             Some(norm) => {
                 let dx = Some((self.d_normed.view_mut(), T::zero()));
-                self.head
-                    .backward(p, self.normed.view(), self.d_logits.view(), false, dx);
-                norm.backward(p, self.d_normed.view(), cur.view_mut(), false);
+                let x = self.normed.view();
+                self.head.backward_reported(p, x, dz, false, dx, e, head);
+                let dn = self.d_normed.view();
+                norm.backward_reported(p, dn, cur.view_mut(), false, e, ln_f);
             }
             None => {
                 let dx = Some((cur.view_mut(), T::zero()));
-                self.head
-                    .backward(p, self.stream[last].view(), self.d_logits.view(), false, dx);
+                let x = self.stream[last].view();
+                self.head.backward_reported(p, x, dz, false, dx, e, head);
             }
         }
         for (l, block) in self.blocks.iter_mut().enumerate().rev() {
-            block.backward(p, self.stream[l].view(), cur.view(), next.view_mut());
+            block.backward(p, self.stream[l].view(), cur.view(), next.view_mut(), e);
             std::mem::swap(&mut cur, &mut next);
         }
         self.embed
             .backward(p, tokens, cur.view(), self.spec.tie_embeddings);
+        let back = Phase::Backward;
+        let (tok, pos) = (p.grad(self.embed.tok), p.grad(self.embed.pos));
+        e.op(Some(0), Op::EmbeddingBackward, back, &[cur.view()], tok);
+        e.op(Some(1), Op::EmbeddingBackward, back, &[cur.view()], pos);
         self.d_stream = [cur, next];
     }
 }

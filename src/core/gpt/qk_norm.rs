@@ -9,6 +9,7 @@ use ndarray::{Array2, ArrayView2, ArrayViewMut2, s};
 use super::GptSpec;
 use super::rownorm::RowNorm;
 use crate::core::float::Real;
+use crate::core::model::emit::Emit;
 use crate::core::params::Params;
 
 /// The two norms and their buffers: normalized `q`, `k` (attention's inputs) and their gradients.
@@ -53,21 +54,32 @@ impl<T: Real> QkNorm<T> {
         }
     }
 
-    /// Normalizes the query and key columns of `qkv` (`[tokens, 3·d_model]`) into `q`, `k`.
-    pub fn forward(&mut self, params: &Params<T>, qkv: ArrayView2<'_, T>) {
+    /// Normalizes the query and key columns of `qkv` (`[tokens, 3·d_model]`) into `q`, `k`,
+    /// reporting the two norms' ops under `layers` (q_norm's, k_norm's).
+    pub fn forward(
+        &mut self,
+        params: &Params<T>,
+        qkv: ArrayView2<'_, T>,
+        e: &mut Emit<'_, T>,
+        (q_layer, k_layer): (usize, usize),
+    ) {
         let d = self.q.ncols();
         self.q_raw.assign(&qkv.slice(s![.., ..d]));
         self.k_raw.assign(&qkv.slice(s![.., d..2 * d]));
         let h = self.heads;
-        self.q_norm.forward(
+        self.q_norm.forward_reported(
             params,
             per_head(&self.q_raw, h),
             per_head_mut(&mut self.q, h),
+            e,
+            q_layer,
         );
-        self.k_norm.forward(
+        self.k_norm.forward_reported(
             params,
             per_head(&self.k_raw, h),
             per_head_mut(&mut self.k, h),
+            e,
+            k_layer,
         );
     }
 
@@ -78,19 +90,25 @@ impl<T: Real> QkNorm<T> {
         params: &mut Params<T>,
         mut dq_raw: ArrayViewMut2<'_, T>,
         mut dk_raw: ArrayViewMut2<'_, T>,
+        e: &mut Emit<'_, T>,
+        (q_layer, k_layer): (usize, usize),
     ) {
         let h = self.heads;
-        self.q_norm.backward(
+        self.q_norm.backward_reported(
             params,
             per_head(&self.dq, h),
             per_head_mut(&mut self.q_raw, h),
             false,
+            e,
+            q_layer,
         );
-        self.k_norm.backward(
+        self.k_norm.backward_reported(
             params,
             per_head(&self.dk, h),
             per_head_mut(&mut self.k_raw, h),
             false,
+            e,
+            k_layer,
         );
         dq_raw.assign(&self.q_raw);
         dk_raw.assign(&self.k_raw);

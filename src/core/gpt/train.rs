@@ -11,10 +11,13 @@ use crate::core::clip::Clip;
 use crate::core::data::batcher::Batcher;
 use crate::core::data::tokens::TokenData;
 use crate::core::float::Real;
-use crate::core::observer::{NoopObserver, Observer, StepEvent};
+use crate::core::model::emit::Emit;
+use crate::core::observer::{NoopObserver, Observer, Op, Phase, StepEvent};
 use crate::core::optim::Optimizer;
-use crate::core::params::sq_norm;
+use crate::core::params::{Segment, sq_norm};
 use crate::core::schedule::Schedule;
+use crate::core::train::StepSummary;
+use ndarray::ArrayView2;
 
 /// What one step measured.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -27,6 +30,19 @@ pub struct GptStep {
     pub grad_norm_clipped: f64,
     /// `‖Δθ‖` of the update actually applied.
     pub update_norm: f64,
+}
+
+impl GptStep {
+    /// The step as the MLP trainer summarizes one (the loss is the total, z-loss included).
+    pub fn summary(&self) -> StepSummary {
+        StepSummary {
+            step: self.step,
+            loss: self.loss.total,
+            lr: self.lr,
+            grad_norm: self.grad_norm,
+            grad_norm_clipped: self.grad_norm_clipped,
+        }
+    }
 }
 
 /// A GPT with its optimizer, schedule, clipping and token data.
@@ -46,6 +62,8 @@ pub struct GptTrainer<T> {
     grad_sq: Vec<f64>,
     update_sq: Vec<f64>,
     param_sq: Vec<f64>,
+    /// The probe-order layer of each segment, under which its update is reported.
+    segment_layers: Vec<usize>,
 }
 
 impl<T: Real> GptTrainer<T> {
@@ -62,6 +80,7 @@ impl<T: Real> GptTrainer<T> {
         let n = gpt.spec.tokens();
         let segments = gpt.params.segments.len();
         let batcher = Batcher::new(data.samples(), gpt.spec.batch, seed);
+        let segment_layers = gpt.segment_layers();
         GptTrainer {
             gpt,
             optimizer,
@@ -75,6 +94,7 @@ impl<T: Real> GptTrainer<T> {
             grad_sq: vec![0.0; segments],
             update_sq: vec![0.0; segments],
             param_sq: vec![0.0; segments],
+            segment_layers,
         }
     }
 
@@ -115,7 +135,8 @@ impl<T: Real> GptTrainer<T> {
             observer.on_start(&self.gpt);
         }
         let wanted = observer.wants_stats();
-        let loss = self.gpt.forward_backward(tokens, targets);
+        let mut e = Emit::new(observer, step);
+        let loss = self.gpt.forward_backward_reported(tokens, targets, &mut e);
         let params = &mut self.gpt.params;
         for (sq, seg) in self.grad_sq.iter_mut().zip(&params.segments) {
             *sq = sq_norm(&params.grads[seg.range()]);
@@ -128,13 +149,23 @@ impl<T: Real> GptTrainer<T> {
         for (k, seg) in params.segments.iter().enumerate() {
             let r = seg.range();
             let values = &mut params.values[r.clone()];
-            self.update_sq[k] = self
-                .optimizer
-                .update_segment(seg, values, &params.grads[r], lr);
+            let grads = &params.grads[r];
+            self.update_sq[k] = self.optimizer.update_segment(seg, values, grads, lr);
             if wanted.param_norms {
                 self.param_sq[k] = sq_norm(values);
             }
+            if e.on {
+                report_update(
+                    &mut e,
+                    self.optimizer.op(),
+                    seg,
+                    values,
+                    grads,
+                    self.segment_layers[k],
+                );
+            }
         }
+        let observer = e.observer;
         self.step += 1;
         let out = GptStep {
             step,
@@ -160,6 +191,25 @@ impl<T: Real> GptTrainer<T> {
             model: &self.gpt,
         });
         out
+    }
+}
+
+/// One segment's update as an op event: input its gradient, output the updated values.
+fn report_update<T: Real>(
+    e: &mut Emit<'_, T>,
+    op: Op,
+    seg: &Segment,
+    values: &[T],
+    grads: &[T],
+    layer: usize,
+) {
+    let shape = (seg.rows, seg.cols);
+    let (value, grad) = (
+        ArrayView2::from_shape(shape, values),
+        ArrayView2::from_shape(shape, grads),
+    );
+    if let (Ok(value), Ok(grad)) = (value, grad) {
+        e.op(Some(layer), op, Phase::Update, &[grad], value);
     }
 }
 

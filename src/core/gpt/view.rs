@@ -53,6 +53,50 @@ const QK_BLOCK_PARTS: [fn(usize) -> Part; 8] = [
     Part::Fc2,
 ];
 
+/// The probe-order layer index of each module of one block: where its op events are filed.
+/// Without qk-norm, `q_norm` and `k_norm` repeat `qkv` (they report nothing).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BlockLayers {
+    pub ln1: usize,
+    pub qkv: usize,
+    pub q_norm: usize,
+    pub k_norm: usize,
+    pub proj: usize,
+    pub ln2: usize,
+    pub fc1: usize,
+    pub fc2: usize,
+}
+
+impl BlockLayers {
+    /// Block `b`'s layers, from the same part order the view uses.
+    pub fn of(qk_norm: bool, b: usize) -> Self {
+        let parts: &[fn(usize) -> Part] = if qk_norm {
+            &QK_BLOCK_PARTS
+        } else {
+            &BLOCK_PARTS
+        };
+        let base = 2 + b * parts.len();
+        let mut out = BlockLayers::default();
+        for (k, part) in parts.iter().enumerate() {
+            let slot = match part(b) {
+                Part::Ln1(_) => &mut out.ln1,
+                Part::Qkv(_) => &mut out.qkv,
+                Part::QNorm(_) => &mut out.q_norm,
+                Part::KNorm(_) => &mut out.k_norm,
+                Part::Proj(_) => &mut out.proj,
+                Part::Ln2(_) => &mut out.ln2,
+                Part::Fc1(_) => &mut out.fc1,
+                _ => &mut out.fc2,
+            };
+            *slot = base + k;
+        }
+        if !qk_norm {
+            (out.q_norm, out.k_norm) = (out.qkv, out.qkv);
+        }
+        out
+    }
+}
+
 impl<T: Real> Gpt<T> {
     fn parts_per_block(&self) -> usize {
         match self.spec.qk_norm {
@@ -63,6 +107,25 @@ impl<T: Real> Gpt<T> {
 
     fn has_final_norm(&self) -> bool {
         self.spec.norm_position == NormPosition::Pre
+    }
+
+    /// The probe-order layers of `ln_f` (post-LN: the head's) and of the head.
+    pub(super) fn final_layers(&self) -> (usize, usize) {
+        let head = self.layer_count() - 1;
+        (head - usize::from(self.has_final_norm()), head)
+    }
+
+    /// The probe-order layer of each parameter segment: the first module that shows it (a tied
+    /// head's weight is `tok_emb`'s).
+    pub fn segment_layers(&self) -> Vec<usize> {
+        let mut out = vec![usize::MAX; self.params.segments.len()];
+        for l in (0..self.layer_count()).rev() {
+            let v = self.layer_view(l);
+            for k in std::iter::once(v.weight).chain(v.bias) {
+                out[k] = l;
+            }
+        }
+        out
     }
 
     /// Module `l` in probe order; out-of-range `l` is the head.

@@ -8,7 +8,7 @@ use ndarray::ArrayView2;
 use super::explain::{Hyper, Site, explain};
 use crate::core::float::Real;
 use crate::core::model::view::Probed;
-use crate::core::observer::{Observer, OpEvent, StepEvent};
+use crate::core::observer::{Observer, Op, OpEvent, StepEvent};
 use crate::record::trace::{NanOrigin, TensorSummary};
 
 /// Which non-finite value an output held, in the priority [`NanOrigin::value`] reports.
@@ -116,6 +116,8 @@ pub fn summarize<T: Real>(t: ArrayView2<'_, T>) -> TensorSummary {
 #[derive(Debug)]
 pub struct OriginChecker {
     hyper: Hyper,
+    /// Each layer's module name (empty: the model names none).
+    names: Vec<String>,
     pub origin: Option<NanOrigin>,
 }
 
@@ -123,7 +125,23 @@ impl OriginChecker {
     pub fn new(hyper: Hyper) -> Self {
         OriginChecker {
             hyper,
+            names: Vec::new(),
             origin: None,
+        }
+    }
+
+    /// Names the module of each origin from `names[layer]` (a GPT's state_dict modules).
+    pub fn with_layer_names(mut self, names: Vec<String>) -> Self {
+        self.names = names;
+        self
+    }
+
+    /// `layer`'s module; attention's own ops are filed under `attn.qkv` but belong to `attn`.
+    fn module(&self, layer: Option<usize>, op: Op) -> Option<String> {
+        let name = self.names.get(layer?)?;
+        match (op.is_attention_core(), name.strip_suffix(".qkv")) {
+            (true, Some(attn)) => Some(attn.to_string()),
+            _ => Some(name.clone()),
         }
     }
 }
@@ -151,6 +169,7 @@ impl<T: Real> Observer<T> for OriginChecker {
         self.origin = Some(NanOrigin {
             step: event.step,
             layer: event.layer,
+            module: self.module(event.layer, event.op),
             op: event.op.name().to_string(),
             phase: event.phase,
             value: value.label().to_string(),

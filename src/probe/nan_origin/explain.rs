@@ -5,6 +5,7 @@ use ndarray::{ArrayView1, ArrayView2, Axis};
 
 use super::checker::NonFinite;
 use crate::core::float::Real;
+use crate::core::gpt::TokenNorm;
 use crate::core::layers::NormKind;
 use crate::core::loss::LossKind;
 use crate::core::observer::{Op, OpEvent, Phase};
@@ -80,8 +81,31 @@ fn input_names(op: Op) -> &'static [&'static str] {
         Op::NormAffine(_) => &["x̂"],
         Op::Update(_) => &["g"],
         Op::NormBackward(_) | Op::ActivationBackward(_) | Op::DropoutBackward => &["grad"],
-        Op::Loss(_) => &["logits"],
+        Op::Loss(_) | Op::TokenLoss => &["logits"],
         Op::Activation(_) => &["x"],
+        Op::Embedding => &["tok_emb", "pos_emb"],
+        Op::Linear => &["x", "W", "b"],
+        Op::LinearGradWeight => &["x", "dy"],
+        Op::LinearGradInput => &["dy", "W"],
+        Op::LinearGradBias | Op::RowNormBackward(_) => &["dy"],
+        Op::RowNormalize(_) => &["x"],
+        Op::RowAffine(_) => &["x̂"],
+        Op::AttnScores => &["q", "k"],
+        Op::AttnSoftmax => &["scores"],
+        Op::AttnValues => &["P", "v"],
+        Op::AttnBackward => &["dO"],
+        Op::MlpActivation(_) => &["z"],
+        Op::EmbeddingBackward | Op::MlpActivationBackward(_) => &["grad"],
+    }
+}
+
+/// A matrix product whose overflow [`product_overflow`] explains, with the length of its sums:
+/// the inner dimension of `a·b`, or the rows of `aᵀ·b` for a weight gradient.
+fn product_terms(op: Op, a: &TensorSummary) -> Option<usize> {
+    match op {
+        Op::DenseMatmul | Op::Linear | Op::LinearGradInput | Op::AttnValues => Some(a.cols),
+        Op::DenseGradWeight | Op::LinearGradWeight => Some(a.rows),
+        _ => None,
     }
 }
 
@@ -90,9 +114,11 @@ pub fn explain<T: Real>(site: &Site<'_, '_, T>, h: &Hyper) -> String {
     let op = site.event.op;
     let reason = if let Some(k) = site.inputs.iter().position(|s| s.nonfinite > 0) {
         already_nonfinite(site, k)
-    } else if matches!(op, Op::DenseMatmul | Op::DenseGradWeight) {
-        product_overflow(site, h)
-    } else if matches!(op, Op::NormNormalize(_)) {
+    } else if let Some(terms) = product_terms(op, &site.input(0)) {
+        product_overflow(site, h, terms)
+    } else if op == Op::AttnScores {
+        super::explain_attention::scores(site, h)
+    } else if matches!(op, Op::NormNormalize(_) | Op::RowNormalize(_)) {
         normalize(site, h)
     } else if site.event.phase == Phase::Update {
         super::explain_update::update(site, h)
@@ -111,7 +137,10 @@ pub fn explain<T: Real>(site: &Site<'_, '_, T>, h: &Hyper) -> String {
 fn already_nonfinite<T>(site: &Site<'_, '_, T>, k: usize) -> String {
     let n = site.input(k).nonfinite;
     let name = site.name(k);
-    if site.event.op == Op::Loss(LossKind::CrossEntropy) {
+    if matches!(
+        site.event.op,
+        Op::Loss(LossKind::CrossEntropy) | Op::TokenLoss
+    ) {
         return format!(
             "{name} already hold {n} non-finite values: the softmax of ±inf logits is inf/inf = NaN"
         );
@@ -123,13 +152,8 @@ fn already_nonfinite<T>(site: &Site<'_, '_, T>, k: usize) -> String {
 }
 
 /// `h·W` (forward) or `hᵀ·dz` (weight gradient): products of large factors, or long sums, overflow.
-fn product_overflow<T>(site: &Site<'_, '_, T>, h: &Hyper) -> String {
+fn product_overflow<T>(site: &Site<'_, '_, T>, h: &Hyper, terms: usize) -> String {
     let (a, b) = (site.input(0), site.input(1));
-    let terms = if site.event.op == Op::DenseMatmul {
-        a.cols
-    } else {
-        a.rows
-    };
     let bound = a.max_abs * b.max_abs;
     let head = site.finite_inputs();
     let limit = h.limit();
@@ -148,21 +172,32 @@ fn product_overflow<T>(site: &Site<'_, '_, T>, h: &Hyper) -> String {
     }
 }
 
-/// `(z − μ) / sqrt(σ² + eps)` per lane: a constant lane with eps 0 is 0/0; a huge lane overflows σ².
+/// `(z − μ) / sqrt(σ² + eps)` per lane (RMSNorm: `z / sqrt(mean z² + eps)`): a constant
+/// (RMSNorm: all-zero) lane with eps 0 is 0/0; a huge lane overflows σ².
 fn normalize<T: Real>(site: &Site<'_, '_, T>, h: &Hyper) -> String {
     let Some(z) = site.event.inputs.first() else {
         return elementwise(site, h);
     };
-    let batchnorm = site.event.op == Op::NormNormalize(NormKind::Batchnorm);
-    let norm = if batchnorm { "batchnorm" } else { "layernorm" };
-    let Some((lane_name, lane)) = lane_of(batchnorm, z.view(), site.at) else {
+    let (norm, batchnorm, rms) = match site.event.op {
+        Op::NormNormalize(NormKind::Batchnorm) => ("batchnorm", true, false),
+        Op::RowNormalize(TokenNorm::Rmsnorm) => ("rmsnorm", false, true),
+        _ => ("layernorm", false, false),
+    };
+    let rows = if matches!(site.event.op, Op::RowNormalize(_)) {
+        "row"
+    } else {
+        "sample"
+    };
+    let Some((lane_name, lane)) = lane_of(batchnorm, rows, z.view(), site.at) else {
         return elementwise(site, h);
     };
     let (lo, hi, max_abs) = lane.iter().fold(
         (f64::INFINITY, f64::NEG_INFINITY, 0.0_f64),
         |(lo, hi, m), &v| (lo.min(v.wide()), hi.max(v.wide()), m.max(v.wide().abs())),
     );
-    if h.norm_eps == 0.0 && lo == hi {
+    if h.norm_eps == 0.0 && rms && max_abs == 0.0 {
+        format!("{norm} mean(z²) = 0 with eps 0: 0/0 ({lane_name} is all zeros)")
+    } else if h.norm_eps == 0.0 && !rms && lo == hi {
         format!(
             "{norm} variance 0 with eps 0: 0/0 ({lane_name} is constant, every z = {})",
             sci(lo)
@@ -174,7 +209,7 @@ fn normalize<T: Real>(site: &Site<'_, '_, T>, h: &Hyper) -> String {
             sci(max_abs),
             h.limit()
         )
-    } else if h.norm_eps == 0.0 {
+    } else if h.norm_eps == 0.0 && !rms {
         format!(
             "{norm} with eps 0: {lane_name} spans only {}, so its variance rounds to 0: 0/0",
             sci(hi - lo)
@@ -187,6 +222,7 @@ fn normalize<T: Real>(site: &Site<'_, '_, T>, h: &Hyper) -> String {
 /// The lane holding `at`: a row for layernorm, a column for batchnorm.
 fn lane_of<'v, T>(
     batchnorm: bool,
+    rows: &str,
     z: ArrayView2<'v, T>,
     at: [usize; 2],
 ) -> Option<(String, ArrayView1<'v, T>)> {
@@ -199,7 +235,7 @@ fn lane_of<'v, T>(
             )
         })
     } else {
-        (row < z.nrows()).then(|| (format!("sample {row}"), z.index_axis_move(Axis(0), row)))
+        (row < z.nrows()).then(|| (format!("{rows} {row}"), z.index_axis_move(Axis(0), row)))
     }
 }
 
@@ -213,6 +249,10 @@ pub(super) fn elementwise<T>(site: &Site<'_, '_, T>, h: &Hyper) -> String {
             "the loss lse(z) − z_y"
         }
         (Op::Loss(LossKind::Mse), None) => "the squared error (ŷ − y)² or its gradient",
+        (Op::TokenLoss, None) if site.event.phase == Phase::Forward => {
+            "the loss lse(z) − z_y + z_loss·lse(z)²"
+        }
+        (Op::Embedding, _) => "tok_emb[x] + pos_emb",
         (_, None) => "the loss",
         _ => "the result",
     };

@@ -10,6 +10,7 @@
 
 mod checker;
 mod explain;
+mod explain_attention;
 mod explain_update;
 
 use serde::{Deserialize, Serialize};
