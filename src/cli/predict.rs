@@ -110,8 +110,12 @@ fn text(s: &Scenario, p: &Prediction, gate: &str) -> String {
     } else {
         "λmax(H)"
     };
+    let unit = match s.transformer() {
+        Some(_) => "sequences",
+        None => "samples",
+    };
     let mut out = format!(
-        "predict {}: step 0 (no training), probe batch of {} samples\n",
+        "predict {}: step 0 (no training), probe batch of {} {unit}\n",
         s.name, p.probe_batch
     );
     out += &format!(

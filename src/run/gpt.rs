@@ -1,8 +1,7 @@
 //! Runs a transformer scenario: builds the GPT, its token data and optimizer, and trains it with
 //! the per-step recorder attached, as `run::recorded_in` does for an MLP.
 //!
-//! Not yet for transformers (refused in validation or by the commands): the sharpness probe and
-//! the dead-unit probe of the MLP's activation.
+//! Not yet for transformers: the dead-unit probe of the MLP's activation.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,6 +17,7 @@ use crate::core::optim::Optimizer;
 use crate::core::weights::WeightsError;
 use crate::error::Error;
 use crate::probe::recorder::Recorder;
+use crate::probe::sharpness::{ProbePoint, RECORD_OPTIONS, SharpnessProbe};
 use crate::record::atomic::write_atomic;
 use crate::record::trace::Trace;
 use crate::scenario::{Scenario, TransformerConfig, gpt_spec};
@@ -73,9 +73,19 @@ pub fn gpt_recorded_in<T: Real>(
 ) -> Result<(RunSummary, Trace), Error> {
     let mut recorder = Recorder::<T>::new(s.probe.histogram_every, s.steps);
     let mut steps = Vec::with_capacity(s.steps);
+    // As `run_with_sharpness` does for an MLP: a sample before the update of every
+    // `sharpness_every`-th step, from the weights that step updates.
+    let every = s.probe.sharpness_every;
+    let mut probe = (every > 0).then(|| SharpnessProbe::for_gpt(&trainer, s.seed, RECORD_OPTIONS));
+    let mut sharpness = Vec::new();
     for _ in 0..s.steps {
         if stop.load(Ordering::Relaxed) {
             break;
+        }
+        if let Some(probe) = &mut probe
+            && trainer.step.is_multiple_of(every)
+        {
+            sharpness.push(probe.sample_at(ProbePoint::of_gpt(&trainer)));
         }
         steps.push(trainer.step_observed(&mut recorder).summary());
     }
@@ -99,5 +109,7 @@ pub fn gpt_recorded_in<T: Real>(
         n_params: gpt.params.len(),
         param_checksum: checksum(&gpt.params.values),
     };
-    Ok((summary, recorder.into_trace()))
+    let mut trace = recorder.into_trace();
+    trace.sharpness = sharpness;
+    Ok((summary, trace))
 }

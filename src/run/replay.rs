@@ -1,5 +1,5 @@
 //! Runs that rebuild a trainer from a scenario for a probe: the NaN-origin replay and the step-0
-//! sharpness of `--predict`. The probes themselves (`probe::nan_origin`, `probe::sharpness`) only
+//! sharpness of `--predict`, for an MLP or a transformer. The probes themselves (`probe::nan_origin`, `probe::sharpness`) only
 //! observe a trainer they are given.
 
 use std::path::Path;
@@ -18,7 +18,7 @@ use crate::probe::nan_origin::{
     CheckedOrigin, Hyper, OriginChecker, OriginReplay, ParamWatch, first_divergence,
     first_nonfinite_step,
 };
-use crate::probe::sharpness::{PREDICT_OPTIONS, Prediction, SharpnessProbe};
+use crate::probe::sharpness::{PREDICT_OPTIONS, Prediction, ProbePoint, SharpnessProbe};
 use crate::record::trace::NanOrigin;
 use crate::scenario::Scenario;
 
@@ -183,16 +183,11 @@ fn replay_in<T: Real, R: Replayable<T>>(
     })
 }
 
-/// The step-0 sharpness of `s` (no training), with [`PREDICT_OPTIONS`].
+/// The step-0 sharpness of `s` (no training), with [`PREDICT_OPTIONS`], MLP or transformer.
 pub fn predict(s: &Scenario, base_dir: Option<&Path>) -> Result<Prediction, Error> {
-    if s.transformer().is_some() {
-        let what = "`--predict` (the step-0 sharpness)";
-        return Err(Error::NotForTransformer { what });
-    }
-    fn at_step_0<T: Real>(trainer: Trainer<T>, seed: u64) -> Prediction {
-        let mut probe = SharpnessProbe::new(&trainer, seed, PREDICT_OPTIONS);
-        let sample = probe.sample(&trainer);
-        let constant = trainer.updater.optimizer.spec().stability_constant();
+    fn at_step_0<T: Real>(mut probe: SharpnessProbe, at: ProbePoint<'_, T>) -> Prediction {
+        let sample = probe.sample_at(at);
+        let constant = at.optimizer.spec().stability_constant();
         let largest_stable_lr = if sample.sharpness > 0.0 && sample.sharpness.is_finite() {
             constant / sample.sharpness
         } else {
@@ -205,9 +200,23 @@ pub fn predict(s: &Scenario, base_dir: Option<&Path>) -> Result<Prediction, Erro
             probe_batch: probe.batch(),
         }
     }
-    Ok(if is_f64(s) {
-        at_step_0(build_trainer::<f64>(s, base_dir)?, s.seed)
-    } else {
-        at_step_0(build_trainer::<f32>(s, base_dir)?, s.seed)
+    fn mlp<T: Real>(t: Trainer<T>, seed: u64) -> Prediction {
+        at_step_0(
+            SharpnessProbe::new(&t, seed, PREDICT_OPTIONS),
+            ProbePoint::of_mlp(&t),
+        )
+    }
+    fn gpt<T: Real>(t: GptTrainer<T>, seed: u64) -> Prediction {
+        at_step_0(
+            SharpnessProbe::for_gpt(&t, seed, PREDICT_OPTIONS),
+            ProbePoint::of_gpt(&t),
+        )
+    }
+    let seed = s.seed;
+    Ok(match (s.transformer(), is_f64(s)) {
+        (Some(t), true) => gpt(build_gpt_trainer::<f64>(s, t, base_dir)?, seed),
+        (Some(t), false) => gpt(build_gpt_trainer::<f32>(s, t, base_dir)?, seed),
+        (None, true) => mlp(build_trainer::<f64>(s, base_dir)?, seed),
+        (None, false) => mlp(build_trainer::<f32>(s, base_dir)?, seed),
     })
 }

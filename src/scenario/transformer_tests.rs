@@ -37,7 +37,6 @@ const CASES: &[(&str, usize, usize, &str, &str)] = &[
     ("[data]\nkind = \"tokens\"\n[model]\nkind = \"transformer\"\n[loss]\nkind = \"mse\"\n", 7, 8, "loss.kind", "cross-entropy"),
     ("[data]\nkind = \"tokens\"\n[model]\nkind = \"transformer\"\n[loss]\nz_loss = -1.0\n", 7, 10, "loss.z_loss", ">= 0"),
     ("[data]\nkind = \"tokens\"\n[model]\nkind = \"transformer\"\n[optimizer]\nl2 = 0.1\n", 7, 6, "optimizer.l2", "weight_decay"),
-    ("[data]\nkind = \"tokens\"\n[model]\nkind = \"transformer\"\n[probe]\nsharpness_every = 10\n", 7, 19, "probe.sharpness_every", "MLPs only so far"),
 ];
 
 #[test]

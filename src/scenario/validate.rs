@@ -46,7 +46,7 @@ pub(crate) fn validate_with(file: &ScenarioFile, ck: &Checker) -> Result<Scenari
     let loss = validate_loss(ck, &file.loss, &data)?;
     let optimizer = validate_optimizer(ck, &file.optimizer, &model)?;
     let schedule = validate_schedule(ck, &file.schedule, steps, optimizer.lr)?;
-    let probe = validate_probe(ck, &file.probe, &model)?;
+    let probe = validate_probe(ck, &file.probe)?;
     Ok(Scenario {
         name: file.name.clone(),
         description: file.description.clone(),

@@ -3,23 +3,9 @@
 use super::checker::{Checker, num};
 use super::error::ScenarioError;
 use super::file_checks::{Gates, ProbeTable, RobustTable};
-use super::resolved::ModelConfig;
 use super::resolved_training::{ProbeConfig, RobustConfig};
 
-pub(crate) fn validate_probe(
-    ck: &Checker,
-    p: &ProbeTable,
-    model: &ModelConfig,
-) -> Result<ProbeConfig, ScenarioError> {
-    if matches!(model, ModelConfig::Transformer(_)) && p.sharpness_every != 0 {
-        let reason = "the sharpness probe measures MLPs only so far (its Hessian-vector products are not written for attention); set it to 0";
-        return Err(ck.conflict(
-            "probe.sharpness_every",
-            &["model.kind"],
-            p.sharpness_every,
-            reason,
-        ));
-    }
+pub(crate) fn validate_probe(ck: &Checker, p: &ProbeTable) -> Result<ProbeConfig, ScenarioError> {
     Ok(ProbeConfig {
         histogram_every: ck.int_at_least("probe.histogram_every", p.histogram_every, 0)?,
         checkpoint_every: ck.int_at_least("probe.checkpoint_every", p.checkpoint_every, 0)?,

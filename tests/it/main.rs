@@ -9,6 +9,7 @@ mod determinism;
 mod diagnose_rules;
 mod fuzz_seeds;
 mod gpt_nan_origin;
+mod gpt_sharpness;
 mod gradient_checks;
 mod interrupt_safety;
 mod layering;

@@ -289,7 +289,7 @@ fn the_report_draws_sharpness_svg_only_when_samples_exist() {
     assert!(!quiet.path().join("sharpness.svg").exists());
 }
 
-/// `--predict` on a built-in scenario: the exit code and the JSON `gate`.
+/// `--predict` on a built-in scenario (or a scenario file): the exit code and the JSON `gate`.
 fn predict_builtin(name: &str) -> (Option<i32>, String) {
     let out = Command::cargo_bin("stabcheck")
         .unwrap()
@@ -315,9 +315,32 @@ fn predict_never_fails_a_scenario_that_trains_stably() {
     for name in ["adam-lr-too-high", "sgd-lr-1"] {
         assert_eq!(predict_builtin(name), (Some(1), "fail".into()), "{name}");
     }
-    // A non-positive step-0 sharpness implies no limit: not judged, never a pass.
+    // A saddle at step 0: power iteration alone finds λ = −26803 (the negative curvature is the
+    // largest in magnitude), which once read as "no limit". λmax itself is 18492, putting lr at
+    // 0.49 of Adam's bound, and the run trains stably.
     assert_eq!(
         predict_builtin("relu-init-3-repaired"),
-        (Some(0), "not-judged".into())
+        (Some(0), "pass".into())
     );
+}
+
+/// Regression: a sharpness that is not a positive finite number (here: weights holding a NaN)
+/// implies no limit: not judged, never a pass, never a failure.
+#[test]
+fn predict_does_not_judge_weights_it_cannot_measure() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let s = scenario::resolve("deep-mlp").unwrap();
+    let mut t: Trainer<f32> = build_trainer(&s, None).unwrap();
+    t.model.params.values[7] = f32::NAN;
+    let weights = dir.path().join("nan.npz");
+    stabcheck::record::atomic::save_npz(&weights, &t.model.params).unwrap();
+    let source = scenario::builtin_source("deep-mlp").unwrap().replacen(
+        "[model]\n",
+        &format!("[model]\nweights = {:?}\n", weights.display().to_string()),
+        1,
+    );
+    let path = dir.path().join("nan.toml");
+    std::fs::write(&path, source).unwrap();
+    let got = predict_builtin(path.to_str().unwrap());
+    assert_eq!(got, (Some(0), "not-judged".into()));
 }

@@ -13,13 +13,14 @@
 //! to rounding (`≈ 1e-16·‖∇L‖/ε`); otherwise the truncation error is `O(ε²)` (the same deep-mlp
 //! point, frozen: 42.816, 42.76609, 42.765593, 42.765588 at ε = 1e-4 … 1e-7).
 
-use ndarray::{Array2, s};
-
+use super::net::ProbeNet;
 use super::power::norm;
-use crate::core::data::{Dataset, Targets};
+use crate::core::data::Dataset;
+use crate::core::data::tokens::TokenData;
 use crate::core::float::Real;
-use crate::core::loss::{LossKind, LossTarget};
-use crate::core::model::{Model, ModelSpec};
+use crate::core::gpt::GptSpec;
+use crate::core::loss::LossKind;
+use crate::core::model::ModelSpec;
 
 /// Relative size of the finite-difference step (see the module docs).
 pub const FD_STEP: f64 = 1e-6;
@@ -27,20 +28,10 @@ pub const FD_STEP: f64 = 1e-6;
 /// Most samples in the probe batch when training uses mini-batches.
 pub const PROBE_SAMPLES: usize = 256;
 
-/// The probe batch's targets, in `f64`.
-#[derive(Debug, Clone)]
-enum ProbeTargets {
-    Classes(Vec<usize>),
-    Values(Array2<f64>),
-}
-
 /// The loss of a fixed batch as a function of the parameters, with its gradient and HVPs.
 #[derive(Debug, Clone)]
 pub struct HvpOperator {
-    model: Model<f64>,
-    x: Array2<f64>,
-    targets: ProbeTargets,
-    loss: LossKind,
+    net: ProbeNet,
     /// The weights `w` the products are taken at.
     pub center: Vec<f64>,
     center_grad: Vec<f64>,
@@ -66,6 +57,7 @@ pub fn probe_batch_size(samples: usize, batch: usize) -> usize {
 }
 
 impl HvpOperator {
+    /// Products of an MLP's loss on [`probe_batch_size`] samples of `data`.
     pub fn new<T: Real>(
         spec: &ModelSpec,
         data: &Dataset<T>,
@@ -74,22 +66,18 @@ impl HvpOperator {
         seed: u64,
     ) -> Self {
         let n = probe_batch_size(data.len(), batch);
-        let spec = ModelSpec {
-            dropout: 0.0,
-            ..spec.clone()
-        };
-        let model = Model::<f64>::new(spec, n, seed);
-        let x = data.x.slice(s![..n, ..]).mapv(|v| v.wide());
-        let targets = match &data.targets {
-            Targets::Classes(c) => ProbeTargets::Classes(c[..n].to_vec()),
-            Targets::Values(v) => ProbeTargets::Values(v.slice(s![..n, ..]).mapv(|v| v.wide())),
-        };
-        let len = model.params.len();
+        Self::of(ProbeNet::mlp(spec, data, n, loss, seed))
+    }
+
+    /// Products of a GPT's loss on its probe batch (see [`ProbeNet::gpt`]).
+    pub fn gpt(spec: GptSpec, data: &TokenData) -> Self {
+        Self::of(ProbeNet::gpt(spec, data))
+    }
+
+    fn of(net: ProbeNet) -> Self {
+        let len = net.params_len();
         HvpOperator {
-            model,
-            x,
-            targets,
-            loss,
+            net,
             center: vec![0.0; len],
             center_grad: vec![0.0; len],
             scale: None,
@@ -111,7 +99,7 @@ impl HvpOperator {
 
     /// Samples in the probe batch.
     pub fn batch(&self) -> usize {
-        self.x.nrows()
+        self.net.batch()
     }
 
     /// Sets the weights the products are taken at (widened to `f64`), evaluates the loss and
@@ -121,33 +109,16 @@ impl HvpOperator {
         for (c, v) in self.center.iter_mut().zip(values) {
             *c = v.wide();
         }
-        self.model.freeze_activation_pattern(false);
-        let cx = Cx {
-            x: &self.x,
-            targets: &self.targets,
-            loss: self.loss,
-        };
+        self.net.freeze(false);
         self.gradients += 1;
-        let loss = Self::gradient(&mut self.model, cx, &self.center, &mut self.center_grad);
-        self.model.freeze_activation_pattern(true);
+        let loss = self.net.gradient(&self.center, &mut self.center_grad);
+        self.net.freeze(true);
         loss
     }
 
     /// The gradient at the center (after [`HvpOperator::load`]).
     pub fn center_grad(&self) -> &[f64] {
         &self.center_grad
-    }
-
-    /// The mean loss at `w` with its gradient written into `out`.
-    fn gradient(model: &mut Model<f64>, cx: Cx<'_>, w: &[f64], out: &mut [f64]) -> f64 {
-        model.params.values.copy_from_slice(w);
-        let target = match cx.targets {
-            ProbeTargets::Classes(c) => LossTarget::Classes(c),
-            ProbeTargets::Values(v) => LossTarget::Values(v.view()),
-        };
-        let loss = model.loss_and_grad(cx.x.view(), &target, cx.loss);
-        out.copy_from_slice(&model.params.grads);
-        loss
     }
 
     /// `out = D½·H·D½·u` (`H·u` without a preconditioner) at the center.
@@ -162,16 +133,11 @@ impl HvpOperator {
             None => u,
         };
         let eps = self.fd_step * norm(&self.center).max(1.0) / norm(direction);
-        let cx = Cx {
-            x: &self.x,
-            targets: &self.targets,
-            loss: self.loss,
-        };
         for (sign, buf) in [(1.0, &mut self.plus), (-1.0, &mut self.minus)] {
             for ((w, c), d) in self.shifted.iter_mut().zip(&self.center).zip(direction) {
                 *w = c + sign * eps * d;
             }
-            Self::gradient(&mut self.model, cx, &self.shifted, buf);
+            self.net.gradient(&self.shifted, buf);
         }
         self.gradients += 2;
         let scale = self.scale.as_deref();
@@ -182,12 +148,12 @@ impl HvpOperator {
     }
 }
 
-/// The fixed parts of the probed loss, borrowed apart from the model.
-#[derive(Clone, Copy)]
-struct Cx<'a> {
-    x: &'a Array2<f64>,
-    targets: &'a ProbeTargets,
-    loss: LossKind,
+impl HvpOperator {
+    /// The mean loss at `w` with its gradient in `out` (tests difference it).
+    #[cfg(test)]
+    fn gradient_at(&mut self, w: &[f64], out: &mut [f64]) -> f64 {
+        self.net.gradient(w, out)
+    }
 }
 
 #[cfg(test)]
@@ -235,12 +201,7 @@ mod tests {
         let mut at = |t: f64| {
             let w: Vec<f64> = op.center.iter().zip(v).map(|(c, d)| c + t * d).collect();
             let mut g = vec![0.0; w.len()];
-            let cx = Cx {
-                x: &op.x,
-                targets: &op.targets,
-                loss: op.loss,
-            };
-            HvpOperator::gradient(&mut op.model, cx, &w, &mut g)
+            op.gradient_at(&w, &mut g)
         };
         (at(h) - 2.0 * at(0.0) + at(-h)) / (h * h)
     }
@@ -267,6 +228,35 @@ mod tests {
                 rel < 1e-4,
                 "{activation:?}/{norm:?}: vᵀHv {product} vs {second}"
             );
+        }
+    }
+
+    #[test]
+    fn gpt_products_match_second_differences_of_the_loss() {
+        use crate::core::data::tokens::{TokenData, TokenTask};
+        use crate::core::gpt::{Gpt, GptSpec, MlpActivation};
+        for (act, qk_norm) in [(MlpActivation::Gelu, false), (MlpActivation::Swiglu, true)] {
+            let spec = GptSpec {
+                mlp_activation: act,
+                qk_norm,
+                batch: 2,
+                init_std: 0.3,
+                ..GptSpec::for_tests()
+            };
+            let data = TokenData::synthetic(TokenTask::Markov, spec.vocab, spec.context, 8, 4);
+            let mut op = HvpOperator::gpt(spec, &data);
+            assert_eq!(op.batch(), 2);
+            op.load(&Gpt::<f64>::new(spec, 9).params.values);
+            let mut rng = stream_rng(3, Stream::Init(1));
+            let v: Vec<f64> = (0..op.len())
+                .map(|_| StandardNormal.sample(&mut rng))
+                .collect();
+            let mut hv = vec![0.0; v.len()];
+            op.apply(&v, &mut hv);
+            let product: f64 = v.iter().zip(&hv).map(|(a, b)| a * b).sum();
+            let second = curvature_from_losses(&mut op, &v, 1e-4);
+            let rel = (product - second).abs() / second.abs().max(1e-3);
+            assert!(rel < 1e-4, "{act:?}: vᵀHv {product} vs {second}");
         }
     }
 

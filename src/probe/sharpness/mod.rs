@@ -9,6 +9,7 @@
 
 pub mod hvp;
 pub mod limit;
+pub mod net;
 pub mod power;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,15 +18,19 @@ use rand_distr::{Distribution, StandardNormal};
 
 use self::hvp::HvpOperator;
 use self::limit::preconditioner_sqrt;
-use self::power::{PowerOptions, top_eigenvalue};
+use self::power::{PowerOptions, top_algebraic_eigenvalue};
 use crate::core::float::Real;
+use crate::core::gpt::train::GptTrainer;
 use crate::core::observer::Observer;
+use crate::core::optim::Optimizer;
+use crate::core::params::Segment;
 use crate::core::rng::{Stream, stream_rng};
 use crate::core::train::{StepSummary, Trainer};
 use crate::record::trace::SharpnessSample;
 
-/// Power-iteration budget of the samples recorded during training: at most 20 HVPs, stopping
-/// when successive estimates agree to 1e-4 relative.
+/// Power-iteration budget of the samples recorded during training: at most 20 HVPs per run
+/// (twice that when λmax needs the shifted run), stopping when the residual is within 1% of the
+/// estimate (`‖r‖² ≤ 1e-4·θ²`, see [`power`]).
 pub const RECORD_OPTIONS: PowerOptions = PowerOptions {
     max_iterations: 20,
     tolerance: 1e-4,
@@ -45,11 +50,61 @@ pub struct SharpnessProbe {
     options: PowerOptions,
 }
 
+/// What a sample reads of a trainer (MLP or GPT) at the step it is about to take.
+#[derive(Debug, Clone, Copy)]
+pub struct ProbePoint<'a, T> {
+    /// The next step (0-based) and its learning rate.
+    pub step: usize,
+    pub lr: f64,
+    pub optimizer: &'a Optimizer<T>,
+    pub segments: &'a [Segment],
+    /// Per-layer lr multipliers (empty: all 1).
+    pub lr_scales: &'a [f64],
+    pub values: &'a [T],
+}
+
+impl<'a, T: Real> ProbePoint<'a, T> {
+    pub fn of_mlp(trainer: &'a Trainer<T>) -> Self {
+        ProbePoint {
+            step: trainer.step,
+            lr: trainer.schedule.lr_at(trainer.step),
+            optimizer: &trainer.updater.optimizer,
+            segments: &trainer.model.params.segments,
+            lr_scales: &trainer.updater.lr_scales,
+            values: &trainer.model.params.values,
+        }
+    }
+
+    pub fn of_gpt(trainer: &'a GptTrainer<T>) -> Self {
+        ProbePoint {
+            step: trainer.step,
+            lr: trainer.schedule.lr_at(trainer.step),
+            optimizer: &trainer.optimizer,
+            segments: &trainer.gpt.params.segments,
+            lr_scales: &[],
+            values: &trainer.gpt.params.values,
+        }
+    }
+}
+
 impl SharpnessProbe {
     /// A probe of `trainer`'s model and data; `seed` is the scenario seed.
     pub fn new<T: Real>(trainer: &Trainer<T>, seed: u64, options: PowerOptions) -> Self {
         let m = &trainer.model;
         let hvp = HvpOperator::new(&m.spec, &trainer.data, m.batch, trainer.loss, seed);
+        Self::with(hvp, seed, options)
+    }
+
+    /// A probe of a GPT trainer's model on its probe batch (see [`net::ProbeNet::gpt`]).
+    pub fn for_gpt<T: Real>(trainer: &GptTrainer<T>, seed: u64, options: PowerOptions) -> Self {
+        Self::with(
+            HvpOperator::gpt(trainer.gpt.spec, &trainer.data),
+            seed,
+            options,
+        )
+    }
+
+    fn with(hvp: HvpOperator, seed: u64, options: PowerOptions) -> Self {
         let mut rng = stream_rng(seed, Stream::Sharpness);
         let start = (0..hvp.len())
             .map(|_| StandardNormal.sample(&mut rng))
@@ -68,14 +123,16 @@ impl SharpnessProbe {
 
     /// The sharpness at the weights `trainer` will update next (step `trainer.step`).
     pub fn sample<T: Real>(&mut self, trainer: &Trainer<T>) -> SharpnessSample {
-        let step = trainer.step;
-        let lr = trainer.schedule.lr_at(step);
-        let spec = *trainer.updater.optimizer.spec();
-        let limit = spec.stability_constant() / lr;
-        let values = &trainer.model.params.values;
+        self.sample_at(ProbePoint::of_mlp(trainer))
+    }
+
+    /// The sharpness at `at`'s weights, against its optimizer's limit at its lr.
+    pub fn sample_at<T: Real>(&mut self, at: ProbePoint<'_, T>) -> SharpnessSample {
+        let spec = *at.optimizer.spec();
+        let limit = spec.stability_constant() / at.lr;
         let mut sample = SharpnessSample {
-            step,
-            lr,
+            step: at.step,
+            lr: at.lr,
             sharpness: f64::NAN,
             preconditioned: false,
             limit,
@@ -83,17 +140,15 @@ impl SharpnessProbe {
             hvps: 0,
             converged: false,
         };
-        if values.iter().any(|v| !v.is_finite()) {
+        if at.values.iter().any(|v| !v.is_finite()) {
             return sample;
         }
-        self.hvp.load(values);
-        let u = &trainer.updater;
-        let segments = &trainer.model.params.segments;
+        self.hvp.load(at.values);
         let grad = self.hvp.center_grad();
-        self.hvp.scale = preconditioner_sqrt(&u.optimizer, segments, &u.lr_scales, grad);
+        self.hvp.scale = preconditioner_sqrt(at.optimizer, at.segments, at.lr_scales, grad);
         sample.preconditioned = self.hvp.scale.is_some();
         let hvp = &mut self.hvp;
-        let r = top_eigenvalue(&self.start, self.options, |v, out| hvp.apply(v, out));
+        let r = top_algebraic_eigenvalue(&self.start, self.options, |v, out| hvp.apply(v, out));
         if r.eigenvalue.is_finite() {
             self.start = r.vector;
         }

@@ -1,0 +1,136 @@
+//! The probed network: an `f64` copy of the training model with a fixed probe batch, MLP or GPT,
+//! as a function from parameters to the mean loss and its gradient.
+//!
+//! The GPT's probe batch is the first `batch` sequences in data order (its buffers are sized for
+//! one training batch), fixed for the whole run. Its ReLU MLPs are not frozen at the centre's
+//! pattern as the MLP's are (the kinks crossed inside `±εx` can add curvature that autodiff's
+//! Hessian would not show); GELU, GELU-tanh and SwiGLU are smooth and need no freezing.
+
+use ndarray::{Array2, s};
+
+use crate::core::data::tokens::TokenData;
+use crate::core::data::{Dataset, Targets};
+use crate::core::float::Real;
+use crate::core::gpt::{Gpt, GptSpec};
+use crate::core::loss::{LossKind, LossTarget};
+use crate::core::model::{Model, ModelSpec};
+
+/// The probe batch's targets, in `f64`.
+#[derive(Debug, Clone)]
+pub enum ProbeTargets {
+    Classes(Vec<usize>),
+    Values(Array2<f64>),
+}
+
+/// A model copy and its probe batch.
+#[derive(Debug, Clone)]
+pub enum ProbeNet {
+    Mlp {
+        model: Box<Model<f64>>,
+        x: Array2<f64>,
+        targets: ProbeTargets,
+        loss: LossKind,
+    },
+    Gpt {
+        gpt: Box<Gpt<f64>>,
+        tokens: Vec<u32>,
+        targets: Vec<u32>,
+    },
+}
+
+impl ProbeNet {
+    /// The MLP of `spec` without dropout (the probe evaluates as eval mode does) on the first `n`
+    /// samples of `data`.
+    pub fn mlp<T: Real>(
+        spec: &ModelSpec,
+        data: &Dataset<T>,
+        n: usize,
+        loss: LossKind,
+        seed: u64,
+    ) -> Self {
+        let spec = ModelSpec {
+            dropout: 0.0,
+            ..spec.clone()
+        };
+        let targets = match &data.targets {
+            Targets::Classes(c) => ProbeTargets::Classes(c[..n].to_vec()),
+            Targets::Values(v) => ProbeTargets::Values(v.slice(s![..n, ..]).mapv(|v| v.wide())),
+        };
+        ProbeNet::Mlp {
+            model: Box::new(Model::<f64>::new(spec, n, seed)),
+            x: data.x.slice(s![..n, ..]).mapv(|v| v.wide()),
+            targets,
+            loss,
+        }
+    }
+
+    /// The GPT of `spec` on the first `spec.batch` sequences of `data`.
+    pub fn gpt(spec: GptSpec, data: &TokenData) -> Self {
+        let (t, len) = (spec.context, spec.context + 1);
+        let n = spec.batch.min(data.samples());
+        let (mut tokens, mut targets) = (vec![0; spec.tokens()], vec![0; spec.tokens()]);
+        for b in 0..n {
+            let seq = &data.sequences[b * len..(b + 1) * len];
+            tokens[b * t..(b + 1) * t].copy_from_slice(&seq[..t]);
+            targets[b * t..(b + 1) * t].copy_from_slice(&seq[1..]);
+        }
+        ProbeNet::Gpt {
+            gpt: Box::new(Gpt::<f64>::new(spec, 0)),
+            tokens,
+            targets,
+        }
+    }
+
+    pub fn params_len(&self) -> usize {
+        match self {
+            ProbeNet::Mlp { model, .. } => model.params.len(),
+            ProbeNet::Gpt { gpt, .. } => gpt.params.len(),
+        }
+    }
+
+    /// Samples (MLP) or sequences (GPT) in the probe batch.
+    pub fn batch(&self) -> usize {
+        match self {
+            ProbeNet::Mlp { x, .. } => x.nrows(),
+            ProbeNet::Gpt { gpt, .. } => gpt.spec.batch,
+        }
+    }
+
+    /// Freezes (or thaws) the MLP's ReLU-family pattern at the last evaluated point.
+    pub fn freeze(&mut self, on: bool) {
+        if let ProbeNet::Mlp { model, .. } = self {
+            model.freeze_activation_pattern(on);
+        }
+    }
+
+    /// The mean loss at `w` with its gradient written into `out`.
+    pub fn gradient(&mut self, w: &[f64], out: &mut [f64]) -> f64 {
+        match self {
+            ProbeNet::Mlp {
+                model,
+                x,
+                targets,
+                loss,
+            } => {
+                model.params.values.copy_from_slice(w);
+                let target = match targets {
+                    ProbeTargets::Classes(c) => LossTarget::Classes(c),
+                    ProbeTargets::Values(v) => LossTarget::Values(v.view()),
+                };
+                let value = model.loss_and_grad(x.view(), &target, *loss);
+                out.copy_from_slice(&model.params.grads);
+                value
+            }
+            ProbeNet::Gpt {
+                gpt,
+                tokens,
+                targets,
+            } => {
+                gpt.params.values.copy_from_slice(w);
+                let value = gpt.forward_backward(tokens, targets).total;
+                out.copy_from_slice(&gpt.params.grads);
+                value
+            }
+        }
+    }
+}
