@@ -33,12 +33,20 @@ pub fn robust(r: &RobustRecord) -> Result<Section, Error> {
 fn robust_summary(r: &RobustRecord) -> String {
     let n = r.cases.len();
     let verdict = if r.passed { "PASS" } else { "FAIL" };
+    let ranges = &r.scenario.robust;
+    let span = |[lo, hi]: [f64; 2]| format!("{}..{}", fmt(lo), fmt(hi));
+    let init = r.scenario.init_key().0.trim_start_matches("model.");
+    // Token data has no input scale (its range is [1, 1]): say nothing of it.
+    let input = match r.scenario.transformer() {
+        Some(_) => String::new(),
+        None => format!(", input_scale × {}", span(ranges.input_scale)),
+    };
     format!(
         "<p class=\"summary\"><strong>{verdict}</strong>: {} of {n} perturbed cases stable \
          ({} of them without progress), {} unstable. Stable fraction {} with a {:.0}% \
          Clopper–Pearson interval {} .. {}; the gate needs a lower bound of at least {}.</p>\
-         <p>Cases drawn with seed {} over the <code>[robust]</code> ranges: lr × {}..{}, \
-         init_scale × {}..{}, input_scale × {}..{}, batch {}..{}{}.</p>",
+         <p>Cases drawn with seed {} over the <code>[robust]</code> ranges: lr × {}, \
+         {init} × {}{input}, batch {}..{}{}.</p>",
         r.stable,
         r.no_progress,
         r.unstable,
@@ -48,15 +56,11 @@ fn robust_summary(r: &RobustRecord) -> String {
         fmt(r.interval[1]),
         fmt(r.min_stable_fraction),
         r.seed,
-        fmt(r.scenario.robust.lr[0]),
-        fmt(r.scenario.robust.lr[1]),
-        fmt(r.scenario.robust.init_scale[0]),
-        fmt(r.scenario.robust.init_scale[1]),
-        fmt(r.scenario.robust.input_scale[0]),
-        fmt(r.scenario.robust.input_scale[1]),
-        r.scenario.robust.batch[0],
-        r.scenario.robust.batch[1],
-        if r.scenario.robust.vary_seed {
+        span(ranges.lr),
+        span(ranges.init_scale),
+        ranges.batch[0],
+        ranges.batch[1],
+        if ranges.vary_seed {
             ", a fresh seed per case"
         } else {
             ""

@@ -76,12 +76,6 @@ pub fn run_cases(
     keep: &(dyn Fn(usize) -> bool + Sync),
     progress: &(dyn Fn() + Sync),
 ) -> Result<(Vec<CaseResult>, Option<MinimalFailure>), Error> {
-    if base.transformer().is_some() {
-        // Its perturbations (init_scale, input_scale) are an MLP's; a transformer's are issue 19's.
-        return Err(Error::NotForTransformer {
-            what: "`stabcheck robust`",
-        });
-    }
     let perturbations = draw_cases(base, options.cases, options.seed);
     let chosen: Vec<(usize, &Perturbation)> = perturbations
         .iter()

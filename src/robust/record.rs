@@ -38,7 +38,8 @@ impl MinimalFailure {
             base.optimizer.lr.to_string(),
             scenario.optimizer.lr.to_string(),
         );
-        note("model.init_scale", init_scale(base), init_scale(&scenario));
+        let init = |s: &Scenario| s.init_key().1.to_string();
+        note(base.init_key().0, init(base), init(&scenario));
         note(
             "data.batch",
             base.data.batch.to_string(),
@@ -124,10 +125,4 @@ impl RobustRecord {
         }
         Ok(written)
     }
-}
-
-/// The MLP's init scale as text (`robust` refuses transformers before any case runs).
-fn init_scale(s: &Scenario) -> String {
-    s.mlp()
-        .map_or_else(|| "none".to_string(), |m| m.init_scale.to_string())
 }

@@ -3,7 +3,8 @@
 //!
 //! lr, init_scale and input_scale are multiplicative on the base values and log-uniform; batch is
 //! absolute, uniform in its range and clamped to the samples; the seed is any u64 when
-//! `vary_seed`, else the base seed (docs/conventions.md, "[robust] ranges").
+//! `vary_seed`, else the base seed (docs/conventions.md, "[robust] ranges"). On a transformer the
+//! init multiplier scales `model.init_std` and the input scale stays 1 (token data has none).
 
 pub use crate::record::robust::Perturbation;
 use proptest::prelude::*;
@@ -26,18 +27,17 @@ impl Perturbation {
 
     /// The scenario this case runs: the base with the perturbation applied and revalidated.
     pub fn apply(&self, base: &Scenario) -> Result<Scenario, ScenarioError> {
-        let set = [
+        let (init_key, init) = base.init_key();
+        let mut set = vec![
             format!("optimizer.lr={:e}", base.optimizer.lr * self.lr_scale),
-            format!(
-                "model.init_scale={:e}",
-                base.mlp().map_or(1.0, |m| m.init_scale) * self.init_scale_scale
-            ),
+            format!("{init_key}={:e}", init * self.init_scale_scale),
             format!("data.batch={}", self.batch),
-            format!(
-                "data.input_scale={:e}",
-                base.data.input_scale * self.input_scale_scale
-            ),
         ];
+        // Token data has no input scale (its robust range is [1, 1]); writing the key would be refused.
+        if base.transformer().is_none() {
+            let input_scale = base.data.input_scale * self.input_scale_scale;
+            set.push(format!("data.input_scale={input_scale:e}"));
+        }
         let overrides = Overrides {
             seed: Some(self.seed),
             steps: None,
@@ -50,8 +50,13 @@ impl Perturbation {
     }
 }
 
-fn log_uniform([lo, hi]: [f64; 2]) -> impl Strategy<Value = f64> {
-    (lo.ln()..=hi.ln()).prop_map(f64::exp)
+/// Log-uniform in `[lo, hi]`; `lo == hi` (valid in `[robust]`, and token data's input scale)
+/// is that value, since proptest refuses an empty float range with a panic.
+fn log_uniform([lo, hi]: [f64; 2]) -> BoxedStrategy<f64> {
+    if lo >= hi {
+        return Just(lo).boxed();
+    }
+    (lo.ln()..=hi.ln()).prop_map(f64::exp).boxed()
 }
 
 /// `n` cases drawn from the `[robust]` ranges with a ChaCha RNG seeded by `seed`: the same seed
@@ -112,6 +117,18 @@ mod tests {
             assert!((0.5..=2.0).contains(&p.init_scale_scale), "{p:?}");
             assert!((16..=256).contains(&p.batch), "{p:?}");
             assert!((0.1..=10.0).contains(&p.input_scale_scale), "{p:?}");
+        }
+    }
+
+    /// Regression: `[robust]` accepts `lo == hi`, which once panicked inside proptest.
+    #[test]
+    fn a_degenerate_range_draws_its_one_value_instead_of_panicking() {
+        let mut b = base();
+        b.robust.lr = [2.0, 2.0];
+        b.robust.input_scale = [0.5, 0.5];
+        for p in draw_cases(&b, 20, 1) {
+            assert_eq!((p.lr_scale, p.input_scale_scale), (2.0, 0.5), "{p:?}");
+            assert!((0.5..=2.0).contains(&p.init_scale_scale), "{p:?}");
         }
     }
 

@@ -116,9 +116,10 @@ pub struct RobustTable {
     /// `[lo, hi]` batch sizes, 1 <= lo <= hi. Defaults to `[16, 256]`.
     #[serde(default = "defaults::robust_batch")]
     pub batch: [i64; 2],
-    /// `[lo, hi]` multipliers of `input_scale`, 0 < lo <= hi, finite. Defaults to `[0.1, 10.0]`.
-    #[serde(default = "defaults::robust_input_scale")]
-    pub input_scale: [f64; 2],
+    /// `[lo, hi]` multipliers of `input_scale`, 0 < lo <= hi, finite. Defaults to `[0.1, 10.0]`;
+    /// not for token data, which has no input scale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_scale: Option<[f64; 2]>,
     /// Draw a new seed for every case. Defaults to `true`.
     #[serde(default = "defaults::yes")]
     pub vary_seed: bool,
@@ -162,7 +163,7 @@ impl Default for RobustTable {
             lr: defaults::robust_lr(),
             init_scale: defaults::robust_init_scale(),
             batch: defaults::robust_batch(),
-            input_scale: defaults::robust_input_scale(),
+            input_scale: None,
             vary_seed: defaults::yes(),
         }
     }

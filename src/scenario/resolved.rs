@@ -159,6 +159,16 @@ impl Scenario {
         }
     }
 
+    /// The key that scales the initial weights, with its value: `model.init_scale` of an MLP (a
+    /// multiplier of its init's standard deviation), `model.init_std` of a transformer (the
+    /// standard deviation itself). `robust` and its report perturb and name this key.
+    pub fn init_key(&self) -> (&'static str, f64) {
+        match &self.model {
+            ModelConfig::Mlp(m) => ("model.init_scale", m.init_scale),
+            ModelConfig::Transformer(t) => ("model.init_std", t.init_std),
+        }
+    }
+
     /// Width of each hidden layer, input side first (empty for a transformer).
     pub fn hidden_widths(&self) -> Vec<usize> {
         self.mlp().map_or_else(Vec::new, |m| m.hidden.clone())

@@ -49,7 +49,7 @@ impl From<&Scenario> for ScenarioFile {
                 sharpness_every: int(s.probe.sharpness_every),
             },
             gates: s.gates.clone(),
-            robust: robust_table(&s.robust),
+            robust: robust_table(&s.robust, s.data.kind == DataKind::Tokens),
         }
     }
 }
@@ -143,14 +143,14 @@ fn optimizer_table(o: &OptimizerConfig) -> OptimizerTable {
     }
 }
 
-fn robust_table(r: &RobustConfig) -> RobustTable {
+fn robust_table(r: &RobustConfig, tokens: bool) -> RobustTable {
     RobustTable {
         cases: int(r.cases),
         min_stable_fraction: r.min_stable_fraction,
         lr: r.lr,
         init_scale: r.init_scale,
         batch: [int(r.batch[0]), int(r.batch[1])],
-        input_scale: r.input_scale,
+        input_scale: (!tokens).then_some(r.input_scale),
         vary_seed: r.vary_seed,
     }
 }

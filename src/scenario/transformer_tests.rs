@@ -37,6 +37,7 @@ const CASES: &[(&str, usize, usize, &str, &str)] = &[
     ("[data]\nkind = \"tokens\"\n[model]\nkind = \"transformer\"\n[loss]\nkind = \"mse\"\n", 7, 8, "loss.kind", "cross-entropy"),
     ("[data]\nkind = \"tokens\"\n[model]\nkind = \"transformer\"\n[loss]\nz_loss = -1.0\n", 7, 10, "loss.z_loss", ">= 0"),
     ("[data]\nkind = \"tokens\"\n[model]\nkind = \"transformer\"\n[optimizer]\nl2 = 0.1\n", 7, 6, "optimizer.l2", "weight_decay"),
+    ("[data]\nkind = \"tokens\"\n[model]\nkind = \"transformer\"\n[robust]\ninput_scale = [1.0, 1.0]\n", 7, 15, "robust.input_scale", "no input scale"),
 ];
 
 #[test]

@@ -47,6 +47,7 @@ pub(crate) fn validate_with(file: &ScenarioFile, ck: &Checker) -> Result<Scenari
     let optimizer = validate_optimizer(ck, &file.optimizer, &model)?;
     let schedule = validate_schedule(ck, &file.schedule, steps, optimizer.lr)?;
     let probe = validate_probe(ck, &file.probe)?;
+    let robust = validate_robust(ck, &file.robust, data.kind == DataKind::Tokens)?;
     Ok(Scenario {
         name: file.name.clone(),
         description: file.description.clone(),
@@ -61,7 +62,7 @@ pub(crate) fn validate_with(file: &ScenarioFile, ck: &Checker) -> Result<Scenari
         clip: validate_clip(ck, &file.clip)?,
         probe,
         gates: validate_gates(ck, &file.gates)?,
-        robust: validate_robust(ck, &file.robust)?,
+        robust,
     })
 }
 

@@ -1,6 +1,7 @@
 //! Validation of `[probe]`, `[gates]` and `[robust]`.
 
 use super::checker::{Checker, num};
+use super::defaults;
 use super::error::ScenarioError;
 use super::file_checks::{Gates, ProbeTable, RobustTable};
 use super::resolved_training::{ProbeConfig, RobustConfig};
@@ -43,9 +44,12 @@ pub(crate) fn validate_gates(ck: &Checker, g: &Gates) -> Result<Gates, ScenarioE
     })
 }
 
+/// `[robust]`; token data has no input scale to perturb, so its range is `[1, 1]` and writing
+/// `robust.input_scale` is an error.
 pub(crate) fn validate_robust(
     ck: &Checker,
     r: &RobustTable,
+    tokens: bool,
 ) -> Result<RobustConfig, ScenarioError> {
     let batch = [
         ck.int_at_least("robust.batch[0]", r.batch[0], 1)?,
@@ -61,9 +65,29 @@ pub(crate) fn validate_robust(
         lr: multiplier_range(ck, "robust.lr", r.lr)?,
         init_scale: multiplier_range(ck, "robust.init_scale", r.init_scale)?,
         batch,
-        input_scale: multiplier_range(ck, "robust.input_scale", r.input_scale)?,
+        input_scale: robust_input_scale(ck, r.input_scale, tokens)?,
         vary_seed: r.vary_seed,
     })
+}
+
+fn robust_input_scale(
+    ck: &Checker,
+    range: Option<[f64; 2]>,
+    tokens: bool,
+) -> Result<[f64; 2], ScenarioError> {
+    let key = "robust.input_scale";
+    if tokens {
+        let found = range.map_or_else(String::new, |[lo, hi]| {
+            format!("[{}, {}]", num(lo), num(hi))
+        });
+        let why =
+            "token data has no input scale to perturb (data.input_scale is for feature vectors)";
+        // A record's resolved form carries the [1, 1] this returns; only a file can write the key.
+        let not_default = range.is_some_and(|r| r != [1.0, 1.0]);
+        ck.not_applicable(key, not_default, found, why)?;
+        return Ok([1.0, 1.0]);
+    }
+    multiplier_range(ck, key, range.unwrap_or_else(defaults::robust_input_scale))
 }
 
 /// `[lo, hi]` of finite multipliers with 0 < lo <= hi.

@@ -5,6 +5,7 @@
 use assert_cmd::Command;
 use tempfile::TempDir;
 
+use stabcheck::record::Record as _;
 use stabcheck::robust::{RobustOptions, RobustRecord, run_robust};
 use stabcheck::run::run_recorded;
 use stabcheck::scenario::{self, Overrides, Scenario, SetOverride};
@@ -172,4 +173,50 @@ fn shrinking_keeps_exactly_the_two_interacting_keys_near_their_thresholds() {
     // Batch bisects between the base 64 and at least 16 in six steps: within 1 of 31.
     assert!((30..=31).contains(&shrunk.batch), "{shrunk:?}");
     assert!(runs <= 5 + 5 * stabcheck::robust::shrink::BISECTION_STEPS);
+}
+
+/// `robust` on a transformer: its init multiplier scales `model.init_std`, token data has no
+/// input scale to perturb, and a failure found at a high lr shrinks to a scenario file that
+/// replays to the same finding.
+#[test]
+fn a_transformer_is_perturbed_by_its_own_keys_and_its_failure_replays() {
+    let mut base = scenario::resolve("tiny-gpt-fast").unwrap();
+    // AdamW at 3..30 (base 3e-3): unstable in every case (loss spikes, divergence).
+    base.robust.lr = [1e3, 1e4];
+    let r = robust(&base, 4, true);
+    assert_eq!(r.unstable, 4, "{r:?}");
+    for c in &r.cases {
+        let p = &c.perturbation;
+        assert_eq!(p.input_scale_scale, 1.0, "{p:?}");
+        let s = p.apply(&base).unwrap();
+        let std = s.transformer().unwrap().init_std;
+        assert!(
+            (std - 0.02 * p.init_scale_scale).abs() < 1e-12,
+            "{std} {p:?}"
+        );
+        assert!((s.optimizer.lr - 3e-3 * p.lr_scale).abs() < 1e-12);
+    }
+    let m = r.minimal_failure.as_ref().expect("a failure was shrunk");
+    let keys: Vec<&str> = m.changes.iter().map(|c| c.key.as_str()).collect();
+    assert!(keys.contains(&"optimizer.lr"), "{keys:?}");
+    assert!(
+        keys.iter()
+            .all(|k| ["seed", "optimizer.lr", "model.init_std", "data.batch"].contains(k)),
+        "{keys:?}"
+    );
+    let dir = TempDir::new().unwrap();
+    r.write(dir.path()).unwrap();
+    let replayed = scenario::load_file(&dir.path().join("minimal-failure.toml")).unwrap();
+    assert_eq!(replayed, m.scenario);
+    let run = run_recorded(&replayed, None, None).unwrap();
+    assert!(
+        run.verdict.errors().any(|f| f.kind == m.finding),
+        "{:?}",
+        run.verdict
+    );
+    let read = RobustRecord::read(&dir.path().join("robust.json")).unwrap();
+    assert_eq!(
+        read.scenario, base,
+        "robust.json reads back with the transformer scenario"
+    );
 }

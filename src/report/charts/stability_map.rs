@@ -146,13 +146,18 @@ pub fn robust_cases(r: &RobustRecord) -> Result<String, Error> {
         .collect();
     let legend_entries = legend_of(classes.iter().cloned());
     let (lr, init) = (r.scenario.robust.lr, r.scenario.robust.init_scale);
-    let title =
-        "Robust cases by lr and init-scale multiplier (batch, input scale and seed vary too)";
+    let init_key = r.scenario.init_key().0;
+    let title = match r.scenario.transformer() {
+        Some(_) => "Robust cases by lr and init-std multiplier (batch and seed vary too)",
+        None => {
+            "Robust cases by lr and init-scale multiplier (batch, input scale and seed vary too)"
+        }
+    };
     style::svg("robust-cases", (WIDTH, 480), |root| {
         let (strip, plot) =
             root.split_vertically(26 + 20 * legend_entries.len().div_ceil(4) as u32);
         legend(&strip, &legend_entries)?;
-        draw_cases(&plot, r, &classes, (lr, init), title)
+        draw_cases(&plot, r, &classes, (lr, init), (title, init_key))
     })
 }
 
@@ -161,7 +166,7 @@ fn draw_cases(
     r: &RobustRecord,
     classes: &[(String, RGBColor)],
     (lr, init): ([f64; 2], [f64; 2]),
-    title: &str,
+    (title, init_key): (&str, &str),
 ) -> Result<(), String> {
     let pad = |[lo, hi]: [f64; 2]| (lo / 1.1)..(hi * 1.1);
     let mut chart = ChartBuilder::on(plot)
@@ -175,7 +180,7 @@ fn draw_cases(
         .configure_mesh()
         .light_line_style(GRID)
         .x_desc("optimizer.lr × (log scale)")
-        .y_desc("model.init_scale × (log scale)")
+        .y_desc(format!("{init_key} × (log scale)"))
         .x_label_formatter(&tick)
         .y_label_formatter(&tick)
         .draw()
