@@ -4,7 +4,7 @@ use super::*;
 use crate::core::clip::Clip;
 use crate::core::data::tokens::{TokenData, TokenTask};
 use crate::core::gpt::train::GptTrainer;
-use crate::core::gpt::{Gpt, GptSpec};
+use crate::core::gpt::{Gpt, GptSpec, MlpActivation};
 use crate::core::optim::{Optimizer, OptimizerKind, OptimizerSpec};
 use crate::core::schedule::Schedule;
 
@@ -83,4 +83,39 @@ fn gpt_modules_are_recorded_by_name_with_hand_computed_statistics() {
     assert_eq!(head.activation_max_abs, max_logit);
     assert!(trace.steps[1].layers.iter().all(|s| s.nonfinite == 0));
     assert!(!trace.histograms.is_empty());
+}
+
+/// Dead ReLU units of a GPT's MLP, counted over every token of the batch: a quarter of block 0's
+/// `fc1` units get a bias of −50 (no normalized input through weights of std 0.02 can lift them
+/// over 0), the rest +50 (none can fall under it), so exactly a quarter are dead; GELU models
+/// have no unit probe and report 0.
+#[test]
+fn dead_relu_units_of_a_gpt_mlp_are_counted_over_every_token() {
+    for (act, expected) in [(MlpActivation::Relu, 0.25), (MlpActivation::Gelu, 0.0)] {
+        let mut t = trainer();
+        let spec = GptSpec {
+            mlp_activation: act,
+            ..t.gpt.spec
+        };
+        t.gpt = Gpt::new(spec, 3);
+        let bias = t.gpt.blocks[0].fc1.bias.expect("bias = true");
+        let seg = t.gpt.params.segments[bias];
+        let width = seg.rows * seg.cols;
+        assert_eq!(width, 4 * spec.d_model);
+        for (j, b) in t.gpt.params.values[seg.offset..seg.offset + width]
+            .iter_mut()
+            .enumerate()
+        {
+            *b = if j < width / 4 { -50.0 } else { 50.0 };
+        }
+        let mut recorder = Recorder::<f64>::new(0, 1);
+        t.step_observed(&mut recorder);
+        let trace = recorder.into_trace();
+        let l = trace
+            .layer_names
+            .iter()
+            .position(|n| n == "blocks.0.mlp.fc1");
+        let stats = &trace.steps[0].layers[l.expect("fc1 is a probed module")];
+        assert_eq!(stats.dead_fraction, expected, "{act:?}");
+    }
 }

@@ -5,6 +5,7 @@
 //! "instead of SGD" on an Adam run) yields `None` and is not tried.
 
 use crate::core::clip::ClipKind;
+use crate::core::gpt::{MlpActivation, NormPosition};
 use crate::core::layers::NormKind;
 use crate::core::layers::activation::Activation;
 use crate::core::schedule::ScheduleKind;
@@ -33,7 +34,8 @@ pub const CLIP_NORM: Idea = idea("clip by norm 1.0", clip_norm);
 pub const MATCHED_INIT: Idea = idea("init matched to the activation", |s| {
     matched_init(s, "").map(|fix| fix.set)
 });
-pub const XAVIER_INIT: Idea = idea("xavier init", |_| {
+pub const XAVIER_INIT: Idea = idea("xavier init", |s| {
+    s.mlp()?;
     sets(&["model.init=\"xavier-normal\"", "model.init_scale=1.0"])
 });
 pub const LAYERNORM: Idea = idea("layernorm", |s| {
@@ -61,8 +63,12 @@ pub const INPUT_SCALE_ONE: Idea = idea("normalized inputs", |s| {
     (s.data.input_scale != 1.0).then(|| vec!["data.input_scale=1.0".to_string()])
 });
 pub const NORM_EPS: Idea = idea("norm_eps 1e-5", |s| {
-    let m = s.mlp()?;
-    (m.norm != NormKind::None && m.norm_eps == 0.0).then(|| vec!["model.norm_eps=1e-5".to_string()])
+    let eps_0 = match (s.mlp(), s.transformer()) {
+        (Some(m), _) => m.norm != NormKind::None && m.norm_eps == 0.0,
+        (None, Some(t)) => t.norm_eps == 0.0,
+        (None, None) => false,
+    };
+    eps_0.then(|| vec!["model.norm_eps=1e-5".to_string()])
 });
 pub const OPTIMIZER_EPS: Idea = idea("optimizer eps 1e-5", |s| {
     let has_eps = s.optimizer.kind.is_adaptive();
@@ -70,12 +76,42 @@ pub const OPTIMIZER_EPS: Idea = idea("optimizer eps 1e-5", |s| {
 });
 pub const ADAM: Idea = idea("adam instead of sgd", |s| {
     let sgd_family = s.optimizer.kind.is_sgd_family();
+    // A transformer gets AdamW, as the peers and nanoGPT train it.
+    let kind = match s.transformer() {
+        Some(_) => "adamw",
+        None => "adam",
+    };
     sgd_family.then(|| {
         vec![
-            "optimizer.kind=\"adam\"".into(),
+            format!("optimizer.kind=\"{kind}\""),
             "optimizer.lr=0.001".into(),
         ]
     })
+});
+/// LayerNorm on queries and keys bounds the attention logits (Dehghani et al. 2023, Wortsman et
+/// al. 2023).
+pub const QK_NORM: Idea = idea("qk-layernorm", |s| {
+    (!s.transformer()?.qk_norm).then(|| vec!["model.qk_norm=true".to_string()])
+});
+/// PaLM's auxiliary loss `1e-4 · log²Z` keeps the output logits' normalizer near 1.
+pub const Z_LOSS: Idea = idea("z-loss 1e-4", |s| {
+    s.transformer()?;
+    (s.loss.z_loss == 0.0).then(|| vec!["loss.z_loss=1e-4".to_string()])
+});
+/// Pre-LN keeps the residual stream's gradients bounded at init; post-LN needs warm-up (Xiong et
+/// al. 2020).
+pub const PRE_LN: Idea = idea("pre-LN", |s| {
+    let post = s.transformer()?.norm_position == NormPosition::Post;
+    post.then(|| vec!["model.norm_position=\"pre\"".to_string()])
+});
+/// A ReLU MLP's dead units revive under GELU (no half-line of zeros).
+pub const GELU_MLP: Idea = idea("gelu MLP", |s| {
+    let relu = s.transformer()?.mlp_activation == MlpActivation::Relu;
+    relu.then(|| vec!["model.mlp_activation=\"gelu\"".to_string()])
+});
+/// GPT-2's init standard deviation, when the scenario's is larger.
+pub const GPT2_INIT: Idea = idea("init_std 0.02", |s| {
+    (s.transformer()?.init_std > 0.02).then(|| vec!["model.init_std=0.02".to_string()])
 });
 pub const DROP_GROUPS: Idea = idea("drop the lr groups", |s| {
     (!s.optimizer.groups.is_empty()).then(|| vec!["optimizer.groups=[]".to_string()])
@@ -86,7 +122,14 @@ pub const DROP_GROUPS: Idea = idea("drop the lr groups", |s| {
 pub const TABLE: &[(FindingKind, &[Idea])] = &[
     (
         FindingKind::Nonfinite,
-        &[NORM_EPS, OPTIMIZER_EPS, DROP_GROUPS, LR_X01, CLIP_NORM],
+        &[
+            NORM_EPS,
+            OPTIMIZER_EPS,
+            DROP_GROUPS,
+            LR_X01,
+            CLIP_NORM,
+            QK_NORM,
+        ],
     ),
     (FindingKind::RootCause, &[DROP_GROUPS, LR_X01, CLIP_NORM]),
     (
@@ -100,28 +143,45 @@ pub const TABLE: &[(FindingKind, &[Idea])] = &[
             RESIDUAL,
             WARMUP,
             DROP_GROUPS,
+            QK_NORM,
+            PRE_LN,
+            GPT2_INIT,
         ],
     ),
     (
         FindingKind::VanishingGradients,
-        &[MATCHED_INIT, RELU_FAMILY, RESIDUAL, LAYERNORM],
+        &[MATCHED_INIT, RELU_FAMILY, RESIDUAL, LAYERNORM, PRE_LN],
     ),
     (
         FindingKind::LossDivergence,
-        &[LR_X03, LR_X01, WARMUP, ADAM, DROP_GROUPS],
+        &[
+            LR_X03,
+            LR_X01,
+            WARMUP,
+            ADAM,
+            DROP_GROUPS,
+            QK_NORM,
+            Z_LOSS,
+            PRE_LN,
+            GPT2_INIT,
+        ],
     ),
     (
         FindingKind::LossSpike,
-        &[LR_X03, LR_X01, WARMUP, ADAM, CLIP_NORM],
+        &[
+            LR_X03, LR_X01, WARMUP, ADAM, CLIP_NORM, QK_NORM, Z_LOSS, PRE_LN,
+        ],
     ),
     (
         FindingKind::LossOscillation,
-        &[LR_X03, LR_X01, WARMUP, ADAM],
+        &[LR_X03, LR_X01, WARMUP, ADAM, PRE_LN],
     ),
-    (FindingKind::NoProgress, &[LR_X10, LR_X100, ADAM]),
+    // No progress from too small an lr, or from one so large that the loss only bounces (AdamW
+    // at 0.3 on a transformer): both directions are tried.
+    (FindingKind::NoProgress, &[LR_X10, LR_X100, ADAM, LR_X01]),
     (
         FindingKind::DeadUnits,
-        &[LEAKY_RELU, LR_X01, BIAS_ZERO, INPUT_SCALE_ONE],
+        &[LEAKY_RELU, LR_X01, BIAS_ZERO, INPUT_SCALE_ONE, GELU_MLP],
     ),
     (
         FindingKind::SaturatedUnits,
@@ -219,5 +279,69 @@ mod tests {
             (RELU_FAMILY.sets)(&sigmoid),
             sets(&["model.activation=\"relu\""])
         );
+    }
+
+    #[test]
+    fn a_transformer_gets_its_own_ideas_and_none_of_the_mlps() {
+        let mut s = resolve("tiny-gpt-fast").unwrap(); // pre-LN, no qk-norm, z-loss 0, AdamW
+        assert_eq!((QK_NORM.sets)(&s), sets(&["model.qk_norm=true"]));
+        assert_eq!((Z_LOSS.sets)(&s), sets(&["loss.z_loss=1e-4"]));
+        for idea in [
+            PRE_LN,
+            GPT2_INIT,
+            NORM_EPS,
+            ADAM,
+            XAVIER_INIT,
+            MATCHED_INIT,
+            LAYERNORM,
+            RESIDUAL,
+            RELU_FAMILY,
+            LEAKY_RELU,
+            BIAS_ZERO,
+            INPUT_SCALE_ONE,
+        ] {
+            assert_eq!((idea.sets)(&s), None, "{}", idea.name);
+        }
+        let t = match &mut s.model {
+            crate::scenario::ModelConfig::Transformer(t) => t,
+            crate::scenario::ModelConfig::Mlp(_) => unreachable!("tiny-gpt-fast is a transformer"),
+        };
+        t.norm_position = NormPosition::Post;
+        t.qk_norm = true;
+        t.init_std = 0.1;
+        t.norm_eps = 0.0;
+        t.mlp_activation = MlpActivation::Relu;
+        s.loss.z_loss = 1e-4;
+        s.optimizer.kind = crate::core::optim::OptimizerKind::Sgd;
+        assert_eq!((PRE_LN.sets)(&s), sets(&["model.norm_position=\"pre\""]));
+        assert_eq!((GPT2_INIT.sets)(&s), sets(&["model.init_std=0.02"]));
+        assert_eq!((NORM_EPS.sets)(&s), sets(&["model.norm_eps=1e-5"]));
+        assert_eq!(
+            (GELU_MLP.sets)(&s),
+            sets(&["model.mlp_activation=\"gelu\""])
+        );
+        assert_eq!(
+            (ADAM.sets)(&s),
+            sets(&["optimizer.kind=\"adamw\"", "optimizer.lr=0.001"])
+        );
+        assert_eq!((QK_NORM.sets)(&s), None);
+        assert_eq!((Z_LOSS.sets)(&s), None);
+        // Every idea a transformer gets validates on it (none is refused as an MLP key).
+        for (_, ideas) in TABLE {
+            for idea in *ideas {
+                if let Some(set) = (idea.sets)(&s) {
+                    let overrides = crate::scenario::Overrides {
+                        seed: None,
+                        steps: None,
+                        set: set
+                            .iter()
+                            .map(|a| crate::scenario::SetOverride::parse(a).unwrap())
+                            .collect(),
+                    };
+                    crate::scenario::apply_overrides(&s, &overrides)
+                        .unwrap_or_else(|e| panic!("{}: {e}", idea.name));
+                }
+            }
+        }
     }
 }

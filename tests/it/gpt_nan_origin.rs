@@ -13,11 +13,11 @@ use stabcheck::scenario::{Scenario, parse_str};
 use tempfile::TempDir;
 
 /// The optimizer table of most cases.
-const ADAMW: &str = "kind = \"adamw\"\nlr = 1e-3";
+pub const ADAMW: &str = "kind = \"adamw\"\nlr = 1e-3";
 
 /// A 2-block GPT on a 64-token Markov source: `model` adds keys to its table, `optimizer` is
 /// the whole optimizer table.
-fn gpt(steps: usize, model: &str, optimizer: &str) -> Scenario {
+pub fn gpt(steps: usize, model: &str, optimizer: &str) -> Scenario {
     let text = format!(
         "name = \"gpt-nan\"\nseed = 3\nsteps = {steps}\nprecision = \"f32\"\n\
          [data]\nkind = \"tokens\"\ntask = \"markov\"\nvocab = 64\ncontext = 8\nsamples = 64\nbatch = 4\n\
@@ -29,7 +29,7 @@ fn gpt(steps: usize, model: &str, optimizer: &str) -> Scenario {
 
 /// [`gpt`] starting from its own initial weights after `edit` (by state_dict name), given to it
 /// as an npz file.
-fn with_weights(
+pub fn with_weights(
     dir: &Path,
     (steps, model, optimizer): (usize, &str, &str),
     edit: impl Fn(&str, &mut [f32]),

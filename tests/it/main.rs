@@ -8,6 +8,7 @@ mod cli_gates;
 mod determinism;
 mod diagnose_rules;
 mod fuzz_seeds;
+mod gpt_dead_units;
 mod gpt_nan_origin;
 mod gpt_sharpness;
 mod gradient_checks;

@@ -251,3 +251,26 @@ fn bad_input_exits_2_and_runs_nothing() {
     assert_eq!(code, Some(2));
     assert!(!dir.path().join("fix.json").exists());
 }
+
+/// `fix` on a transformer: AdamW at lr 3 spikes and makes no progress; the candidates include
+/// the transformer's own ideas (qk-layernorm, z-loss), none is an MLP key refused by validation,
+/// and a verified fix (a lower lr) replays from fixed.toml as a pass.
+#[test]
+fn a_transformer_gets_its_own_candidates_and_a_verified_fix() {
+    let base = with("tiny-gpt-fast", &["optimizer.lr=3.0"]);
+    let r = run_fix(&base, None, &FixOptions::default()).unwrap();
+    assert_eq!(r.original.status, Status::Fail);
+    assert_verified_means_passed(&r);
+    assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+    let tried = |set: &str| r.candidates.iter().any(|c| c.set.iter().any(|s| s == set));
+    assert!(tried("model.qk_norm=true") && tried("loss.z_loss=1e-4"));
+    let best = r.best().expect("a verified fix");
+    assert!(
+        best.set.iter().any(|s| s.starts_with("optimizer.lr=")),
+        "{best:?}"
+    );
+    let fixed = parse_str(&r.fixed_toml().unwrap().unwrap(), "fixed.toml").unwrap();
+    assert!(fixed.transformer().is_some());
+    let run = run_recorded(&fixed, None, None).unwrap();
+    assert_eq!(run.verdict.status, Status::Pass, "{:?}", run.verdict);
+}
