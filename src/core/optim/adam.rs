@@ -73,7 +73,7 @@ pub(super) fn adam<T: Real>(
 #[cfg(test)]
 mod tests {
     use super::super::testing::{assert_close, segment, two_steps, with_decay as spec};
-    use super::super::{Optimizer, OptimizerKind, OptimizerSpec};
+    use super::super::{Optimizer, OptimizerKind, OptimizerSpec, StateBuffer};
     use crate::core::params::{ParamKind, Segment};
 
     // The shared example (see `testing::two_steps`): w = [1, −2], b = [3], lr = 0.1,
@@ -172,7 +172,10 @@ mod tests {
         opt.begin_step();
         opt.update_segment(&one_weight(), &mut w, &[1e25], 0.1);
         assert_eq!(w[0], 1.0);
-        assert_eq!(opt.state(&one_weight()).1, [f32::INFINITY]);
+        assert_eq!(
+            opt.state(&one_weight(), StateBuffer::ExpAvgSq),
+            [f32::INFINITY]
+        );
 
         let mut opt = Optimizer::<f64>::new(spec, 1);
         let mut w = [1.0f64];

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 pub use self::each::Measured;
 use self::each::update_each;
+pub use self::props::StateBuffer;
 use super::float::Real;
 use super::params::{ParamKind, Segment};
 
@@ -66,15 +67,12 @@ impl OptimizerSpec {
     }
 }
 
-/// An optimizer with its state, sized once for the whole flat parameter buffer.
-///
-/// `first` holds the momentum buffer (momentum, nesterov) or Adam's `m`; `second` holds Adam's `v`
-/// or RMSprop's running `E[g²]`. Kinds without a buffer keep it empty.
+/// An optimizer with its state, sized once for the whole flat parameter buffer: one buffer per
+/// entry of [`OptimizerKind::state_names`], as many as the kind needs.
 #[derive(Debug, Clone)]
 pub struct Optimizer<T> {
     spec: OptimizerSpec,
-    first: Vec<T>,
-    second: Vec<T>,
+    state: Vec<Vec<T>>,
     /// Adam's `t`: the number of [`Optimizer::begin_step`] calls so far (1 during the first step).
     step: u64,
 }
@@ -82,18 +80,10 @@ pub struct Optimizer<T> {
 impl<T: Real> Optimizer<T> {
     /// Allocates all state (zeros) for `n_params` parameters; updates never allocate.
     pub fn new(spec: OptimizerSpec, n_params: usize) -> Self {
-        // `first`: momentum or Adam's m; `second`: Adam's v or RMSprop's E[g²]. The props test
-        // holds the total to `OptimizerKind::state_buffers`, which the budget counts.
-        let (first, second) = match spec.kind {
-            OptimizerKind::Sgd => (0, 0),
-            OptimizerKind::Momentum | OptimizerKind::Nesterov => (n_params, 0),
-            OptimizerKind::Adam | OptimizerKind::Adamw => (n_params, n_params),
-            OptimizerKind::Rmsprop => (0, n_params),
-        };
+        let buffers = spec.kind.state_names().len();
         Optimizer {
             spec,
-            first: vec![T::zero(); first],
-            second: vec![T::zero(); second],
+            state: vec![vec![T::zero(); n_params]; buffers],
             step: 0,
         }
     }
@@ -147,11 +137,19 @@ impl<T: Real> Optimizer<T> {
             0.0
         };
         let r = seg.range();
+        // The buffers in `state_names` order: [momentum_buffer], [exp_avg, exp_avg_sq], [square_avg].
+        let mut state = self.state.iter_mut().map(|b| &mut b[r.clone()]);
+        #[allow(clippy::expect_used)] // invariant: `new` allocates one buffer per state name
+        let mut next = || {
+            state
+                .next()
+                .expect("Optimizer::new allocates every state buffer its kind names")
+        };
         match s.kind {
             OptimizerKind::Sgd => sgd::sgd(values, grads, lr, wd, value_norm),
             OptimizerKind::Momentum | OptimizerKind::Nesterov => {
                 let nesterov = s.kind == OptimizerKind::Nesterov;
-                let buf = &mut self.first[r];
+                let buf = next();
                 sgd::momentum(values, grads, buf, lr, s.momentum, wd, nesterov, value_norm)
             }
             OptimizerKind::Adam | OptimizerKind::Adamw => {
@@ -170,11 +168,11 @@ impl<T: Real> Optimizer<T> {
                     independent: s.independent_weight_decay,
                     value_norm,
                 };
-                let (m, v) = (&mut self.first[r.clone()], &mut self.second[r]);
+                let (m, v) = (next(), next());
                 adam::adam(values, grads, m, v, &hyper)
             }
             OptimizerKind::Rmsprop => {
-                let sq_avg = &mut self.second[r];
+                let sq_avg = next();
                 rmsprop::rmsprop(values, grads, sq_avg, lr, s.alpha, s.eps, wd, value_norm)
             }
         }
@@ -187,21 +185,25 @@ impl<T: Real> Optimizer<T> {
 
     /// State values held, over every buffer (a test holds it to [`OptimizerKind::state_buffers`]).
     pub fn state_len(&self) -> usize {
-        self.first.len() + self.second.len()
+        self.state.iter().map(Vec::len).sum()
     }
 
-    /// One segment's (first, second) moment state for probes; a kind without one gives `&[]`.
-    pub fn state(&self, seg: &Segment) -> (&[T], &[T]) {
-        (segment_of(&self.first, seg), segment_of(&self.second, seg))
+    /// `seg`'s part of state buffer `which`, for probes; `&[]` when the kind keeps no such buffer.
+    pub fn state(&self, seg: &Segment, which: StateBuffer) -> &[T] {
+        let names = self.spec.kind.state_names();
+        match names.iter().position(|&n| n == which) {
+            Some(k) => &self.state[k][seg.range()],
+            None => &[],
+        }
     }
-}
 
-/// `seg`'s part of a state buffer, or `&[]` for a buffer the kind does not keep.
-fn segment_of<'a, T>(buf: &'a [T], seg: &Segment) -> &'a [T] {
-    if buf.is_empty() {
-        &[]
-    } else {
-        &buf[seg.range()]
+    /// `seg`'s part of the running mean of `g²` (Adam's `v`, RMSprop's `E[g²]`), or `&[]`.
+    pub fn second_moment(&self, seg: &Segment) -> &[T] {
+        let names = self.spec.kind.state_names();
+        match names.iter().find(|n| n.is_second_moment()) {
+            Some(&which) => self.state(seg, which),
+            None => &[],
+        }
     }
 }
 

@@ -18,6 +18,26 @@
 
 use super::{OptimizerKind, OptimizerSpec};
 
+/// One parameter-sized state buffer of an optimizer (PyTorch's names in `optimizer.state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateBuffer {
+    /// Heavy-ball velocity `v ← μv + g` (momentum, Nesterov).
+    MomentumBuffer,
+    /// Adam's first moment `m`.
+    ExpAvg,
+    /// Adam's second moment `v`.
+    ExpAvgSq,
+    /// RMSprop's running `E[g²]`.
+    SquareAvg,
+}
+
+impl StateBuffer {
+    /// Whether it is a running mean of `g²` (the denominator of an adaptive optimizer).
+    pub fn is_second_moment(self) -> bool {
+        matches!(self, Self::ExpAvgSq | Self::SquareAvg)
+    }
+}
+
 impl OptimizerKind {
     /// Whether it divides gradients by a running RMS (`√v + eps`): its sharpness is then
     /// `λmax(P⁻¹H)`, and it has an `eps`.
@@ -30,13 +50,20 @@ impl OptimizerKind {
         matches!(self, Self::Sgd | Self::Momentum | Self::Nesterov)
     }
 
-    /// How many parameter-sized state buffers it keeps (momentum, Adam's m and v, RMSprop's E[g²]).
-    pub fn state_buffers(self) -> usize {
+    /// Its parameter-sized state buffers, in the order the optimizer holds them, named as
+    /// PyTorch's `optimizer.state_dict()` names them.
+    pub fn state_names(self) -> &'static [StateBuffer] {
         match self {
-            Self::Sgd => 0,
-            Self::Momentum | Self::Nesterov | Self::Rmsprop => 1,
-            Self::Adam | Self::Adamw => 2,
+            Self::Sgd => &[],
+            Self::Momentum | Self::Nesterov => &[StateBuffer::MomentumBuffer],
+            Self::Adam | Self::Adamw => &[StateBuffer::ExpAvg, StateBuffer::ExpAvgSq],
+            Self::Rmsprop => &[StateBuffer::SquareAvg],
         }
+    }
+
+    /// How many parameter-sized state buffers it keeps (the budget counts them).
+    pub fn state_buffers(self) -> usize {
+        self.state_names().len()
     }
 
     /// The dotted name of its update op in records (`adam.update`).

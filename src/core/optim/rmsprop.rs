@@ -42,7 +42,7 @@ pub(super) fn rmsprop<T: Real>(
 #[cfg(test)]
 mod tests {
     use super::super::testing::{assert_close, segment, two_steps};
-    use super::super::{Optimizer, OptimizerKind, OptimizerSpec};
+    use super::super::{Optimizer, OptimizerKind, OptimizerSpec, StateBuffer};
     use crate::core::params::ParamKind;
 
     #[test]
@@ -80,6 +80,7 @@ mod tests {
         opt.begin_step();
         assert!(opt.update_segment(&seg, &mut w, &[0.0], 0.01).is_nan());
         assert!(w[0].is_nan());
-        assert_eq!(opt.state(&seg), (&[][..], &[0.0][..]));
+        assert_eq!(opt.state(&seg, StateBuffer::SquareAvg), [0.0]);
+        assert_eq!(opt.state(&seg, StateBuffer::ExpAvg), [] as [f64; 0]);
     }
 }

@@ -39,7 +39,7 @@ pub fn preconditioner_sqrt<T: Real>(
     let mut d = vec![1.0; grad.len()];
     for seg in segments {
         let scale = lr_scales.get(seg.layer).copied().unwrap_or(1.0);
-        let (_, v) = optimizer.state(seg);
+        let v = optimizer.second_moment(seg);
         let r = seg.range();
         for (k, (d, &g)) in d[r].iter_mut().zip(&grad[seg.range()]).enumerate() {
             *d = if spec.kind.is_adaptive() {
