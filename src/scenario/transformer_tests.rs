@@ -104,3 +104,14 @@ fn without_a_source_an_mlp_key_on_a_transformer_is_still_refused_even_at_its_def
     let err = file.validate().unwrap_err().to_string();
     assert!(err.contains("model.dropout = 0.0 is not allowed"), "{err}");
 }
+
+/// A registered MLP activation is a scenario value by its registry name, with nothing else to add.
+#[test]
+fn every_registered_mlp_activation_is_a_scenario_value() {
+    use crate::core::gpt::MlpActivation;
+    for &act in MlpActivation::ALL {
+        let text = format!("name = \"t\"\n{T}mlp_activation = \"{}\"\n", act.name());
+        let s = parse_str(&text, "x.toml").unwrap_or_else(|e| panic!("{}: {e}", act.name()));
+        assert_eq!(s.transformer().unwrap().mlp_activation, act);
+    }
+}

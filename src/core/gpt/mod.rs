@@ -27,20 +27,8 @@ mod tests;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use self::mlp_act::MlpActivation;
 pub use self::model::Gpt;
-
-/// The MLP's non-linearity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum MlpActivation {
-    /// Exact GELU, `z·Φ(z)` (PyTorch's default `nn.GELU()`).
-    Gelu,
-    /// GELU's tanh approximation (`approximate='tanh'`, GPT-2's).
-    GeluTanh,
-    Relu,
-    /// `silu(a) ⊙ g`, with `fc1` producing `[a | g]` (twice the hidden width).
-    Swiglu,
-}
 
 /// Which normalization every norm of the model uses (final, per-block and qk-norm alike).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

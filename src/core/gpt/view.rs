@@ -9,12 +9,11 @@
 //! A tied head reports the embedding table as its weight: the same tensor and gradient.
 //! `mlp.fc1` carries a ReLU MLP's units for the dead-unit probe.
 
+use super::Gpt;
 use super::NormPosition;
 use super::linear::Linear;
 use super::rownorm::RowNorm;
-use super::{Gpt, MlpActivation};
 use crate::core::float::Real;
-use crate::core::layers::activation::Activation;
 use crate::core::model::hidden::BufferSums;
 use crate::core::model::view::{LayerView, Probed, UnitsView};
 use crate::core::params::Params;
@@ -190,7 +189,7 @@ impl<T: Real> Gpt<T> {
             Part::Fc1(b) => {
                 let blk = &self.blocks[b];
                 let mut v = linear(&blk.fc1, blk.fc1_out.view(), Some(blk.d_fc1.view()));
-                v.units = mlp_units(blk.act).map(|activation| UnitsView {
+                v.units = blk.act.units().map(|activation| UnitsView {
                     activation,
                     pre_activation: blk.fc1_out.view(),
                     post_activation: blk.act_out.view(),
@@ -225,16 +224,6 @@ impl<T: Real> Gpt<T> {
             Part::LnF => "ln_f".to_string(),
             Part::Head => "head".to_string(),
         }
-    }
-}
-
-/// The MLP activation as the unit probes know it: a ReLU unit is dead when its output is 0 for
-/// every token of the batch, as for an MLP. GELU, GELU-tanh and SwiGLU have no unit probe: none
-/// is 0 on a half-line, so none can die (and none saturates as tanh and sigmoid do).
-fn mlp_units(act: MlpActivation) -> Option<Activation> {
-    match act {
-        MlpActivation::Relu => Some(Activation::Relu),
-        MlpActivation::Gelu | MlpActivation::GeluTanh | MlpActivation::Swiglu => None,
     }
 }
 
