@@ -106,6 +106,8 @@ registry! {
     Relu = "relu" in relu => ReluFn,
     /// `silu(a) ⊙ g`, with `fc1` producing `[a | g]` (twice the hidden width).
     Swiglu = "swiglu" in swiglu => SwigluFn,
+    /// `max(z, 0)²` (So et al. 2021, "Primer").
+    Relu2 = "relu2" in relu2 => Relu2Fn,
 }
 
 #[cfg(test)]
