@@ -15,6 +15,7 @@ pub mod mlp_act;
 pub mod model;
 pub mod qk_norm;
 pub mod rownorm;
+mod rownorm_rows;
 pub mod size;
 pub mod state_dict;
 pub mod token_loss;

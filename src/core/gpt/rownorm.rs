@@ -9,8 +9,11 @@
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Zip};
 
 use super::TokenNorm;
+use super::rownorm_rows;
 use crate::core::float::Real;
+use crate::core::model::contiguous;
 use crate::core::params::{ParamKind, Params};
+use crate::core::simd::vectorized;
 
 /// One norm with its cached `x̂` and `s` for `rows × width` inputs.
 #[derive(Debug, Clone)]
@@ -49,45 +52,42 @@ impl<T: Real> RowNorm<T> {
         }
     }
 
-    /// `y = γ ⊙ x̂ + β`, caching `x̂` and `s`.
+    /// `y = γ ⊙ x̂ + β`, caching `x̂` and `s` (row passes in [`rownorm_rows`]).
+    ///
+    /// # Panics
+    /// If `x` or `y` is not in standard layout: every caller passes a buffer the model owns.
+    #[allow(clippy::expect_used)] // invariant: see # Panics
     pub fn forward(
         &mut self,
         params: &Params<T>,
         x: ArrayView2<'_, T>,
         mut y: ArrayViewMut2<'_, T>,
     ) {
-        let n = T::of(x.ncols() as f64);
-        let centre = self.kind == TokenNorm::Layernorm;
-        for ((x, mut xhat), s) in x
-            .rows()
-            .into_iter()
-            .zip(self.xhat.rows_mut())
-            .zip(&mut self.inv_std)
-        {
-            let mean = if centre { x.sum() / n } else { T::zero() };
-            let var = x.fold(T::zero(), |a, &v| a + (v - mean) * (v - mean)) / n;
-            *s = T::one() / (var + self.eps).sqrt();
-            let s = *s;
-            Zip::from(&mut xhat)
-                .and(&x)
-                .for_each(|h, &v| *h = (v - mean) * s);
-        }
-        let gain = params.value(self.gain);
-        for (mut y, xhat) in y.rows_mut().into_iter().zip(self.xhat.rows()) {
-            Zip::from(&mut y)
-                .and(&xhat)
-                .and(gain.row(0))
-                .for_each(|y, &h, &g| *y = g * h);
-        }
-        if let Some(b) = self.shift {
-            let b = params.value(b);
-            for mut y in y.rows_mut() {
-                Zip::from(&mut y).and(b.row(0)).for_each(|y, &b| *y += b);
-            }
-        }
+        let shift = self.shift.map(|b| params.value(b));
+        vectorized(rownorm_rows::Forward {
+            x: contiguous(x),
+            xhat: self
+                .xhat
+                .as_slice_mut()
+                .expect("xhat is an owned standard-layout array"),
+            inv_std: self
+                .inv_std
+                .as_slice_mut()
+                .expect("inv_std is an owned array"),
+            y: y.as_slice_mut()
+                .expect("the norm's output is a buffer the model owns"),
+            gain: contiguous(params.value(self.gain)),
+            shift: shift.map(contiguous),
+            centre: self.kind == TokenNorm::Layernorm,
+            eps: self.eps,
+        });
     }
 
     /// Writes `dγ` (and `dβ`) and `dx` (added to `dx` when `accumulate`, as a residual needs).
+    ///
+    /// # Panics
+    /// If `dy` or `dx` is not in standard layout: every caller passes a buffer the model owns.
+    #[allow(clippy::expect_used)] // invariant: see # Panics
     pub fn backward(
         &self,
         params: &mut Params<T>,
@@ -96,32 +96,17 @@ impl<T: Real> RowNorm<T> {
         accumulate: bool,
     ) {
         self.param_grads(params, dy);
-        let n = T::of(dy.ncols() as f64);
-        let centre = self.kind == TokenNorm::Layernorm;
-        let gain = params.value(self.gain);
-        let gain = gain.row(0);
-        let rows = dy
-            .rows()
-            .into_iter()
-            .zip(self.xhat.rows())
-            .zip(&self.inv_std);
-        for (((dy, xhat), &s), mut dx) in rows.zip(dx.rows_mut()) {
-            let (mut sum_g, mut sum_gx) = (T::zero(), T::zero());
-            Zip::from(&dy).and(&xhat).and(gain).for_each(|&d, &h, &g| {
-                sum_g += d * g;
-                sum_gx += d * g * h;
-            });
-            let mean_g = if centre { sum_g / n } else { T::zero() };
-            let mean_gx = sum_gx / n;
-            Zip::from(&mut dx)
-                .and(&dy)
-                .and(&xhat)
-                .and(gain)
-                .for_each(|dx, &d, &h, &g| {
-                    let v = s * (d * g - mean_g - h * mean_gx);
-                    *dx = if accumulate { *dx + v } else { v };
-                });
-        }
+        vectorized(rownorm_rows::Backward {
+            dy: contiguous(dy),
+            xhat: contiguous(self.xhat.view()),
+            inv_std: self.inv_std.as_slice().expect("inv_std is an owned array"),
+            gain: contiguous(params.value(self.gain)),
+            dx: dx
+                .as_slice_mut()
+                .expect("the input gradient is a buffer the model owns"),
+            centre: self.kind == TokenNorm::Layernorm,
+            accumulate,
+        });
     }
 
     fn param_grads(&self, params: &mut Params<T>, dy: ArrayView2<'_, T>) {
