@@ -206,6 +206,24 @@ mod tests {
         (at(h) - 2.0 * at(0.0) + at(-h)) / (h * h)
     }
 
+    /// `vᵀHv` from one product along a seeded Gaussian `v`, the loss's second difference along
+    /// `v` (step 1e-4), and their relative difference.
+    fn product_and_second_difference(mut op: HvpOperator) -> (f64, f64, f64) {
+        let mut rng = stream_rng(3, Stream::Init(1));
+        let v: Vec<f64> = (0..op.len())
+            .map(|_| StandardNormal.sample(&mut rng))
+            .collect();
+        let mut hv = vec![0.0; v.len()];
+        op.apply(&v, &mut hv);
+        let product: f64 = v.iter().zip(&hv).map(|(a, b)| a * b).sum();
+        let second = curvature_from_losses(&mut op, &v, 1e-4);
+        (
+            product,
+            second,
+            (product - second).abs() / second.abs().max(1e-3),
+        )
+    }
+
     #[test]
     fn products_match_second_differences_of_the_loss() {
         let cases = [
@@ -214,16 +232,7 @@ mod tests {
             (Activation::Gelu, NormKind::Batchnorm),
         ];
         for (activation, norm) in cases {
-            let mut op = operator(activation, norm);
-            let mut rng = stream_rng(3, Stream::Init(1));
-            let v: Vec<f64> = (0..op.len())
-                .map(|_| StandardNormal.sample(&mut rng))
-                .collect();
-            let mut hv = vec![0.0; v.len()];
-            op.apply(&v, &mut hv);
-            let product: f64 = v.iter().zip(&hv).map(|(a, b)| a * b).sum();
-            let second = curvature_from_losses(&mut op, &v, 1e-4);
-            let rel = (product - second).abs() / second.abs().max(1e-3);
+            let (product, second, rel) = product_and_second_difference(operator(activation, norm));
             assert!(
                 rel < 1e-4,
                 "{activation:?}/{norm:?}: vᵀHv {product} vs {second}"
@@ -247,15 +256,7 @@ mod tests {
             let mut op = HvpOperator::gpt(spec, &data);
             assert_eq!(op.batch(), 2);
             op.load(&Gpt::<f64>::new(spec, 9).params.values);
-            let mut rng = stream_rng(3, Stream::Init(1));
-            let v: Vec<f64> = (0..op.len())
-                .map(|_| StandardNormal.sample(&mut rng))
-                .collect();
-            let mut hv = vec![0.0; v.len()];
-            op.apply(&v, &mut hv);
-            let product: f64 = v.iter().zip(&hv).map(|(a, b)| a * b).sum();
-            let second = curvature_from_losses(&mut op, &v, 1e-4);
-            let rel = (product - second).abs() / second.abs().max(1e-3);
+            let (product, second, rel) = product_and_second_difference(op);
             assert!(rel < 1e-4, "{act:?}: vᵀHv {product} vs {second}");
         }
     }
