@@ -5,7 +5,7 @@
 //! "instead of SGD" on an Adam run) yields `None` and is not tried.
 
 use crate::core::clip::ClipKind;
-use crate::core::gpt::{MlpActivation, NormPosition};
+use crate::core::gpt::NormPosition;
 use crate::core::layers::NormKind;
 use crate::core::layers::activation::Activation;
 use crate::core::schedule::ScheduleKind;
@@ -104,10 +104,11 @@ pub const PRE_LN: Idea = idea("pre-LN", |s| {
     let post = s.transformer()?.norm_position == NormPosition::Post;
     post.then(|| vec!["model.norm_position=\"pre\"".to_string()])
 });
-/// A ReLU MLP's dead units revive under GELU (no half-line of zeros).
+/// Dead units of a ReLU-like MLP (any activation with a dead-unit probe: relu, relu2) revive
+/// under GELU (no half-line of zeros).
 pub const GELU_MLP: Idea = idea("gelu MLP", |s| {
-    let relu = s.transformer()?.mlp_activation == MlpActivation::Relu;
-    relu.then(|| vec!["model.mlp_activation=\"gelu\"".to_string()])
+    let can_die = s.transformer()?.mlp_activation.units().is_some();
+    can_die.then(|| vec!["model.mlp_activation=\"gelu\"".to_string()])
 });
 /// GPT-2's init standard deviation, when the scenario's is larger.
 pub const GPT2_INIT: Idea = idea("init_std 0.02", |s| {
@@ -118,7 +119,7 @@ pub const DROP_GROUPS: Idea = idea("drop the lr groups", |s| {
 });
 
 /// The ideas tried for each error finding kind, in the order they are tried (after the
-/// finding's own suggestion). The README's "Candidate fixes" table is this table.
+/// finding's own suggestion). docs/repairs.md's table of candidates is this table.
 pub const TABLE: &[(FindingKind, &[Idea])] = &[
     (
         FindingKind::Nonfinite,

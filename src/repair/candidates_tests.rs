@@ -2,6 +2,7 @@
 //! from the scenario (MLP and transformer alike) or stands aside.
 
 use super::*;
+use crate::core::gpt::MlpActivation;
 use crate::scenario::resolve;
 
 #[test]

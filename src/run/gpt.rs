@@ -1,7 +1,5 @@
 //! Runs a transformer scenario: builds the GPT, its token data and optimizer, and trains it with
 //! the per-step recorder attached, as `run::recorded_in` does for an MLP.
-//!
-//! Not yet for transformers: the dead-unit probe of the MLP's activation.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -51,9 +51,27 @@ pub struct Block<T> {
     d_att: Array2<T>,
     pub(crate) d_fc1: Array2<T>,
     d_act: Array2<T>,
+    /// ReLU slopes (1 or 0 per token and unit) frozen at a point by
+    /// [`Gpt::freeze_activation_pattern`](super::Gpt::freeze_activation_pattern); empty (the
+    /// usual case) when the activation is applied as itself.
+    pub frozen_slopes: Array2<T>,
 }
 
 impl<T: Real> Block<T> {
+    /// Freezes (`true`) or releases a ReLU MLP's pattern at the last forward pass: frozen, the
+    /// block computes `s ⊙ z` with `s = relu'(z₀)`, a smooth function equal to the block near
+    /// that point, whose Hessian there is autodiff's. For finite-difference Hessian-vector
+    /// products, which would otherwise pick up the kinks crossed. Other activations are smooth
+    /// (relu2 is C¹) and stay as they are. Allocates only when freezing.
+    pub fn freeze_activation_pattern(&mut self, freeze: bool) {
+        self.frozen_slopes = match freeze && self.act == MlpActivation::Relu {
+            true => self
+                .fc1_out
+                .mapv(|z| if z > T::zero() { T::one() } else { T::zero() }),
+            false => Array2::zeros((0, 0)),
+        };
+    }
+
     /// Registers the block's parameters as `layer`, in state_dict order, with `names(prefix)`
     /// called after each part so the caller can name the segments just pushed.
     pub fn new(
@@ -107,6 +125,7 @@ impl<T: Real> Block<T> {
             d_att: z(d),
             d_fc1: z(z_width),
             d_act: z(spec.hidden()),
+            frozen_slopes: Array2::zeros((0, 0)),
         }
     }
 
@@ -174,8 +193,15 @@ impl<T: Real> Block<T> {
         };
         self.fc1
             .forward_reported(params, x, self.fc1_out.view_mut(), e, at.fc1);
-        self.act
-            .forward(self.fc1_out.view(), self.act_out.view_mut());
+        match self.frozen_slopes.is_empty() {
+            true => self
+                .act
+                .forward(self.fc1_out.view(), self.act_out.view_mut()),
+            false => Zip::from(&mut self.act_out)
+                .and(&self.fc1_out)
+                .and(&self.frozen_slopes)
+                .for_each(|a, &z, &s| *a = s * z),
+        }
         let (z, a) = (self.fc1_out.view(), self.act_out.view());
         e.op(
             Some(at.fc1),
@@ -210,12 +236,18 @@ impl<T: Real> Block<T> {
         let (a, dm) = (self.act_out.view(), self.d_mid.view());
         self.fc2
             .backward_reported(params, a, dm, false, d_act, e, at.fc2);
-        self.act.backward(
-            self.fc1_out.view(),
-            self.act_out.view(),
-            self.d_act.view(),
-            self.d_fc1.view_mut(),
-        );
+        match self.frozen_slopes.is_empty() {
+            true => self.act.backward(
+                self.fc1_out.view(),
+                self.act_out.view(),
+                self.d_act.view(),
+                self.d_fc1.view_mut(),
+            ),
+            false => Zip::from(&mut self.d_fc1)
+                .and(&self.d_act)
+                .and(&self.frozen_slopes)
+                .for_each(|dz, &d, &s| *dz = s * d),
+        }
         let op = Op::MlpActivationBackward(self.act);
         let (da, dz) = (self.d_act.view(), self.d_fc1.view());
         e.op(Some(at.fc1), op, Phase::Backward, &[da], dz);

@@ -126,6 +126,14 @@ impl<T: Real> Gpt<T> {
         }
     }
 
+    /// Freezes (or releases) every block's ReLU pattern at the last forward pass (see
+    /// [`Block::freeze_activation_pattern`](super::block::Block::freeze_activation_pattern)).
+    pub fn freeze_activation_pattern(&mut self, freeze: bool) {
+        for block in &mut self.blocks {
+            block.freeze_activation_pattern(freeze);
+        }
+    }
+
     /// The segment named `name` (state_dict style), if any.
     pub fn segment(&self, name: &str) -> Option<(usize, Segment)> {
         let i = self.names.iter().position(|n| n == name)?;

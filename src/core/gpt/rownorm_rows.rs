@@ -119,18 +119,19 @@ mod tests {
 
     #[test]
     fn lane_sum_puts_element_i_in_lane_i_mod_8_and_pairs_the_lanes() {
-        // 11 elements 1, 2, 4, ...: lanes hold 2^0 + 2^8, 2^1 + 2^9, 2^2 + 2^10, 2^3, ..., 2^7.
-        let xs: Vec<f64> = (0..11).map(|i| f64::powi(2.0, i)).collect();
-        assert_eq!(lane_sum(xs.len(), |i| xs[i]), 2047.0);
-        // Order matters in f32: 1e8 + 1 + ... − 1e8 in one chain is 0 (1e8 + 1 rounds to 1e8);
-        // with 1e8 and −1e8 both in lane 0 and the 1 in lane 1 it is 1.
+        // f32, where the order shows. Element 8 joins lane 0: 1e8 + (−1e8) = 0 there, so the 1 in
+        // lane 1 survives; a serial fold rounds 1e8 + 1 to 1e8 and ends at 0.
         let mut ys = [0f32; 9];
         (ys[0], ys[1], ys[8]) = (1e8, 1.0, -1e8);
         assert_eq!(ys.iter().sum::<f32>(), 0.0);
         assert_eq!(lane_sum(9, |i| ys[i]), 1.0);
-        assert!(
-            lane_sum(2, |i| [f32::NAN, 1.0][i]).is_nan(),
-            "NaN propagates"
-        );
+        // Pairing ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7)): with l0 = 1e8, l1 = 1,
+        // l2 = −1e8, l3 = 1 the left half is (1e8 + 1) + (−1e8 + 1) = 1e8 − 1e8 = 0 (each 1 is
+        // lost to rounding), while pairing l0 with l2 first would keep both 1s (2).
+        let zs = [1e8f32, 1.0, -1e8, 1.0];
+        assert_eq!(lane_sum(4, |i| zs[i]), 0.0);
+        assert_eq!((zs[0] + zs[2]) + (zs[1] + zs[3]), 2.0);
+        assert!(lane_sum(2, |i| [f32::NAN, 1.0][i]).is_nan(), "NaN propagates");
     }
+
 }

@@ -263,7 +263,13 @@ mod tests {
 
     #[test]
     fn relu_products_do_not_depend_on_the_step_once_the_pattern_is_frozen() {
-        let mut op = operator(Activation::Relu, NormKind::None);
+        let op = operator(Activation::Relu, NormKind::None);
+        let (coarse, fine) = products_at_two_steps(op);
+        assert_close_products(&coarse, &fine, 1e-5);
+    }
+
+    /// `H·v` along a fixed `v` at FD steps 1e-3 and 1e-7.
+    fn products_at_two_steps(mut op: HvpOperator) -> (Vec<f64>, Vec<f64>) {
         let v: Vec<f64> = (0..op.len()).map(|i| ((i * 7 % 11) as f64) - 5.0).collect();
         let mut at = |step: f64| {
             op.fd_step = step;
@@ -271,13 +277,41 @@ mod tests {
             op.apply(&v, &mut hv);
             hv
         };
-        let (coarse, fine) = (at(1e-3), at(1e-7));
-        let diff: f64 = coarse.iter().zip(&fine).map(|(a, b)| (a - b).powi(2)).sum();
+        (at(1e-3), at(1e-7))
+    }
+
+    fn assert_close_products(coarse: &[f64], fine: &[f64], rel: f64) {
+        let diff: f64 = coarse.iter().zip(fine).map(|(a, b)| (a - b).powi(2)).sum();
+        let (diff, scale) = (diff.sqrt(), norm(fine));
+        assert!(diff <= rel * scale, "{diff} vs {scale}");
+    }
+
+    /// A ReLU GPT's products too: frozen at the centre's pattern they agree across FD steps;
+    /// thawed, the coarse step crosses kinks and they do not (so the freezing is what holds).
+    #[test]
+    fn relu_gpt_products_do_not_depend_on_the_step_once_the_pattern_is_frozen() {
+        use crate::core::data::tokens::{TokenData, TokenTask};
+        use crate::core::gpt::{Gpt, GptSpec, MlpActivation};
+        let spec = GptSpec {
+            mlp_activation: MlpActivation::Relu,
+            batch: 2,
+            init_std: 0.3,
+            ..GptSpec::for_tests()
+        };
+        let data = TokenData::synthetic(TokenTask::Markov, spec.vocab, spec.context, 8, 4);
+        let mut op = HvpOperator::gpt(spec, &data);
+        op.load(&Gpt::<f64>::new(spec, 9).params.values);
+        let gap = |(coarse, fine): (Vec<f64>, Vec<f64>)| {
+            let diff: f64 = coarse.iter().zip(&fine).map(|(a, b)| (a - b).powi(2)).sum();
+            diff.sqrt() / norm(&fine)
+        };
+        // Frozen, what is left is the smooth parts' O(ε²) truncation at the coarse step.
+        let frozen = gap(products_at_two_steps(op.clone()));
+        op.net.freeze(false);
+        let thawed = gap(products_at_two_steps(op));
         assert!(
-            diff.sqrt() <= 1e-5 * norm(&fine),
-            "{} vs {}",
-            diff.sqrt(),
-            norm(&fine)
+            frozen < 1e-3 && thawed > 10.0 * frozen,
+            "frozen {frozen}, thawed {thawed}"
         );
     }
 }

@@ -2,9 +2,10 @@
 //! as a function from parameters to the mean loss and its gradient.
 //!
 //! The GPT's probe batch is the first `batch` sequences in data order (its buffers are sized for
-//! one training batch), fixed for the whole run. Its ReLU MLPs are not frozen at the centre's
-//! pattern as the MLP's are (the kinks crossed inside `±εx` can add curvature that autodiff's
-//! Hessian would not show); GELU, GELU-tanh and SwiGLU are smooth and need no freezing.
+//! one training batch), fixed for the whole run. A ReLU MLP is frozen at the centre's pattern,
+//! as the MLP's are (the kinks crossed inside `±εx` would add curvature that autodiff's Hessian
+//! does not show); GELU, GELU-tanh and SwiGLU are smooth, relu2 is C¹ (its second derivative
+//! jumps at 0, a set of measure zero), and none is frozen.
 
 use ndarray::{Array2, s};
 
@@ -96,10 +97,11 @@ impl ProbeNet {
         }
     }
 
-    /// Freezes (or thaws) the MLP's ReLU-family pattern at the last evaluated point.
+    /// Freezes (or thaws) the ReLU patterns at the last evaluated point.
     pub fn freeze(&mut self, on: bool) {
-        if let ProbeNet::Mlp { model, .. } = self {
-            model.freeze_activation_pattern(on);
+        match self {
+            ProbeNet::Mlp { model, .. } => model.freeze_activation_pattern(on),
+            ProbeNet::Gpt { gpt, .. } => gpt.freeze_activation_pattern(on),
         }
     }
 

@@ -5,7 +5,7 @@
 //! [`MlpActivation`] variant, its scenario name (`model.mlp_activation`), its op names in events
 //! and NaN origins (`mlp.NAME`, `mlp.NAME.backward`), and puts it in [`MlpActivation::ALL`], over
 //! which the finite-difference checks (of the part here, and of whole 2-block models) and the
-//! scenario-parsing test run. See docs/core.md, "Adding a layer".
+//! scenario-parsing test run. See the README's "Adding a layer".
 
 use ndarray::{ArrayView2, ArrayViewMut2};
 use schemars::JsonSchema;

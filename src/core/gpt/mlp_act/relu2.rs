@@ -1,5 +1,5 @@
 //! Squared ReLU, `max(z, 0)²` (So et al. 2021, "Primer"): `a' = 2·max(z, 0)`. Added as the worked
-//! example of docs/core.md, "Adding a layer": this file and one registry line.
+//! example of the README's "Adding a layer": this file and one registry line.
 
 use ndarray::{ArrayView2, ArrayViewMut2, Zip};
 
