@@ -37,9 +37,9 @@ fn robust_summary(r: &RobustRecord) -> String {
     let span = |[lo, hi]: [f64; 2]| format!("{}..{}", fmt(lo), fmt(hi));
     let init = r.scenario.init_key().0.trim_start_matches("model.");
     // Token data has no input scale (its range is [1, 1]): say nothing of it.
-    let input = match r.scenario.transformer() {
-        Some(_) => String::new(),
-        None => format!(", input_scale × {}", span(ranges.input_scale)),
+    let input = match r.scenario.has_token_data() {
+        true => String::new(),
+        false => format!(", input_scale × {}", span(ranges.input_scale)),
     };
     format!(
         "<p class=\"summary\"><strong>{verdict}</strong>: {} of {n} perturbed cases stable \

@@ -34,7 +34,7 @@ impl Perturbation {
             format!("data.batch={}", self.batch),
         ];
         // Token data has no input scale (its robust range is [1, 1]); writing the key would be refused.
-        if base.transformer().is_none() {
+        if !base.has_token_data() {
             let input_scale = base.data.input_scale * self.input_scale_scale;
             set.push(format!("data.input_scale={input_scale:e}"));
         }

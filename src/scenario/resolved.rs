@@ -179,9 +179,15 @@ impl Scenario {
         self.mlp().map_or(0, |m| m.hidden.len())
     }
 
+    /// Whether the data are token sequences (then the model is a transformer): no input scale,
+    /// no feature vectors.
+    pub fn has_token_data(&self) -> bool {
+        self.data.kind == DataKind::Tokens
+    }
+
     /// Whether the targets are class labels (token data: the next token), not regression targets.
     pub fn is_classification(&self) -> bool {
-        self.data.classes.is_some() || self.data.kind == DataKind::Tokens
+        self.data.classes.is_some() || self.has_token_data()
     }
 
     /// Width of the output layer: `classes` for classification, `outputs` for regression, the

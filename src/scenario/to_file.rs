@@ -49,7 +49,7 @@ impl From<&Scenario> for ScenarioFile {
                 sharpness_every: int(s.probe.sharpness_every),
             },
             gates: s.gates.clone(),
-            robust: robust_table(&s.robust, s.data.kind == DataKind::Tokens),
+            robust: robust_table(&s.robust, s.has_token_data()),
         }
     }
 }

@@ -131,7 +131,9 @@ mod tests {
         let zs = [1e8f32, 1.0, -1e8, 1.0];
         assert_eq!(lane_sum(4, |i| zs[i]), 0.0);
         assert_eq!((zs[0] + zs[2]) + (zs[1] + zs[3]), 2.0);
-        assert!(lane_sum(2, |i| [f32::NAN, 1.0][i]).is_nan(), "NaN propagates");
+        assert!(
+            lane_sum(2, |i| [f32::NAN, 1.0][i]).is_nan(),
+            "NaN propagates"
+        );
     }
-
 }

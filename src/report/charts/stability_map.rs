@@ -147,9 +147,9 @@ pub fn robust_cases(r: &RobustRecord) -> Result<String, Error> {
     let legend_entries = legend_of(classes.iter().cloned());
     let (lr, init) = (r.scenario.robust.lr, r.scenario.robust.init_scale);
     let init_key = r.scenario.init_key().0;
-    let title = match r.scenario.transformer() {
-        Some(_) => "Robust cases by lr and init-std multiplier (batch and seed vary too)",
-        None => {
+    let title = match r.scenario.has_token_data() {
+        true => "Robust cases by lr and init-std multiplier (batch and seed vary too)",
+        false => {
             "Robust cases by lr and init-scale multiplier (batch, input scale and seed vary too)"
         }
     };
