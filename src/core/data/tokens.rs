@@ -188,8 +188,14 @@ impl TokenData {
 
     /// Fills `tokens` and `targets` (`batch × context` each) with the next batch of `batcher`.
     pub fn next_batch(&self, batcher: &mut Batcher, tokens: &mut [u32], targets: &mut [u32]) {
+        self.fill(batcher.next_indices(), tokens, targets);
+    }
+
+    /// Fills row `b` of `tokens` and `targets` with sample `samples[b]`: its first `context`
+    /// tokens, and the same shifted by one (each token's target is the next).
+    pub fn fill(&self, samples: &[usize], tokens: &mut [u32], targets: &mut [u32]) {
         let (t, len) = (self.context, self.context + 1);
-        for (b, &sample) in batcher.next_indices().iter().enumerate() {
+        for (b, &sample) in samples.iter().enumerate() {
             let seq = &self.sequences[sample * len..(sample + 1) * len];
             tokens[b * t..(b + 1) * t].copy_from_slice(&seq[..t]);
             targets[b * t..(b + 1) * t].copy_from_slice(&seq[1..]);

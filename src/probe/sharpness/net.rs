@@ -67,14 +67,14 @@ impl ProbeNet {
 
     /// The GPT of `spec` on the first `spec.batch` sequences of `data`.
     pub fn gpt(spec: GptSpec, data: &TokenData) -> Self {
-        let (t, len) = (spec.context, spec.context + 1);
-        let n = spec.batch.min(data.samples());
+        // Validation keeps data.batch <= data.samples; a shorter data set would leave zero rows.
+        debug_assert!(
+            spec.batch <= data.samples(),
+            "the probe batch is one training batch"
+        );
+        let first: Vec<usize> = (0..spec.batch.min(data.samples())).collect();
         let (mut tokens, mut targets) = (vec![0; spec.tokens()], vec![0; spec.tokens()]);
-        for b in 0..n {
-            let seq = &data.sequences[b * len..(b + 1) * len];
-            tokens[b * t..(b + 1) * t].copy_from_slice(&seq[..t]);
-            targets[b * t..(b + 1) * t].copy_from_slice(&seq[1..]);
-        }
+        data.fill(&first, &mut tokens, &mut targets);
         ProbeNet::Gpt {
             gpt: Box::new(Gpt::<f64>::new(spec, 0)),
             tokens,
