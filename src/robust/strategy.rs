@@ -51,7 +51,7 @@ impl Perturbation {
 }
 
 /// Log-uniform in `[lo, hi]`; `lo == hi` (valid in `[robust]`, and token data's input scale)
-/// is that value, since proptest refuses an empty float range with a panic.
+/// is that value: proptest's float sampler panics on `lo..=lo` ("invalid range").
 fn log_uniform([lo, hi]: [f64; 2]) -> BoxedStrategy<f64> {
     if lo >= hi {
         return Just(lo).boxed();
