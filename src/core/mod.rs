@@ -15,6 +15,7 @@ pub mod model;
 pub mod observer;
 pub mod optim;
 pub mod params;
+pub mod part;
 pub mod regularize;
 pub mod rng;
 pub mod schedule;

@@ -222,11 +222,14 @@ mod tests {
                     "attn" => module.ends_with("attn.qkv"),
                     "mlp" => module.ends_with("mlp.fc1"),
                     "embedding" => module.ends_with("_emb"),
-                    "residual" => {
-                        module.ends_with("proj")
-                            || module.ends_with("fc2")
-                            || module.ends_with("qkv")
-                    }
+                    // Forward: the sum is filed under the branch's last module; backward (the
+                    // skip's share added to dx) under its first: ln1/ln2 pre-LN, qkv/fc1 post-LN.
+                    "residual" => match phase {
+                        Phase::Forward => module.ends_with("proj") || module.ends_with("fc2"),
+                        _ => ["ln1", "ln2", "qkv", "fc1"]
+                            .iter()
+                            .any(|m| module.ends_with(m)),
+                    },
                     "token_xent" => layer.is_none(),
                     "adamw" => {
                         updates += 1;

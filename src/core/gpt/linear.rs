@@ -17,6 +17,10 @@ pub struct Linear {
     pub bias: Option<usize>,
     /// `W` is stored `[out, in]` (a tied embedding): `y = x·Wᵀ`.
     pub transposed: bool,
+    /// Output features.
+    pub fan_out: usize,
+    /// The probe-order layer its op events are filed under (set by [`Linear::at`]).
+    pub at: usize,
 }
 
 impl Linear {
@@ -34,7 +38,14 @@ impl Linear {
             weight,
             bias,
             transposed: false,
+            fan_out,
+            at: 0,
         }
+    }
+
+    /// Files this projection's op events under probe-order layer `at`.
+    pub fn at(self, at: usize) -> Self {
+        Linear { at, ..self }
     }
 
     /// `y = x·W + b`.
@@ -144,6 +155,8 @@ mod tests {
                     weight,
                     bias,
                     transposed,
+                    fan_out: 3,
+                    at: 0,
                 },
             );
         }

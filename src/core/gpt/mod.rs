@@ -7,12 +7,14 @@
 //! the transpose of PyTorch's `nn.Linear.weight`.
 
 pub mod attention;
+pub mod attn_part;
 pub mod block;
 pub mod embed;
 mod events;
 pub mod linear;
 pub mod mlp_act;
 pub mod model;
+pub mod parts;
 pub mod qk_norm;
 pub mod rownorm;
 mod rownorm_rows;

@@ -19,6 +19,7 @@ use crate::core::init::gaussian_matrix;
 use crate::core::model::emit::Emit;
 use crate::core::observer::{NoopObserver, Op, Phase};
 use crate::core::params::{ParamKind, Params, Segment};
+use crate::core::part::Io;
 use crate::core::rng::{Stream, stream_rng};
 
 /// A GPT with every buffer of a training step allocated for `spec.batch × spec.context` tokens.
@@ -78,6 +79,8 @@ impl<T: Real> Gpt<T> {
                 weight: embed.tok,
                 bias,
                 transposed: true,
+                fan_out: v,
+                at: 0,
             }
         } else {
             Linear::new(&mut params, last, d, v, spec.bias)
@@ -227,7 +230,8 @@ impl<T: Real> Gpt<T> {
             }
         }
         for (l, block) in self.blocks.iter_mut().enumerate().rev() {
-            block.backward(p, self.stream[l].view(), cur.view(), next.view_mut(), e);
+            let (x, y) = (self.stream[l].view(), self.stream[l + 1].view());
+            block.backward(p, Io { x, y }, cur.view(), next.view_mut(), e);
             std::mem::swap(&mut cur, &mut next);
         }
         self.embed

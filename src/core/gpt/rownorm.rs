@@ -26,6 +26,8 @@ pub struct RowNorm<T> {
     pub eps: T,
     pub xhat: Array2<T>,
     pub inv_std: Array1<T>,
+    /// The probe-order layer its op events are filed under (set by [`RowNorm::at`]).
+    pub at: usize,
 }
 
 impl<T: Real> RowNorm<T> {
@@ -49,7 +51,13 @@ impl<T: Real> RowNorm<T> {
             eps: T::of(eps),
             xhat: Array2::zeros((rows, width)),
             inv_std: Array1::zeros(rows),
+            at: 0,
         }
+    }
+
+    /// Files this norm's op events under probe-order layer `at`.
+    pub fn at(self, at: usize) -> Self {
+        RowNorm { at, ..self }
     }
 
     /// `y = γ ⊙ x̂ + β`, caching `x̂` and `s` (row passes in [`rownorm_rows`]).

@@ -172,7 +172,7 @@ fn a_mask_that_lets_a_position_see_one_future_token_is_caught() {
             "the causal model sees no future token"
         );
         for block in &mut gpt.blocks {
-            block.attn.future = 1;
+            block.attention_mut().attn.future = 1;
         }
         // Position s sees s + 1: every (s, t = s + 1) pair in each sequence is a violation.
         let leaks = causality_violations(&mut gpt);

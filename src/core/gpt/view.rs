@@ -157,15 +157,14 @@ impl<T: Real> Gpt<T> {
             Part::PosEmb => view(self.embed.pos, None, h0, None),
             Part::Ln1(b) => {
                 let blk = &self.blocks[b];
-                let out = if blk.pre { &blk.a_in } else { &blk.mid };
-                norm(&blk.norm1, out.view(), None)
+                norm(blk.norm1(), blk.ln1_out(), None)
             }
             Part::Qkv(b) => {
                 let blk = &self.blocks[b];
-                linear(&blk.qkv, blk.qkv_out.view(), Some(blk.d_qkv.view()))
+                linear(&blk.qkv, blk.qkv_out(), Some(blk.d_qkv()))
             }
             Part::QNorm(b) | Part::KNorm(b) => {
-                let Some(qk) = &self.blocks[b].qk_norm else {
+                let Some(qk) = &self.blocks[b].attention().qk_norm else {
                     return self.view_of(Part::Qkv(b));
                 };
                 match part {
@@ -175,30 +174,25 @@ impl<T: Real> Gpt<T> {
             }
             Part::Proj(b) => {
                 let blk = &self.blocks[b];
-                linear(&blk.proj, blk.proj_out.view(), Some(blk.d_mid.view()))
+                linear(&blk.proj, blk.proj_out(), Some(blk.d_proj()))
             }
             Part::Ln2(b) => {
                 let blk = &self.blocks[b];
-                let out = if blk.pre {
-                    &blk.b_in
-                } else {
-                    &self.stream[b + 1]
-                };
-                norm(&blk.norm2, out.view(), None)
+                norm(blk.norm2(), blk.ln2_out(self.stream[b + 1].view()), None)
             }
             Part::Fc1(b) => {
                 let blk = &self.blocks[b];
-                let mut v = linear(&blk.fc1, blk.fc1_out.view(), Some(blk.d_fc1.view()));
+                let mut v = linear(&blk.fc1, blk.fc1_out(), Some(blk.d_fc1()));
                 v.units = blk.act.units().map(|activation| UnitsView {
                     activation,
-                    pre_activation: blk.fc1_out.view(),
-                    post_activation: blk.act_out.view(),
+                    pre_activation: blk.fc1_out(),
+                    post_activation: blk.act_out(),
                 });
                 v
             }
             Part::Fc2(b) => {
                 let blk = &self.blocks[b];
-                linear(&blk.fc2, blk.fc2_out.view(), None)
+                linear(&blk.fc2, blk.fc2_out(), None)
             }
             Part::LnF => match &self.final_norm {
                 Some(n) => norm(n, self.normed.view(), Some(self.d_normed.view())),

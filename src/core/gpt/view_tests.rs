@@ -76,7 +76,7 @@ fn kept_outputs_and_gradients_are_this_steps_values() {
     let proj = gpt.layer_view(at("blocks.1.attn.proj"));
     let b = &gpt.blocks[1];
     // Pre-LN: mid = h + proj_out, so the kept output is exactly mid − h.
-    let diff = &b.mid - &gpt.stream[1];
+    let diff = &b.body.outs[0] - &gpt.stream[1];
     let err = (&diff - &proj.output)
         .mapv(f64::abs)
         .fold(0.0f64, |m, &x| m.max(x));

@@ -12,12 +12,15 @@ pub struct Dropout<T> {
     pub p: f64,
     /// The current mask, `[batch, width]`.
     pub mask: Array2<T>,
+    /// The layer its op events are filed under.
+    pub layer: usize,
 }
 
 impl<T: Real> Dropout<T> {
-    pub fn new(p: f64, batch: usize, width: usize) -> Self {
+    pub fn new(p: f64, layer: usize, batch: usize, width: usize) -> Self {
         Dropout {
             p,
+            layer,
             mask: Array2::zeros((batch, width)),
         }
     }
@@ -61,7 +64,7 @@ mod tests {
 
     #[test]
     fn mask_keeps_about_one_minus_p_and_rescales() {
-        let mut d = Dropout::<f64>::new(0.25, 100, 100);
+        let mut d = Dropout::<f64>::new(0.25, 0, 100, 100);
         d.resample(&mut stream_rng(1, Stream::Dropout));
         let kept = d.mask.iter().filter(|&&m| m > 0.0).count() as f64 / 1e4;
         // 10_000 Bernoulli(0.75) draws: std of the fraction is 0.0043, so ±0.02 is > 4 sigma.
@@ -75,7 +78,7 @@ mod tests {
 
     #[test]
     fn backward_with_fixed_mask_matches_finite_differences() {
-        let mut d = Dropout::<f64>::new(0.5, 2, 3);
+        let mut d = Dropout::<f64>::new(0.5, 0, 2, 3);
         d.resample(&mut stream_rng(3, Stream::Dropout));
         let x = array![[1.0, -2.0, 0.5], [0.3, 0.9, -1.2]];
         let report = check_op(&Params::new(), &x, (2, 3), &mut |_, x, out, back| {

@@ -4,6 +4,7 @@ pub mod activation;
 pub mod dense;
 pub mod dropout;
 pub mod norm;
+pub mod parts;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

@@ -22,6 +22,8 @@ pub const BATCHNORM_MOMENTUM: f64 = 0.1;
 #[derive(Debug, Clone)]
 pub struct Norm<T> {
     pub kind: NormKind,
+    /// The layer its op events are filed under.
+    pub layer: usize,
     pub gain: usize,
     pub shift: usize,
     pub eps: T,
@@ -33,6 +35,8 @@ pub struct Norm<T> {
     /// Batchnorm's running mean and unbiased running variance (empty for layernorm).
     pub running_mean: Array1<T>,
     pub running_var: Array1<T>,
+    /// `[batch, width]` scratch of the backward pass.
+    pub(crate) scratch: Array2<T>,
 }
 
 impl<T: Real> Norm<T> {
@@ -60,6 +64,8 @@ impl<T: Real> Norm<T> {
         };
         Norm {
             kind,
+            layer,
+            scratch: Array2::zeros((batch, width)),
             gain,
             shift,
             eps: T::of(eps),

@@ -5,7 +5,6 @@
 
 pub mod emit;
 pub mod hidden;
-mod op_events;
 pub mod shape;
 pub mod sums;
 pub mod view;
@@ -16,7 +15,6 @@ use serde::{Deserialize, Serialize};
 
 use self::emit::Emit;
 use self::hidden::{BlockOptions, BufferSums, Hidden};
-use self::op_events::{dense_forward, dense_grad_events};
 use super::blocked::fast_sq_norm;
 use super::float::Real;
 use super::layers::NormKind;
@@ -24,6 +22,7 @@ use super::layers::activation::Activation;
 use super::layers::dense::Dense;
 use super::observer::{NoopObserver, Op, Phase};
 use super::params::Params;
+use super::part::{Io, Part};
 use super::rng::{Stream, stream_rng};
 use crate::core::loss::{LossKind, LossTarget};
 
@@ -128,12 +127,10 @@ impl<T: Real> Model<T> {
 
     /// Forward pass of a batch `x: [batch, inputs]` into `self.logits`.
     pub fn forward(&mut self, x: ArrayView2<'_, T>, e: &mut Emit<'_, T>) {
-        let rng = if self.freeze_dropout {
-            None
-        } else {
-            Some(&mut self.dropout_rng)
+        let mut rng = match self.freeze_dropout {
+            true => None,
+            false => Some(&mut self.dropout_rng),
         };
-        let mut rng = rng;
         for i in 0..self.hidden.len() {
             let (before, rest) = self.hidden.split_at_mut(i);
             let h = before.last().map_or(x, |p| p.output());
@@ -145,7 +142,7 @@ impl<T: Real> Model<T> {
             }
         }
         let h = self.hidden.last().map_or(x, |p| p.output());
-        dense_forward(&self.output, &self.params, h, self.logits.view_mut(), e);
+        Part::forward(&mut self.output, &self.params, h, self.logits.view_mut(), e);
     }
 
     /// Backward pass from `self.grad_logits`: fills every parameter gradient and each hidden
@@ -157,7 +154,6 @@ impl<T: Real> Model<T> {
     /// [`Model::backward`], calling `after_layer(params, layer, e)` as soon as a layer's parameter
     /// gradients are final and its weights no longer needed (output layer first). The train loop
     /// updates each layer there while its gradients are still in cache.
-    #[allow(clippy::expect_used)] // invariant: every hidden block allocates grad_out at build
     pub fn backward_with(
         &mut self,
         x: ArrayView2<'_, T>,
@@ -167,25 +163,22 @@ impl<T: Real> Model<T> {
         let depth = self.depth();
         {
             let (h, dh) = match self.hidden.last_mut() {
-                Some(last) => last.output_and_grad_mut(),
+                Some(last) => {
+                    let (h, dh) = last.output_and_grad_mut();
+                    (h, Some(dh))
+                }
                 None => (x, None),
             };
-            self.output.backward(
-                &mut self.params,
-                h,
-                self.grad_logits.view(),
-                dh.map(|d| (d, T::zero())),
-            );
-            dense_grad_events(&self.output, &self.params, h, self.grad_logits.view(), e);
-            let l = Some(depth);
+            let io = Io {
+                x: h,
+                y: self.logits.view(),
+            };
+            let dz = self.grad_logits.view();
+            Part::backward(&mut self.output, &mut self.params, io, dz, dh, e);
             if let Some(last) = self.hidden.last() {
-                e.op(
-                    l,
-                    Op::DenseGradInput,
-                    Phase::Backward,
-                    &[self.grad_logits.view()],
-                    last.grad_out.view(),
-                );
+                let (l, back) = (Some(depth), Phase::Backward);
+                let dh = last.grad_out.view();
+                e.op(l, Op::DenseGradInput, back, &[dz], dh);
             }
         }
         after_layer(&mut self.params, depth, e);
@@ -198,17 +191,11 @@ impl<T: Real> Model<T> {
             }
             match before.last_mut() {
                 Some(prev) => {
-                    let (h, dh) = prev.output_and_grad_mut();
-                    let mut dh = dh.expect("hidden blocks always have a grad_out buffer");
+                    let (h, mut dh) = prev.output_and_grad_mut();
                     layer.backward(&mut self.params, h, Some(dh.view_mut()), e);
-                    layer.add_skip_gradient(dh.view_mut());
-                    e.op(
-                        Some(i),
-                        Op::DenseGradInput,
-                        Phase::Backward,
-                        &[layer.grad_out.view()],
-                        dh.view(),
-                    );
+                    let (l, back) = (Some(i), Phase::Backward);
+                    let dy = layer.grad_out.view();
+                    e.op(l, Op::DenseGradInput, back, &[dy], dh.view());
                 }
                 None => layer.backward(&mut self.params, x, None, e),
             }
@@ -223,12 +210,7 @@ impl<T: Real> Model<T> {
     /// which would otherwise pick up the kinks crossed. Allocates only when freezing.
     pub fn freeze_activation_pattern(&mut self, freeze: bool) {
         for h in &mut self.hidden {
-            h.frozen_slopes = if freeze && h.activation.is_relu_family() {
-                let act = h.activation;
-                h.pre_activation().mapv(|z| act.derivative(z, z))
-            } else {
-                Array2::zeros((0, 0))
-            };
+            h.freeze_activation_pattern(freeze);
         }
     }
 

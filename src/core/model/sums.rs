@@ -23,8 +23,10 @@ impl<T: Real> Hidden<T> {
     /// Takes the forward pass's [`BufferSums`] (clearing `grad_out_sq` until backward sets it).
     pub fn measure_forward(&mut self) {
         let output = moment_sums(contiguous(self.output()));
-        let a = contiguous(self.a.view());
-        let dead = dead_fraction(self.activation, a, self.a.ncols(), &mut self.unit_flags);
+        let mut flags = std::mem::take(&mut self.unit_flags);
+        let a = self.post_activation();
+        let dead = dead_fraction(self.activation, contiguous(a), a.ncols(), &mut flags);
+        self.unit_flags = flags;
         self.sums = BufferSums {
             output: Some(output),
             grad_out_sq: None,

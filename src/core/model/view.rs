@@ -89,7 +89,7 @@ impl<T: Real> Model<T> {
                 units: Some(UnitsView {
                     activation: h.activation,
                     pre_activation: h.pre_activation(),
-                    post_activation: h.a.view(),
+                    post_activation: h.post_activation(),
                 }),
             },
             None => LayerView {

@@ -51,6 +51,9 @@ impl<T> Site<'_, '_, T> {
     }
 
     fn name(&self, k: usize) -> &'static str {
+        if (self.event.op, self.event.phase) == (Op::ResidualAdd, Phase::Backward) {
+            return "dy"; // the skip's share of the gradient, added to the branch's
+        }
         input_names(self.event.op).get(k).copied().unwrap_or("x")
     }
 
@@ -75,7 +78,7 @@ fn input_names(op: Op) -> &'static [&'static str] {
         Op::DenseBias => &["b"],
         Op::DenseGradBias => &["dz"],
         Op::DenseGradInput => &["grad_out"],
-        Op::ResidualAdd => &["h"],
+        Op::ResidualAdd => &["h", "branch"],
         Op::Dropout => &["a"],
         Op::NormNormalize(_) => &["z"],
         Op::NormAffine(_) => &["x̂"],
