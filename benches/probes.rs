@@ -95,6 +95,7 @@ impl Observer<f32> for StatsOnly {
         StatsWanted {
             param_norms: true,
             buffer_sums: true,
+            attention: true,
         }
     }
 }

@@ -185,6 +185,8 @@ pub struct StepEvent<'a, T> {
     pub param_sq_norms: &'a [f64],
     /// The model after the update; its activation and gradient buffers still hold this step's values.
     pub model: &'a dyn Probed<T>,
+    /// The optimizer's denominator ε when it is adaptive (Adam, AdamW, RMSprop), else `None`.
+    pub adaptive_eps: Option<f64>,
 }
 
 /// Statistics the core can measure inside passes it makes anyway, each only when an observer
@@ -196,6 +198,9 @@ pub struct StatsWanted {
     /// Each hidden block's [`crate::core::model::hidden::BufferSums`]: fast sums of its output
     /// and `grad_out`, taken right after each is written.
     pub buffer_sums: bool,
+    /// A transformer's attention-row statistics (largest score, entropy), taken in the softmax
+    /// pass: [`crate::core::model::view::Probed::transformer`].
+    pub attention: bool,
 }
 
 /// Receives training events. Every method has a do-nothing default.

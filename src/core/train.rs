@@ -134,6 +134,7 @@ impl<T: Real> Trainer<T> {
                 &[]
             },
             model: &self.model,
+            adaptive_eps: updater.optimizer.adaptive_eps(),
         });
         self.step += 1;
         summary

@@ -7,4 +7,5 @@ pub mod nan_origin;
 pub mod recorder;
 pub mod sharpness;
 pub mod stats;
+pub mod transformer;
 pub use crate::record::trace;

@@ -13,6 +13,7 @@ use super::histogram::{LogBins, histogram_due};
 use super::stats::{
     Moments, fast_sq_norm, moments, moments_from, nonfinite_given_sq_norm, sq_norm,
 };
+use super::transformer::transformer_stats;
 use crate::core::float::Real;
 use crate::core::layers::activation::Activation;
 use crate::core::model::contiguous;
@@ -258,6 +259,7 @@ impl<T: Real> Observer<T> for Recorder<T> {
         StatsWanted {
             param_norms: true,
             buffer_sums: true,
+            attention: true,
         }
     }
 
@@ -284,6 +286,10 @@ impl<T: Real> Observer<T> for Recorder<T> {
             grad_norm: event.grad_norm,
             grad_norm_clipped: event.grad_norm_clipped,
             layers,
+            transformer: model.transformer().map(|v| {
+                let segments = &model.params().segments;
+                transformer_stats(&v, segments, event.grad_sq_norms, event.adaptive_eps)
+            }),
         });
         if histogram_due(event.step, self.histogram_every, self.total_steps) {
             for (l, &(w, _)) in self.segments.iter().enumerate() {

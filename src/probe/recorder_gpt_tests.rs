@@ -119,3 +119,46 @@ fn dead_relu_units_of_a_gpt_mlp_are_counted_over_every_token() {
         assert_eq!(stats.dead_fraction, expected, "{act:?}");
     }
 }
+
+/// The per-head statistics fold the right rows: recomputed here from the kept probabilities
+/// (`−Σ P ln P`, rows `(b·heads + h)·T + t`) and from the scores `q·k/√d` of the kept queries
+/// and keys (qk-normed), every sequence and position.
+#[test]
+fn attention_statistics_are_recomputed_from_the_kept_probabilities_and_scores() {
+    let mut t = trainer();
+    let mut recorder = Recorder::<f64>::new(0, 1);
+    t.step_observed(&mut recorder);
+    let trace = recorder.into_trace();
+    let stats = trace.steps[0].transformer.as_ref().expect("a GPT records them");
+    let spec = t.gpt.spec;
+    let (ctx, heads, hd) = (spec.context, spec.heads, spec.head_dim());
+    assert_eq!(stats.blocks.len(), spec.blocks);
+    for (b, block) in t.gpt.blocks.iter().enumerate() {
+        let attn = block.attention();
+        let qk = attn.qk_norm.as_ref().expect("qk_norm: true");
+        for h in 0..heads {
+            let (mut top, mut sum, mut min, mut n) = (f64::MIN, 0.0, f64::MAX, 0);
+            for seq in 0..spec.batch {
+                let row0 = (seq * heads + h) * ctx;
+                for i in 0..ctx {
+                    let p = attn.attn.probs.row(row0 + i);
+                    let e: f64 = -p.iter().filter(|&&x| x > 0.0).map(|x| x * x.ln()).sum::<f64>();
+                    if i >= 1 {
+                        (sum, min, n) = (sum + e, min.min(e), n + 1);
+                    }
+                    for j in 0..=i {
+                        let (qi, kj) = (qk.q.row(seq * ctx + i), qk.k.row(seq * ctx + j));
+                        let s: f64 = (0..hd).map(|c| qi[h * hd + c] * kj[h * hd + c]).sum();
+                        top = top.max(s / (hd as f64).sqrt());
+                    }
+                }
+            }
+            let got = &stats.blocks[b].heads[h];
+            assert!((got.logit_max - top).abs() < 1e-12, "{b}.{h}: {got:?} vs {top}");
+            assert!((got.entropy_mean - sum / n as f64).abs() < 1e-12, "{b}.{h}: {got:?}");
+            assert!((got.entropy_min - min).abs() < 1e-12, "{b}.{h}: {got:?}");
+        }
+    }
+    assert_eq!(stats.grad_rms_over_eps.len(), t.gpt.params.segments.len(), "AdamW");
+    assert!(stats.log_z_max >= stats.log_z_mean && stats.output_logit_max.is_finite());
+}

@@ -17,6 +17,7 @@ pub mod shard;
 pub mod sweep;
 pub mod text;
 pub mod trace;
+pub mod transformer;
 pub mod verdict;
 
 pub use read::read_json;

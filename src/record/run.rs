@@ -122,6 +122,7 @@ mod tests {
             grad_norm: 1.0,
             grad_norm_clipped: 1.0,
             layers: vec![],
+            transformer: None,
         }
     }
 

@@ -67,6 +67,9 @@ pub struct StepRecord {
     #[serde(with = "crate::record::nonfinite")]
     pub grad_norm_clipped: f64,
     pub layers: Vec<LayerStats>,
+    /// A transformer's attention, logit and residual statistics (absent for an MLP).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transformer: Option<crate::record::transformer::TransformerStats>,
 }
 
 /// Per-layer statistics of one step.

@@ -40,6 +40,7 @@ fn healthy() -> Trace {
                     ..LayerStats::default()
                 })
                 .collect(),
+            transformer: None,
         })
         .collect();
     Trace {

@@ -9,13 +9,13 @@
 
 use std::ops::Range;
 
-use ndarray::{Array2, ArrayView2, ArrayViewMut2, Zip, s};
+use ndarray::{Array2, ArrayView2, ArrayViewMut2, s};
 
+use super::softmax::{RowStats, masked_softmax, softmax_backward};
 use crate::core::float::Real;
 use crate::core::model::emit::Emit;
 use crate::core::observer::{Op, Phase};
 use crate::core::tensor::matmul_into;
-use crate::core::vexp::exp_view;
 
 /// Attention over `batch` sequences of `context` tokens with `heads` heads, caching `P`.
 #[derive(Debug, Clone)]
@@ -33,6 +33,13 @@ pub struct Attention<T> {
     /// The scores `S` of every head, shaped as `probs`: kept only while op events are reported
     /// (the replay), allocated on first use, since the softmax overwrites them in `probs`.
     scores: Array2<T>,
+    /// Take each softmax row's largest score and entropy (set when an observer asks).
+    pub measure: bool,
+    /// Per row of `probs` (when `measure`): the largest visible score `max_j S_ij` and the
+    /// entropy `−Σ_j P_ij ln P_ij` in nats.
+    pub row_max: Vec<T>,
+    pub row_entropy: Vec<T>,
+    row_scratch: Vec<T>,
 }
 
 impl<T: Real> Attention<T> {
@@ -44,6 +51,10 @@ impl<T: Real> Attention<T> {
             probs: Array2::zeros((batch * heads * context, context)),
             dprobs: Array2::zeros((context, context)),
             scores: Array2::zeros((0, 0)),
+            measure: false,
+            row_max: vec![T::zero(); batch * heads * context],
+            row_entropy: vec![T::zero(); batch * heads * context],
+            row_scratch: vec![T::zero(); context],
         }
     }
 
@@ -120,7 +131,12 @@ impl<T: Real> Attention<T> {
                 if keep_scores {
                     self.scores.slice_mut(s![row..row + t, ..]).assign(&p);
                 }
-                masked_softmax(p.view_mut(), self.future);
+                let stats = self.measure.then(|| RowStats {
+                    max: &mut self.row_max[row..row + t],
+                    entropy: &mut self.row_entropy[row..row + t],
+                    scratch: &mut self.row_scratch,
+                });
+                masked_softmax(p.view_mut(), self.future, stats);
                 matmul_into(
                     T::one(),
                     p.view(),
@@ -181,36 +197,6 @@ impl<T: Real> Attention<T> {
                 );
             }
         }
-    }
-}
-
-/// Row-wise softmax of the visible scores (`j ≤ i + future`), zero elsewhere. A NaN score makes
-/// its row's max, and so the whole row, NaN.
-fn masked_softmax<T: Real>(mut s: ArrayViewMut2<'_, T>, future: usize) {
-    for (i, mut row) in s.rows_mut().into_iter().enumerate() {
-        let visible = (i + future + 1).min(row.len());
-        let (mut seen, mut hidden) = row.view_mut().split_at(ndarray::Axis(0), visible);
-        let m = seen.fold(
-            T::neg_infinity(),
-            |m, &v| if v > m || v.is_nan() { v } else { m },
-        );
-        seen.map_inplace(|x| *x -= m);
-        exp_view(seen.view_mut());
-        let inv = T::one() / seen.sum();
-        seen.map_inplace(|x| *x *= inv);
-        hidden.fill(T::zero());
-    }
-}
-
-/// `dS = P ⊙ (dP − rowsum(dP ⊙ P))`, in place over `dP`.
-fn softmax_backward<T: Real>(p: ArrayView2<'_, T>, mut dp: ArrayViewMut2<'_, T>) {
-    for (p, mut dp) in p.rows().into_iter().zip(dp.rows_mut()) {
-        let dot = Zip::from(&p)
-            .and(&dp)
-            .fold(T::zero(), |a, &p, &d| a + p * d);
-        Zip::from(&mut dp)
-            .and(&p)
-            .for_each(|d, &p| *d = p * (*d - dot));
     }
 }
 

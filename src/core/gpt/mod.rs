@@ -19,6 +19,7 @@ pub mod qk_norm;
 pub mod rownorm;
 mod rownorm_rows;
 pub mod size;
+mod softmax;
 pub mod state_dict;
 pub mod token_loss;
 pub mod train;

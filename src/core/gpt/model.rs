@@ -41,6 +41,8 @@ pub struct Gpt<T> {
     pub(super) d_logits: Array2<T>,
     pub(super) d_normed: Array2<T>,
     d_stream: [Array2<T>; 2],
+    /// The last forward pass's loss, with its log Z statistics.
+    pub last_loss: Option<TokenLoss>,
 }
 
 impl<T: Real> Gpt<T> {
@@ -101,6 +103,7 @@ impl<T: Real> Gpt<T> {
             d_logits: z(v),
             d_normed: z(d),
             d_stream: [z(d), z(d)],
+            last_loss: None,
         };
         gpt.init(seed);
         gpt
@@ -177,7 +180,16 @@ impl<T: Real> Gpt<T> {
             );
         }
         self.backward(tokens, e);
+        self.last_loss = Some(loss);
         loss
+    }
+
+    /// Takes (`true`) or stops taking each attention row's largest score and entropy in the
+    /// softmax pass (`Attention::row_max`, `row_entropy`), for the attention probes.
+    pub fn set_attention_stats(&mut self, on: bool) {
+        for block in &mut self.blocks {
+            block.attention_mut().attn.measure = on;
+        }
     }
 
     /// Fills `logits` (and every cache) from `tokens`.

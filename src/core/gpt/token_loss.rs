@@ -18,6 +18,11 @@ pub struct TokenLoss {
     pub log_z_sq: f64,
     /// `cross_entropy + z_loss · log_z_sq`: what is minimized.
     pub total: f64,
+    /// Mean and largest `log Z = lse_i` over tokens, and the largest logit: the output-logit
+    /// drift that z-loss counters (probes read them; NaN when a logit is NaN).
+    pub log_z_mean: f64,
+    pub log_z_max: f64,
+    pub logit_max: f64,
 }
 
 /// Loss over `logits: [N, vocab]` against `targets` (N ids), writing `∂total/∂logits` to `grad`.
@@ -29,7 +34,16 @@ pub fn forward_backward<T: Real>(
 ) -> TokenLoss {
     let n = logits.nrows();
     let inv_n = T::of(1.0 / n as f64);
-    let (mut ce, mut zsq) = (0.0, 0.0);
+    let (mut ce, mut zsq, mut zsum) = (0.0, 0.0, 0.0);
+    let (mut z_max, mut logit_max) = (f64::NEG_INFINITY, f64::NEG_INFINITY);
+    // NaN wins, as in the loss itself (`f64::max` would drop it).
+    let nan_max = |m: f64, v: f64| {
+        if m.is_nan() || v.is_nan() {
+            f64::NAN
+        } else {
+            m.max(v)
+        }
+    };
     let rows = logits.rows().into_iter().zip(grad.rows_mut()).zip(targets);
     for ((z, mut g), &y) in rows {
         let m = z.fold(
@@ -45,12 +59,18 @@ pub fn forward_backward<T: Real>(
         g[y as usize] -= inv_n;
         ce += (lse - z[y as usize]).wide();
         zsq += lse.wide() * lse.wide();
+        zsum += lse.wide();
+        z_max = nan_max(z_max, lse.wide());
+        logit_max = nan_max(logit_max, m.wide());
     }
     let (cross_entropy, log_z_sq) = (ce / n as f64, zsq / n as f64);
     TokenLoss {
         cross_entropy,
         log_z_sq,
         total: cross_entropy + z_loss * log_z_sq,
+        log_z_mean: zsum / n as f64,
+        log_z_max: z_max,
+        logit_max,
     }
 }
 

@@ -135,6 +135,7 @@ impl<T: Real> GptTrainer<T> {
             observer.on_start(&self.gpt);
         }
         let wanted = observer.wants_stats();
+        self.gpt.set_attention_stats(wanted.attention);
         let mut e = Emit::new(observer, step);
         let loss = self.gpt.forward_backward_reported(tokens, targets, &mut e);
         let params = &mut self.gpt.params;
@@ -189,6 +190,7 @@ impl<T: Real> GptTrainer<T> {
                 &[]
             },
             model: &self.gpt,
+            adaptive_eps: self.optimizer.adaptive_eps(),
         });
         out
     }

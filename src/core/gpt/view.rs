@@ -15,7 +15,7 @@ use super::linear::Linear;
 use super::rownorm::RowNorm;
 use crate::core::float::Real;
 use crate::core::model::hidden::BufferSums;
-use crate::core::model::view::{LayerView, Probed, UnitsView};
+use crate::core::model::view::{LayerView, Probed, TransformerView, UnitsView};
 use crate::core::params::Params;
 
 /// One parameter-owning module of the GPT.
@@ -256,6 +256,26 @@ impl<T: Real> Probed<T> for Gpt<T> {
 
     fn sequential(&self) -> bool {
         false
+    }
+
+    fn transformer(&self) -> Option<TransformerView<'_, T>> {
+        let attention = self
+            .blocks
+            .iter()
+            .map(|b| {
+                let a = &b.attention().attn;
+                a.measure
+                    .then_some((a.row_max.as_slice(), a.row_entropy.as_slice()))
+            })
+            .collect();
+        Some(TransformerView {
+            heads: self.spec.heads,
+            context: self.spec.context,
+            future: self.blocks.first().map_or(0, |b| b.attention().attn.future),
+            attention,
+            stream: self.stream.iter().map(|s| s.view()).collect(),
+            loss: self.last_loss,
+        })
     }
 }
 

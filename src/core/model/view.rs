@@ -40,6 +40,22 @@ pub struct LayerView<'a, T> {
     pub units: Option<UnitsView<'a, T>>,
 }
 
+/// What the transformer probes read: each block's attention-row statistics, the residual
+/// stream and the loss's `log Z` statistics.
+#[derive(Debug, Clone)]
+pub struct TransformerView<'a, T> {
+    pub heads: usize,
+    pub context: usize,
+    /// How many future tokens a position sees (0: causal).
+    pub future: usize,
+    /// Per block, `(row_max, row_entropy)` of its softmax rows, ordered (sequence, head,
+    /// position) as `Attention::probs`; `None` when the rows were not measured this step.
+    pub attention: Vec<Option<(&'a [T], &'a [T])>>,
+    /// `h₀`, then each block's output.
+    pub stream: Vec<ArrayView2<'a, T>>,
+    pub loss: Option<crate::core::gpt::token_loss::TokenLoss>,
+}
+
 /// What probes may read of a model: its parameters and a view of each layer. The MLP and the
 /// GPT both answer it, so one recorder serves both.
 pub trait Probed<T: Real>: std::fmt::Debug {
@@ -56,6 +72,10 @@ pub trait Probed<T: Real>: std::fmt::Debug {
     /// `grad_out` is the gradient reaching layer `l + 1`'s input.
     fn sequential(&self) -> bool {
         true
+    }
+    /// A transformer's own statistics; `None` for other models.
+    fn transformer(&self) -> Option<TransformerView<'_, T>> {
+        None
     }
 }
 

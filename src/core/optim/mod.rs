@@ -79,6 +79,11 @@ pub struct Optimizer<T> {
 
 impl<T: Real> Optimizer<T> {
     /// Allocates all state (zeros) for `n_params` parameters; updates never allocate.
+    /// The denominator ε when the optimizer is adaptive (its updates vanish as `RMS(g)` nears ε).
+    pub fn adaptive_eps(&self) -> Option<f64> {
+        self.spec.kind.is_adaptive().then_some(self.spec.eps)
+    }
+
     pub fn new(spec: OptimizerSpec, n_params: usize) -> Self {
         let buffers = spec.kind.state_names().len();
         Optimizer {
