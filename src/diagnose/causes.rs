@@ -5,7 +5,8 @@
 //! The cause is chosen by mechanism, not by severity or order of discovery:
 //! 1. a non-finite value (its root-cause finding stays beside it as its explanation);
 //! 2. steps too large for the landscape: divergence, spikes, oscillation, exploding gradients,
-//!    runaway weights or updates, the edge of stability; among these the earliest onset leads;
+//!    runaway weights or updates, the edge of stability, attention logits growing until attention
+//!    collapses; among these the earliest onset leads;
 //! 3. dead or saturated units (a blow-up produces them; they rarely produce a blow-up);
 //! 4. vanishing gradients (saturation and dead units produce them);
 //! 5. slow progress, a consequence of everything above;
@@ -21,8 +22,15 @@ fn rank(kind: FindingKind) -> u8 {
     use FindingKind::*;
     match kind {
         Nonfinite | RootCause => 0,
-        LossDivergence | LossSpike | LossOscillation | ExplodingGradients | WeightGrowth
-        | UpdateRatio | EdgeOfStability => 1,
+        LossDivergence
+        | LossSpike
+        | LossOscillation
+        | ExplodingGradients
+        | WeightGrowth
+        | UpdateRatio
+        | EdgeOfStability
+        | AttentionLogitGrowth
+        | AttentionEntropyCollapse => 1,
         DeadUnits | SaturatedUnits => 2,
         VanishingGradients | DepthScaling => 3,
         NoProgress | Plateau => 4,

@@ -5,6 +5,7 @@
 //! state. One file per family of findings; thresholds come from `[gates]` (errors) or are named
 //! constants beside the check (warnings and infos, which never fail a gate).
 
+pub mod attention;
 pub mod causes;
 pub mod context;
 pub mod depth;
@@ -44,6 +45,7 @@ pub fn run(trace: &Trace, scenario: &Scenario, nan_origin: Option<&NanOrigin>) -
     findings.extend(units::check(&cx, &mut book));
     findings.extend(updates::check(&cx, &mut book));
     findings.extend(edge::check(&cx, &mut book));
+    findings.extend(attention::check(&cx, &mut book));
     verdict(findings, book)
 }
 

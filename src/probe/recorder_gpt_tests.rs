@@ -129,7 +129,10 @@ fn attention_statistics_are_recomputed_from_the_kept_probabilities_and_scores() 
     let mut recorder = Recorder::<f64>::new(0, 1);
     t.step_observed(&mut recorder);
     let trace = recorder.into_trace();
-    let stats = trace.steps[0].transformer.as_ref().expect("a GPT records them");
+    let stats = trace.steps[0]
+        .transformer
+        .as_ref()
+        .expect("a GPT records them");
     let spec = t.gpt.spec;
     let (ctx, heads, hd) = (spec.context, spec.heads, spec.head_dim());
     assert_eq!(stats.blocks.len(), spec.blocks);
@@ -142,7 +145,11 @@ fn attention_statistics_are_recomputed_from_the_kept_probabilities_and_scores() 
                 let row0 = (seq * heads + h) * ctx;
                 for i in 0..ctx {
                     let p = attn.attn.probs.row(row0 + i);
-                    let e: f64 = -p.iter().filter(|&&x| x > 0.0).map(|x| x * x.ln()).sum::<f64>();
+                    let e: f64 = -p
+                        .iter()
+                        .filter(|&&x| x > 0.0)
+                        .map(|x| x * x.ln())
+                        .sum::<f64>();
                     if i >= 1 {
                         (sum, min, n) = (sum + e, min.min(e), n + 1);
                     }
@@ -154,11 +161,21 @@ fn attention_statistics_are_recomputed_from_the_kept_probabilities_and_scores() 
                 }
             }
             let got = &stats.blocks[b].heads[h];
-            assert!((got.logit_max - top).abs() < 1e-12, "{b}.{h}: {got:?} vs {top}");
-            assert!((got.entropy_mean - sum / n as f64).abs() < 1e-12, "{b}.{h}: {got:?}");
+            assert!(
+                (got.logit_max - top).abs() < 1e-12,
+                "{b}.{h}: {got:?} vs {top}"
+            );
+            assert!(
+                (got.entropy_mean - sum / n as f64).abs() < 1e-12,
+                "{b}.{h}: {got:?}"
+            );
             assert!((got.entropy_min - min).abs() < 1e-12, "{b}.{h}: {got:?}");
         }
     }
-    assert_eq!(stats.grad_rms_over_eps.len(), t.gpt.params.segments.len(), "AdamW");
+    assert_eq!(
+        stats.grad_rms_over_eps.len(),
+        t.gpt.params.segments.len(),
+        "AdamW"
+    );
     assert!(stats.log_z_max >= stats.log_z_mean && stats.output_logit_max.is_finite());
 }

@@ -22,6 +22,8 @@ pub enum Gate {
     MaxUpdateRatio,
     MaxWeightGrowth,
     MaxSharpnessRatio,
+    /// Largest attention logit of a transformer (listed only for transformers).
+    MaxAttentionLogit,
     /// `[robust] min_stable_fraction`, judged only by `stabcheck scenario --robust`.
     MinStableFraction,
 }
@@ -43,12 +45,13 @@ impl Gate {
             Gate::MaxUpdateRatio => "max_update_ratio",
             Gate::MaxWeightGrowth => "max_weight_growth",
             Gate::MaxSharpnessRatio => "max_sharpness_ratio",
+            Gate::MaxAttentionLogit => "max_attention_logit",
             Gate::MinStableFraction => "min_stable_fraction",
         }
     }
 
     /// Every gate, in documented order.
-    pub const ALL: [Gate; 14] = [
+    pub const ALL: [Gate; 15] = [
         Gate::Nonfinite,
         Gate::MaxGradNorm,
         Gate::MinGradNorm,
@@ -62,6 +65,7 @@ impl Gate {
         Gate::MaxUpdateRatio,
         Gate::MaxWeightGrowth,
         Gate::MaxSharpnessRatio,
+        Gate::MaxAttentionLogit,
         Gate::MinStableFraction,
     ];
 }

@@ -42,6 +42,10 @@ pub enum FindingKind {
     WeightGrowth,
     /// Sharpness near or past the optimizer's stability limit (needs the sharpness probe).
     EdgeOfStability,
+    /// A transformer's attention logits grew past the gate (Dehghani et al. 2023; Wortsman et al. 2023).
+    AttentionLogitGrowth,
+    /// A head's attention entropy fell to a small fraction of uniform attention's (Zhai et al. 2023).
+    AttentionEntropyCollapse,
     /// Too few of the `[robust]` perturbations of the scenario were stable (`--robust`).
     NotRobust,
 }
@@ -73,6 +77,8 @@ impl FindingKind {
             FindingKind::UpdateRatio => "update-ratio",
             FindingKind::WeightGrowth => "weight-growth",
             FindingKind::EdgeOfStability => "edge-of-stability",
+            FindingKind::AttentionLogitGrowth => "attention-logit-growth",
+            FindingKind::AttentionEntropyCollapse => "attention-entropy-collapse",
             FindingKind::NotRobust => "not-robust",
         }
     }

@@ -196,6 +196,10 @@ pub const TABLE: &[(FindingKind, &[Idea])] = &[
         FindingKind::WeightGrowth,
         &[LR_X03, LR_X01, CLIP_NORM, DROP_GROUPS],
     ),
+    (
+        FindingKind::AttentionLogitGrowth,
+        &[QK_NORM, LR_X03, LR_X01, WARMUP],
+    ),
 ];
 
 /// The ideas for `kind` (none for warnings-only kinds such as plateau).

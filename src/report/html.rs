@@ -36,6 +36,8 @@ pub fn chart_for(kind: FindingKind) -> &'static str {
         FindingKind::SaturatedUnits => "saturated-units.svg",
         FindingKind::EdgeOfStability => "sharpness.svg",
         FindingKind::NotRobust => "robust-cases.svg",
+        FindingKind::AttentionLogitGrowth => "attention.svg",
+        FindingKind::AttentionEntropyCollapse => "attention-entropy.svg",
     }
 }
 

@@ -68,6 +68,12 @@ pub fn charts(r: &RunRecord) -> Result<Vec<Chart>, Error> {
         let svg = charts::sharpness::sharpness(r)?;
         all.push(chart("sharpness.svg", "Sharpness and stability limit", svg));
     }
+    if charts::attention::has_attention(r) {
+        let svg = charts::attention::logits(r)?;
+        all.push(chart("attention.svg", "Attention logits", svg));
+        let svg = charts::attention::entropy(r)?;
+        all.push(chart("attention-entropy.svg", "Attention entropy", svg));
+    }
     Ok(all)
 }
 

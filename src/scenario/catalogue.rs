@@ -25,6 +25,7 @@ const BUILTINS: &[(&str, &str)] = &[
     builtin!("sgd-lr-1-clipped"),
     builtin!("tiny-gpt"),
     builtin!("tiny-gpt-fast"),
+    builtin!("gpt-attn-logit-growth-qk-norm"),
     builtin!("sigmoid-vanishing"),
     builtin!("relu-init-3"),
     builtin!("sgd-lr-1"),
@@ -36,6 +37,7 @@ const BUILTINS: &[(&str, &str)] = &[
     builtin!("tanh-saturated"),
     builtin!("tiny-lr"),
     builtin!("loss-oscillation"),
+    builtin!("gpt-attn-logit-growth"),
 ];
 
 /// Names of the built-in scenarios, in catalogue order.
@@ -111,7 +113,7 @@ mod tests {
             "{message}"
         );
         assert!(
-            message.ends_with("`tiny-lr`, `loss-oscillation`) nor an existing file"),
+            message.ends_with("`loss-oscillation`, `gpt-attn-logit-growth`) nor an existing file"),
             "{message}"
         );
     }

@@ -123,6 +123,9 @@ pub(crate) fn max_loss_oscillation() -> f64 {
 pub(crate) fn max_sharpness_ratio() -> f64 {
     1.0
 }
+pub(crate) fn max_attention_logit() -> f64 {
+    50.0
+}
 pub(crate) fn robust_cases() -> i64 {
     64
 }

@@ -92,6 +92,10 @@ pub struct Gates {
     /// the edge of stability). Defaults to `1.0`.
     #[serde(default = "defaults::max_sharpness_ratio")]
     pub max_sharpness_ratio: f64,
+    /// Largest allowed attention logit `q·k/√d_head` of any head of a transformer (Gemma 2
+    /// soft-caps attention logits at 50); finite and > 0. Defaults to `50.0`.
+    #[serde(default = "defaults::max_attention_logit")]
+    pub max_attention_logit: f64,
 }
 
 /// `[robust]`: perturbations drawn by `stabcheck robust`. `lr`, `init_scale` and `input_scale`
@@ -151,6 +155,7 @@ impl Default for Gates {
             max_loss_growth: defaults::max_loss_growth(),
             max_loss_oscillation: defaults::max_loss_oscillation(),
             max_sharpness_ratio: defaults::max_sharpness_ratio(),
+            max_attention_logit: defaults::max_attention_logit(),
         }
     }
 }

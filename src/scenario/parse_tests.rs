@@ -92,6 +92,7 @@ fn documented_defaults(name: &str) -> Scenario {
             max_loss_growth: 2.0,
             max_loss_oscillation: 0.1,
             max_sharpness_ratio: 1.0,
+            max_attention_logit: 50.0,
         },
         robust: RobustConfig {
             cases: 64,

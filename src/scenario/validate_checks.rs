@@ -41,6 +41,7 @@ pub(crate) fn validate_gates(ck: &Checker, g: &Gates) -> Result<Gates, ScenarioE
         max_loss_growth: at_least_one("gates.max_loss_growth", g.max_loss_growth)?,
         max_loss_oscillation: ck.positive("gates.max_loss_oscillation", g.max_loss_oscillation)?,
         max_sharpness_ratio: ck.positive("gates.max_sharpness_ratio", g.max_sharpness_ratio)?,
+        max_attention_logit: ck.positive("gates.max_attention_logit", g.max_attention_logit)?,
     })
 }
 

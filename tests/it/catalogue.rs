@@ -37,6 +37,7 @@ const EXPECTATIONS: &[Expect] = &[
     expect("sgd-lr-1-clipped", Outcome::Stable, &[]),
     expect("tiny-gpt", Outcome::Stable, &[]),
     expect("tiny-gpt-fast", Outcome::Stable, &[]),
+    expect("gpt-attn-logit-growth-qk-norm", Outcome::Stable, &[]),
     expect(
         "sigmoid-vanishing",
         Outcome::Unstable,
@@ -56,6 +57,11 @@ const EXPECTATIONS: &[Expect] = &[
     expect("tanh-saturated", Outcome::Unstable, &[SaturatedUnits]),
     expect("tiny-lr", Outcome::NoProgress, &[NoProgress]),
     expect("loss-oscillation", Outcome::Unstable, &[LossOscillation]),
+    expect(
+        "gpt-attn-logit-growth",
+        Outcome::Unstable,
+        &[AttentionLogitGrowth],
+    ),
 ];
 
 fn expectation(name: &str) -> &'static Expect {

@@ -1,6 +1,7 @@
 //! The integration tests, one binary: each module is the former `tests/<name>.rs`. One binary links
 //! the library once instead of 24 times, which is most of what a fresh `cargo test` used to cost.
 
+mod attention_findings;
 mod bad_inputs;
 mod catalogue;
 mod cli_exit_codes;

@@ -1,6 +1,7 @@
 //! Every chart of the report, built from a run record: one function per chart, each returning
 //! the SVG text. Per-layer charts colour layers on the viridis scale (layer 0 dark, last bright).
 
+pub mod attention;
 pub mod heatmap;
 pub mod histograms;
 pub mod lines;
