@@ -1,6 +1,6 @@
 //! The GPT's projection, norm and MLP activation as [`Part`]s, each reporting under its own layer.
 
-use ndarray::{Array2, ArrayView2, ArrayViewMut2, Zip};
+use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 
 use super::MlpActivation;
 use super::linear::Linear;
@@ -9,7 +9,7 @@ use crate::core::float::Real;
 use crate::core::model::emit::Emit;
 use crate::core::observer::{Op, Phase};
 use crate::core::params::Params;
-use crate::core::part::{Io, Part};
+use crate::core::part::{Io, Part, frozen};
 
 impl<T: Real> Part<T> for Linear {
     fn out_width(&self, _: usize) -> usize {
@@ -117,13 +117,10 @@ impl<T: Real> Part<T> for MlpAct<T> {
         mut a: ArrayViewMut2<'_, T>,
         e: &mut Emit<'_, T>,
     ) {
-        match self.frozen_slopes.is_empty() {
-            true => self.act.forward(z, a.view_mut()),
-            false => Zip::from(&mut a)
-                .and(&z)
-                .and(&self.frozen_slopes)
-                .for_each(|a, &z, &s| *a = s * z),
-        }
+        let act = self.act;
+        frozen::forward(&self.frozen_slopes, z, a.view_mut(), |z, a| {
+            act.forward(z, a)
+        });
         let op = Op::MlpActivation(self.act);
         e.op(Some(self.at), op, Phase::Forward, &[z], a.view());
     }
@@ -139,13 +136,9 @@ impl<T: Real> Part<T> for MlpAct<T> {
         let Some(mut dz) = dz else {
             return;
         };
-        match self.frozen_slopes.is_empty() {
-            true => self.act.backward(io.x, io.y, da, dz.view_mut()),
-            false => Zip::from(&mut dz)
-                .and(&da)
-                .and(&self.frozen_slopes)
-                .for_each(|dz, &d, &s| *dz = s * d),
-        }
+        let act = self.act;
+        let live = |da, dz| act.backward(io.x, io.y, da, dz);
+        frozen::backward(&self.frozen_slopes, da, dz.view_mut(), live);
         let op = Op::MlpActivationBackward(self.act);
         e.op(Some(self.at), op, Phase::Backward, &[da], dz.view());
     }

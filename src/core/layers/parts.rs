@@ -4,7 +4,7 @@
 //! ...) under its layer. A dense part's input gradient is reported by the model, which knows
 //! when the skip path's share has been added (`dense.grad_input` is the whole of `∂L/∂h`).
 
-use ndarray::{Array2, ArrayView2, ArrayViewMut2, Zip};
+use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 
 use super::activation::Activation;
 use super::dense::Dense;
@@ -14,7 +14,7 @@ use crate::core::float::Real;
 use crate::core::model::emit::Emit;
 use crate::core::observer::{Op, Phase};
 use crate::core::params::Params;
-use crate::core::part::{Io, Part};
+use crate::core::part::{Io, Part, frozen};
 
 impl<T: Real> Part<T> for Dense {
     fn out_width(&self, _: usize) -> usize {
@@ -142,13 +142,10 @@ impl<T: Real> Part<T> for Act<T> {
         mut a: ArrayViewMut2<'_, T>,
         e: &mut Emit<'_, T>,
     ) {
-        match self.frozen_slopes.is_empty() {
-            true => self.activation.forward(z, a.view_mut()),
-            false => Zip::from(&mut a)
-                .and(&z)
-                .and(&self.frozen_slopes)
-                .for_each(|a, &z, &s| *a = z * s),
-        }
+        let act = self.activation;
+        frozen::forward(&self.frozen_slopes, z, a.view_mut(), |z, a| {
+            act.forward(z, a)
+        });
         let op = Op::Activation(self.activation);
         e.op(Some(self.layer), op, Phase::Forward, &[z], a.view());
     }
@@ -164,13 +161,9 @@ impl<T: Real> Part<T> for Act<T> {
         let Some(mut dz) = dz else {
             return;
         };
-        match self.frozen_slopes.is_empty() {
-            true => self.activation.backward(io.x, io.y, da, dz.view_mut()),
-            false => Zip::from(&mut dz)
-                .and(&da)
-                .and(&self.frozen_slopes)
-                .for_each(|d, &g, &s| *d = g * s),
-        }
+        let act = self.activation;
+        let live = |da, dz| act.backward(io.x, io.y, da, dz);
+        frozen::backward(&self.frozen_slopes, da, dz.view_mut(), live);
         let op = Op::ActivationBackward(self.activation);
         e.op(Some(self.layer), op, Phase::Backward, &[da], dz.view());
     }
