@@ -13,6 +13,7 @@ use super::histogram::{LogBins, histogram_due};
 use super::stats::{
     Moments, fast_sq_norm, moments, moments_from, nonfinite_given_sq_norm, sq_norm,
 };
+use super::stats::{segment, segment_nonfinite, value_sq};
 use super::transformer::transformer_stats;
 use crate::core::float::Real;
 use crate::core::layers::activation::Activation;
@@ -20,7 +21,6 @@ use crate::core::model::contiguous;
 use crate::core::model::view::LayerView;
 use crate::core::model::view::Probed;
 use crate::core::observer::{Observer, StatsWanted, StepEvent};
-use crate::core::params::Segment;
 use crate::core::units::{dead_fraction, units_never_pair};
 use crate::record::trace::{LayerStats, StepRecord, Trace};
 
@@ -229,29 +229,6 @@ fn saturated<T: Real>(
         let d = derivative(z, a);
         d >= threshold || d.is_nan()
     })
-}
-
-/// `‖θ‖²` of segment `k` after the update: the core's measurement from the update pass when it
-/// made one (bit-identical to [`sq_norm`]), else a pass over the values.
-fn value_sq<T: Real>(event: &StepEvent<'_, T>, k: usize) -> f64 {
-    let params = event.model.params();
-    match event.param_sq_norms.get(k) {
-        Some(&sq) => sq,
-        None => sq_norm(segment(&params.values, &params.segments[k])),
-    }
-}
-
-/// Non-finite values of segment `k`'s values (whose `‖θ‖²` is `value_sq`) and gradient.
-fn segment_nonfinite<T: Real>(event: &StepEvent<'_, T>, k: usize, value_sq: f64) -> u64 {
-    let params = event.model.params();
-    let seg = &params.segments[k];
-    nonfinite_given_sq_norm(segment(&params.values, seg), value_sq)
-        + nonfinite_given_sq_norm(segment(&params.grads, seg), event.grad_sq_norms[k])
-}
-
-/// A segment's slice of a flat parameter buffer.
-fn segment<'a, T>(buffer: &'a [T], seg: &Segment) -> &'a [T] {
-    &buffer[seg.range()]
 }
 
 impl<T: Real> Observer<T> for Recorder<T> {

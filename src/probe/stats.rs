@@ -6,7 +6,8 @@
 
 use crate::core::blocked;
 use crate::core::float::Real;
-use crate::core::params::{LANES, LaneSum};
+use crate::core::observer::StepEvent;
+use crate::core::params::{LANES, LaneSum, Segment};
 use crate::core::simd::{Kernel, vectorized};
 
 /// Mean, population standard deviation and `max |x|` of a buffer, and how many values were non-finite.
@@ -154,6 +155,29 @@ pub fn nonfinite_given_sq_norm<T: Real>(xs: &[T], sq: f64) -> u64 {
     } else {
         count_nonfinite(xs).0
     }
+}
+
+/// `‖θ‖²` of segment `k` after the update: the core's measurement from the update pass when it
+/// made one (bit-identical to [`sq_norm`]), else a pass over the values.
+pub fn value_sq<T: Real>(event: &StepEvent<'_, T>, k: usize) -> f64 {
+    let params = event.model.params();
+    match event.param_sq_norms.get(k) {
+        Some(&sq) => sq,
+        None => sq_norm(segment(&params.values, &params.segments[k])),
+    }
+}
+
+/// Non-finite values of segment `k`'s values (whose `‖θ‖²` is `value_sq`) and gradient.
+pub fn segment_nonfinite<T: Real>(event: &StepEvent<'_, T>, k: usize, value_sq: f64) -> u64 {
+    let params = event.model.params();
+    let seg = &params.segments[k];
+    nonfinite_given_sq_norm(segment(&params.values, seg), value_sq)
+        + nonfinite_given_sq_norm(segment(&params.grads, seg), event.grad_sq_norms[k])
+}
+
+/// A segment's slice of a flat parameter buffer.
+pub fn segment<'a, T>(buffer: &'a [T], seg: &Segment) -> &'a [T] {
+    &buffer[seg.range()]
 }
 
 #[cfg(test)]
