@@ -71,7 +71,12 @@ pub fn check(cx: &Context, book: &mut GateBook) -> Vec<Finding> {
         out.push(growth(cx, &finite, p, gate));
     }
     let uniform = stats[0].1.uniform_entropy;
-    let entropy = every_head(&stats, |h| h.entropy_mean);
+    // Finite entropies only: a run that collapses and then goes NaN still shows the collapse
+    // (its NaN is the nonfinite finding's).
+    let entropy: Vec<At> = every_head(&stats, |h| h.entropy_mean)
+        .into_iter()
+        .filter(|x| x.3.is_finite())
+        .collect();
     let low = worst(&entropy, |a, b| a < b);
     if let Some(l) = low.filter(|l| l.3 < ENTROPY_COLLAPSE_FRACTION * uniform) {
         out.push(collapse(cx, &entropy, l, uniform));

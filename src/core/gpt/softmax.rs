@@ -44,7 +44,11 @@ pub fn masked_softmax<T: Real>(
         if let Some(st) = &mut stats {
             let dot = Zip::from(&seen)
                 .and(&st.scratch[..visible])
-                .fold(T::zero(), |a, &e, &x| a + e * x);
+                // `e ln e → 0` as e → 0: a visible −inf score (e = 0) adds nothing, not 0·−inf.
+                .fold(
+                    T::zero(),
+                    |a, &e, &x| if e == T::zero() { a } else { a + e * x },
+                );
             st.entropy[i] = z.ln() - dot / z;
         }
         let inv = T::one() / z;
@@ -103,6 +107,12 @@ mod tests {
         masked_softmax(plain.view_mut(), 0, None);
         let (p, _, _) = stats_of(s);
         assert_eq!(p, plain);
+    }
+
+    #[test]
+    fn a_minus_infinite_score_adds_nothing_to_the_entropy() {
+        let (_, _, entropy) = stats_of(array![[0.0, 9.0], [f64::NEG_INFINITY, 1.0]]);
+        assert_eq!(entropy[1], 0.0, "all weight on the finite key");
     }
 
     #[test]
