@@ -10,6 +10,7 @@ mod fix;
 mod interrupt;
 #[cfg(test)]
 mod kill_tests;
+mod lr_sensitivity;
 mod merge;
 mod out;
 mod predict;
@@ -53,6 +54,9 @@ pub enum Command {
     Robust(robust::RobustArgs),
     /// Run a grid over one or two scenario keys and draw the stability map.
     Sweep(sweep::SweepArgs),
+    /// Final loss against learning rate for a scenario and its variants (for a transformer:
+    /// with qk-layernorm and z-loss), and each one's LR sensitivity (Wortsman et al. 2023).
+    LrSensitivity(lr_sensitivity::LrSensitivityArgs),
     /// Combine the shard files of a `robust --shard` or `sweep --shard` run into its record.
     Merge(merge::MergeArgs),
     /// Search for verified repairs: try candidate fixes for each failing gate, re-run each with
@@ -95,6 +99,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Report { record, out } => report_command(&record, out),
         Command::Robust(args) => robust::run(&args),
         Command::Sweep(args) => sweep::run(&args),
+        Command::LrSensitivity(args) => lr_sensitivity::run(&args),
         Command::Merge(args) => merge::run(&args),
         Command::Fix(args) => fix::run(&args),
         Command::List => {

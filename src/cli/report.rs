@@ -44,6 +44,10 @@ pub(super) fn report_command(record: &Path, out: Option<PathBuf>) -> Result<Exit
             extras.fix = Some(crate::record::read_json(record)?);
             existing_run(&source)?
         }
+        crate::report::RecordKind::LrSensitivity => {
+            extras.lr_sensitivity = Some(crate::record::read_json(record)?);
+            existing_run(&source)?
+        }
     };
     let started = std::time::Instant::now();
     let written = crate::report::render_folder(run.as_ref(), &extras, &dir)?;

@@ -30,8 +30,10 @@ fn rank(kind: FindingKind) -> u8 {
         | UpdateRatio
         | EdgeOfStability
         | AttentionLogitGrowth
-        | AttentionEntropyCollapse => 1,
-        DeadUnits | SaturatedUnits => 2,
+        | AttentionEntropyCollapse
+        | OutputLogitDivergence
+        | PostLnImbalance => 1,
+        DeadUnits | SaturatedUnits | AdamEpsilon => 2,
         VanishingGradients | DepthScaling => 3,
         NoProgress | Plateau => 4,
         // The neighbourhood's failures are not this run's: the run's own cause comes first.

@@ -114,6 +114,21 @@ impl<'a> Context<'a> {
         self.converged_at(i) || self.at_minimum(i)
     }
 
+    /// Whether layer `l`'s weight is a matrix (or an embedding) rather than a norm's gain: every
+    /// layer of a model whose trace does not list its tensors (the MLP, whose layers are dense).
+    /// A gain's gradient `Σ dy·x̂` can be ~0 by design (a norm feeding a one-hot softmax) and
+    /// says nothing about gradient flow through depth.
+    pub fn matrix_layer(&self, l: usize) -> bool {
+        if self.trace.tensors.is_empty() {
+            return true;
+        }
+        let Some(name) = self.trace.layer_names.get(l) else {
+            return false;
+        };
+        let weight = format!("{name}.weight");
+        (self.trace.tensors.iter()).any(|t| t.name == weight && t.is_weight())
+    }
+
     /// The name of layer `l` in messages: `layer 3`, or `output layer 16`; for a model whose
     /// layers are named (a transformer's state_dict modules), `layer 3 (blocks.0.attn.qkv)`.
     pub fn layer_name(&self, l: usize) -> String {

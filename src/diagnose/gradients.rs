@@ -187,12 +187,20 @@ fn vanishing_norm(cx: &Context, book: &mut GateBook) -> Option<Finding> {
 }
 
 /// Per-layer medians over the run of a gradient norm; a layer whose norm is exactly zero
-/// throughout (dead units) or that has no such norm is NaN, left to the dead-units finding.
+/// throughout (dead units) or that has no such norm is NaN, left to the dead-units finding, and
+/// so is a norm layer of a transformer ([`Context::matrix_layer`]).
 fn spread_of(cx: &Context, f: impl Fn(&LayerStats) -> Option<f64>) -> Spread {
     let medians: Vec<f64> = cx
         .layer_medians(0, |l| f(l).unwrap_or(f64::NAN))
         .into_iter()
-        .map(|m| if m > 0.0 { m } else { f64::NAN })
+        .enumerate()
+        .map(|(l, m)| {
+            if m > 0.0 && cx.matrix_layer(l) {
+                m
+            } else {
+                f64::NAN
+            }
+        })
         .collect();
     let lo = argmin_finite(&medians);
     let hi = argmax_finite(&medians);

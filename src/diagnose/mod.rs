@@ -5,6 +5,7 @@
 //! state. One file per family of findings; thresholds come from `[gates]` (errors) or are named
 //! constants beside the check (warnings and infos, which never fail a gate).
 
+pub mod adam_eps;
 pub mod attention;
 pub mod causes;
 pub mod context;
@@ -15,6 +16,8 @@ pub mod gradients;
 pub mod loss;
 pub mod nonfinite;
 pub mod oscillation;
+pub mod output_logits;
+pub mod post_ln;
 pub mod robust_gate;
 pub mod root_cause;
 pub mod series;
@@ -46,6 +49,10 @@ pub fn run(trace: &Trace, scenario: &Scenario, nan_origin: Option<&NanOrigin>) -
     findings.extend(updates::check(&cx, &mut book));
     findings.extend(edge::check(&cx, &mut book));
     findings.extend(attention::check(&cx, &mut book));
+    findings.extend(adam_eps::check(&cx, &mut book));
+    findings.extend(output_logits::check(&cx, &mut book));
+    let imbalance = post_ln::check(&cx, &mut book, &findings);
+    findings.extend(imbalance);
     verdict(findings, book)
 }
 

@@ -22,7 +22,7 @@ use crate::core::model::view::LayerView;
 use crate::core::model::view::Probed;
 use crate::core::observer::{Observer, StatsWanted, StepEvent};
 use crate::core::units::{dead_fraction, units_never_pair};
-use crate::record::trace::{LayerStats, StepRecord, Trace};
+use crate::record::trace::{LayerStats, StepRecord, TensorInfo, Trace};
 
 /// A unit is saturated when its local derivative `f'(z)` is below this for every sample.
 pub const SATURATION_DERIVATIVE: f64 = 1e-3;
@@ -71,6 +71,7 @@ impl<T: Real> Recorder<T> {
                 histograms: Vec::new(),
                 sharpness: Vec::new(),
                 layer_names: Vec::new(),
+                tensors: Vec::new(),
             },
             segments: Vec::new(),
             sequential: true,
@@ -98,6 +99,17 @@ impl<T: Real> Recorder<T> {
             .map(|l| model.layer_name(l))
             .collect();
         self.trace.layer_names = names.unwrap_or_default();
+        let tensors: Option<Vec<TensorInfo>> = (params.segments.iter().enumerate())
+            .map(|(k, seg)| {
+                let name = model.tensor_name(k)?;
+                Some(TensorInfo {
+                    name,
+                    kind: seg.kind,
+                    len: seg.len(),
+                })
+            })
+            .collect();
+        self.trace.tensors = tensors.unwrap_or_default();
         self.segments = (0..model.layer_count())
             .map(|l| {
                 let v = model.layer_view(l);

@@ -24,6 +24,14 @@ pub enum Gate {
     MaxSharpnessRatio,
     /// Largest attention logit of a transformer (listed only for transformers).
     MaxAttentionLogit,
+    /// Smallest median `RMS(∂L/∂W)/ε` of a transformer's weight tensor under an adaptive
+    /// optimizer (listed only for transformers trained with one).
+    MinGradRmsOverEps,
+    /// Largest `|mean log Z|` of a transformer's output softmax (listed only for transformers).
+    MaxLogZ,
+    /// Step-0 gradient RMS of a transformer's output layer over its blocks' median (listed only
+    /// for transformers; fails only without warm-up and with harm done).
+    MaxOutputGradImbalance,
     /// `[robust] min_stable_fraction`, judged only by `stabcheck scenario --robust`.
     MinStableFraction,
 }
@@ -46,12 +54,15 @@ impl Gate {
             Gate::MaxWeightGrowth => "max_weight_growth",
             Gate::MaxSharpnessRatio => "max_sharpness_ratio",
             Gate::MaxAttentionLogit => "max_attention_logit",
+            Gate::MinGradRmsOverEps => "min_grad_rms_over_eps",
+            Gate::MaxLogZ => "max_log_z",
+            Gate::MaxOutputGradImbalance => "max_output_grad_imbalance",
             Gate::MinStableFraction => "min_stable_fraction",
         }
     }
 
     /// Every gate, in documented order.
-    pub const ALL: [Gate; 15] = [
+    pub const ALL: [Gate; 18] = [
         Gate::Nonfinite,
         Gate::MaxGradNorm,
         Gate::MinGradNorm,
@@ -66,6 +77,9 @@ impl Gate {
         Gate::MaxWeightGrowth,
         Gate::MaxSharpnessRatio,
         Gate::MaxAttentionLogit,
+        Gate::MinGradRmsOverEps,
+        Gate::MaxLogZ,
+        Gate::MaxOutputGradImbalance,
         Gate::MinStableFraction,
     ];
 }

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::core::observer::Phase;
+use crate::core::params::ParamKind;
 
 /// Everything recorded during one run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -24,6 +25,27 @@ pub struct Trace {
     /// layers are known by index.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub layer_names: Vec<String>,
+    /// Each parameter tensor in the order of the flat buffer (state_dict order), when the model
+    /// names them (a transformer); per-tensor statistics such as
+    /// `TransformerStats::grad_rms_over_eps` index it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tensors: Vec<TensorInfo>,
+}
+
+/// One parameter tensor: its state_dict name, what it is, and how many values it holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TensorInfo {
+    pub name: String,
+    pub kind: ParamKind,
+    pub len: usize,
+}
+
+impl TensorInfo {
+    /// A weight matrix or an embedding, not a bias or a norm's gain or shift.
+    pub fn is_weight(&self) -> bool {
+        self.kind == ParamKind::Weight
+    }
 }
 
 /// One sharpness estimate (see `probe::sharpness`): the top eigenvalue of the loss Hessian on the

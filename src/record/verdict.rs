@@ -46,6 +46,14 @@ pub enum FindingKind {
     AttentionLogitGrowth,
     /// A head's attention entropy fell to a small fraction of uniform attention's (Zhai et al. 2023).
     AttentionEntropyCollapse,
+    /// An adaptive optimizer's ε is comparable with a weight tensor's gradient RMS, damping its
+    /// updates (Wortsman et al. 2023).
+    AdamEpsilon,
+    /// The output logits' `log Z` drifted far from 0 (Wortsman et al. 2023; PaLM's z-loss).
+    OutputLogitDivergence,
+    /// The output layer's step-0 gradient dwarfs the blocks' and the run starts at full lr
+    /// (Xiong et al. 2020: post-LN needs warm-up).
+    PostLnImbalance,
     /// Too few of the `[robust]` perturbations of the scenario were stable (`--robust`).
     NotRobust,
 }
@@ -55,7 +63,10 @@ impl FindingKind {
     pub fn is_instability(self) -> bool {
         !matches!(
             self,
-            FindingKind::NoProgress | FindingKind::Plateau | FindingKind::DepthScaling
+            FindingKind::NoProgress
+                | FindingKind::Plateau
+                | FindingKind::DepthScaling
+                | FindingKind::AdamEpsilon
         )
     }
 
@@ -79,6 +90,9 @@ impl FindingKind {
             FindingKind::EdgeOfStability => "edge-of-stability",
             FindingKind::AttentionLogitGrowth => "attention-logit-growth",
             FindingKind::AttentionEntropyCollapse => "attention-entropy-collapse",
+            FindingKind::AdamEpsilon => "adam-epsilon",
+            FindingKind::OutputLogitDivergence => "output-logit-divergence",
+            FindingKind::PostLnImbalance => "post-ln-imbalance",
             FindingKind::NotRobust => "not-robust",
         }
     }

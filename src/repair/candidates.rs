@@ -74,6 +74,11 @@ pub const OPTIMIZER_EPS: Idea = idea("optimizer eps 1e-5", |s| {
     let has_eps = s.optimizer.kind.is_adaptive();
     (has_eps && s.optimizer.eps == 0.0).then(|| vec!["optimizer.eps=1e-5".to_string()])
 });
+pub const EPS_X001: Idea = idea("optimizer eps x0.01", |s| {
+    let eps = s.optimizer.eps;
+    (s.optimizer.kind.is_adaptive() && eps > 0.0)
+        .then(|| vec![format!("optimizer.eps={}", toml_float(eps * 0.01))])
+});
 pub const ADAM: Idea = idea("adam instead of sgd", |s| {
     let sgd_family = s.optimizer.kind.is_sgd_family();
     // A transformer gets AdamW, as the peers and nanoGPT train it.
@@ -97,6 +102,20 @@ pub const QK_NORM: Idea = idea("qk-layernorm", |s| {
 pub const Z_LOSS: Idea = idea("z-loss 1e-4", |s| {
     s.transformer()?;
     (s.loss.z_loss == 0.0).then(|| vec!["loss.z_loss=1e-4".to_string()])
+});
+/// Ten times the scenario's z-loss, when it has one too weak to hold `log Z`.
+pub const Z_LOSS_X10: Idea = idea("z-loss x10", |s| {
+    s.transformer()?;
+    let z = s.loss.z_loss;
+    (z > 0.0).then(|| vec![format!("loss.z_loss={}", toml_float(z * 10.0))])
+});
+/// Decoupled weight decay 0.1 (GPT-2, nanoGPT) on an AdamW run without any: Wortsman et al.
+/// 2023 find weight decay also holds the output logits.
+pub const WEIGHT_DECAY: Idea = idea("weight decay 0.1", |s| {
+    s.transformer()?;
+    let adamw = s.optimizer.kind == crate::core::optim::OptimizerKind::Adamw;
+    (adamw && s.optimizer.weight_decay == 0.0)
+        .then(|| vec!["optimizer.weight_decay=0.1".to_string()])
 });
 /// Pre-LN keeps the residual stream's gradients bounded at init; post-LN needs warm-up (Xiong et
 /// al. 2020).
@@ -200,6 +219,12 @@ pub const TABLE: &[(FindingKind, &[Idea])] = &[
         FindingKind::AttentionLogitGrowth,
         &[QK_NORM, LR_X03, LR_X01, WARMUP],
     ),
+    (FindingKind::AdamEpsilon, &[EPS_X001]),
+    (
+        FindingKind::OutputLogitDivergence,
+        &[Z_LOSS, Z_LOSS_X10, WEIGHT_DECAY, LR_X03],
+    ),
+    (FindingKind::PostLnImbalance, &[WARMUP, PRE_LN, LR_X03]),
 ];
 
 /// The ideas for `kind` (none for warnings-only kinds such as plateau).

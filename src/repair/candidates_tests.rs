@@ -9,10 +9,33 @@ use crate::scenario::resolve;
 fn every_error_kind_has_ideas_and_warnings_have_none() {
     for (kind, ideas) in TABLE {
         assert!(!ideas.is_empty(), "{kind:?}");
-        assert!(kind.is_instability() || *kind == FindingKind::NoProgress);
+        // Errors about progress (not instabilities) have ideas too.
+        let progress = matches!(kind, FindingKind::NoProgress | FindingKind::AdamEpsilon);
+        assert!(kind.is_instability() || progress, "{kind:?}");
     }
     assert!(ideas_for(FindingKind::Plateau).is_empty());
     assert!(ideas_for(FindingKind::DepthScaling).is_empty());
+}
+
+#[test]
+fn the_transformer_output_and_eps_ideas_apply_only_where_they_change_something() {
+    let s = resolve("gpt-logit-divergence").unwrap(); // AdamW, wd 0, no z-loss
+    assert_eq!((Z_LOSS.sets)(&s), sets(&["loss.z_loss=1e-4"]));
+    assert_eq!((Z_LOSS_X10.sets)(&s), None);
+    assert_eq!(
+        (WEIGHT_DECAY.sets)(&s),
+        sets(&["optimizer.weight_decay=0.1"])
+    );
+    let z = resolve("gpt-logit-divergence-z-loss").unwrap();
+    assert_eq!((Z_LOSS_X10.sets)(&z), sets(&["loss.z_loss=0.001"]));
+    let eps = resolve("gpt-adam-eps-large").unwrap();
+    assert_eq!((EPS_X001.sets)(&eps), sets(&["optimizer.eps=0.0001"]));
+    assert_eq!(
+        (EPS_X001.sets)(&resolve("sgd-lr-1").unwrap()),
+        None,
+        "SGD has no eps"
+    );
+    assert_eq!((WEIGHT_DECAY.sets)(&resolve("deep-mlp").unwrap()), None);
 }
 
 #[test]

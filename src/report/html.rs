@@ -38,6 +38,9 @@ pub fn chart_for(kind: FindingKind) -> &'static str {
         FindingKind::NotRobust => "robust-cases.svg",
         FindingKind::AttentionLogitGrowth => "attention.svg",
         FindingKind::AttentionEntropyCollapse => "attention-entropy.svg",
+        FindingKind::AdamEpsilon => "adam-eps.svg",
+        FindingKind::OutputLogitDivergence => "log-z.svg",
+        FindingKind::PostLnImbalance => "grad-heatmap.svg",
     }
 }
 

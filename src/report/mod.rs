@@ -7,6 +7,7 @@
 pub mod charts;
 pub mod fix_section;
 pub mod html;
+pub mod lr_section;
 pub mod robust_section;
 pub mod section;
 pub mod style;
@@ -73,6 +74,14 @@ pub fn charts(r: &RunRecord) -> Result<Vec<Chart>, Error> {
         all.push(chart("attention.svg", "Attention logits", svg));
         let svg = charts::attention::entropy(r)?;
         all.push(chart("attention-entropy.svg", "Attention entropy", svg));
+    }
+    if r.trace.steps.iter().any(|s| s.transformer.is_some()) {
+        let svg = charts::optimizer_eps::log_z(r)?;
+        all.push(chart("log-z.svg", "Output log Z", svg));
+    }
+    if charts::optimizer_eps::has_adam_eps(r) {
+        let svg = charts::optimizer_eps::adam_eps(r)?;
+        all.push(chart("adam-eps.svg", "Gradient RMS over Adam's ε", svg));
     }
     Ok(all)
 }

@@ -7,6 +7,7 @@ use std::path::Path;
 use super::Chart;
 use crate::error::Error;
 use crate::record::fix::FixRecord;
+use crate::record::lr_sensitivity::LrSensitivityRecord;
 use crate::record::read_json;
 use crate::record::robust::RobustRecord;
 use crate::record::sweep::SweepRecord;
@@ -30,9 +31,10 @@ pub struct Extras {
     pub robust: Option<RobustRecord>,
     pub sweep: Option<SweepRecord>,
     pub fix: Option<FixRecord>,
+    pub lr_sensitivity: Option<LrSensitivityRecord>,
 }
 
-pub use crate::record::{FIX_FILE, ROBUST_FILE, SWEEP_FILE};
+pub use crate::record::{FIX_FILE, LR_SENSITIVITY_FILE, ROBUST_FILE, SWEEP_FILE};
 
 impl Extras {
     /// Reads every known record present in `dir`; a file that is there but unreadable is an
@@ -42,6 +44,7 @@ impl Extras {
             robust: read_if_present(&dir.join(ROBUST_FILE))?,
             sweep: read_if_present(&dir.join(SWEEP_FILE))?,
             fix: read_if_present(&dir.join(FIX_FILE))?,
+            lr_sensitivity: read_if_present(&dir.join(LR_SENSITIVITY_FILE))?,
         })
     }
 
@@ -57,6 +60,9 @@ impl Extras {
         if let Some(f) = &self.fix {
             out.push(super::fix_section::fixes(f)?);
         }
+        if let Some(l) = &self.lr_sensitivity {
+            out.push(super::lr_section::lr_sensitivity(l)?);
+        }
         Ok(out)
     }
 
@@ -67,10 +73,14 @@ impl Extras {
             .map(|r| &r.scenario)
             .or(self.sweep.as_ref().map(|s| &s.scenario))
             .or(self.fix.as_ref().map(|f| &f.scenario))
+            .or(self.lr_sensitivity.as_ref().map(|l| &l.scenario))
     }
 
     pub fn is_empty(&self) -> bool {
-        self.robust.is_none() && self.sweep.is_none() && self.fix.is_none()
+        self.robust.is_none()
+            && self.sweep.is_none()
+            && self.fix.is_none()
+            && self.lr_sensitivity.is_none()
     }
 }
 
@@ -89,6 +99,7 @@ pub enum RecordKind {
     Robust,
     Sweep,
     Fix,
+    LrSensitivity,
 }
 
 /// Reads `path`'s top-level keys and says which record it is; a shard or an unknown object is an
@@ -101,6 +112,7 @@ pub fn kind_of(path: &Path) -> Result<RecordKind, Error> {
         cells: Option<serde::de::IgnoredAny>,
         ranking: Option<serde::de::IgnoredAny>,
         shard: Option<serde::de::IgnoredAny>,
+        variants: Option<serde::de::IgnoredAny>,
     }
     let bytes = crate::record::read::read_capped(path)?;
     let bad = |message: String| Error::Record {
@@ -120,8 +132,13 @@ pub fn kind_of(path: &Path) -> Result<RecordKind, Error> {
         Keys {
             ranking: Some(_), ..
         } => Ok(RecordKind::Fix),
+        Keys {
+            variants: Some(_), ..
+        } => Ok(RecordKind::LrSensitivity),
         _ => Err(bad(
-            "is not a stabcheck record (run.json, robust.json, sweep.json or fix.json)".into(),
+            "is not a stabcheck record (run.json, robust.json, sweep.json, fix.json or \
+             lr-sensitivity.json)"
+                .into(),
         )),
     }
 }

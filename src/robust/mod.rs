@@ -8,6 +8,7 @@
 
 pub mod axis;
 pub mod interval;
+pub mod lr_sensitivity;
 pub mod record;
 pub mod shard;
 pub mod shrink;

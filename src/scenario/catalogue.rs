@@ -26,6 +26,8 @@ const BUILTINS: &[(&str, &str)] = &[
     builtin!("tiny-gpt"),
     builtin!("tiny-gpt-fast"),
     builtin!("gpt-attn-logit-growth-qk-norm"),
+    builtin!("gpt-logit-divergence-z-loss"),
+    builtin!("gpt-post-ln-warmup"),
     builtin!("sigmoid-vanishing"),
     builtin!("relu-init-3"),
     builtin!("sgd-lr-1"),
@@ -38,6 +40,9 @@ const BUILTINS: &[(&str, &str)] = &[
     builtin!("tiny-lr"),
     builtin!("loss-oscillation"),
     builtin!("gpt-attn-logit-growth"),
+    builtin!("gpt-logit-divergence"),
+    builtin!("gpt-post-ln-no-warmup"),
+    builtin!("gpt-adam-eps-large"),
 ];
 
 /// Names of the built-in scenarios, in catalogue order.
@@ -113,7 +118,8 @@ mod tests {
             "{message}"
         );
         assert!(
-            message.ends_with("`loss-oscillation`, `gpt-attn-logit-growth`) nor an existing file"),
+            message
+                .ends_with("`gpt-post-ln-no-warmup`, `gpt-adam-eps-large`) nor an existing file"),
             "{message}"
         );
     }

@@ -126,6 +126,15 @@ pub(crate) fn max_sharpness_ratio() -> f64 {
 pub(crate) fn max_attention_logit() -> f64 {
     50.0
 }
+pub(crate) fn min_grad_rms_over_eps() -> f64 {
+    1.0
+}
+pub(crate) fn max_log_z() -> f64 {
+    20.0
+}
+pub(crate) fn max_output_grad_imbalance() -> f64 {
+    50.0
+}
 pub(crate) fn robust_cases() -> i64 {
     64
 }

@@ -96,6 +96,20 @@ pub struct Gates {
     /// soft-caps attention logits at 50); finite and > 0. Defaults to `50.0`.
     #[serde(default = "defaults::max_attention_logit")]
     pub max_attention_logit: f64,
+    /// Smallest allowed median `RMS(∂L/∂W)/ε` of a transformer's weight tensor under Adam or
+    /// AdamW (at 1 the updates are half what they would be without ε); finite and > 0.
+    /// Defaults to `1.0`.
+    #[serde(default = "defaults::min_grad_rms_over_eps")]
+    pub min_grad_rms_over_eps: f64,
+    /// Largest allowed `|mean log Z|` of a transformer's output softmax at any step (`e^20`
+    /// exceeds any vocabulary); finite and > 0. Defaults to `20.0`.
+    #[serde(default = "defaults::max_log_z")]
+    pub max_log_z: f64,
+    /// Largest allowed step-0 ratio of a transformer's output-layer gradient RMS to its blocks'
+    /// median, judged only on a run without warm-up that also went wrong (Xiong et al. 2020);
+    /// finite and >= 1. Defaults to `50.0`.
+    #[serde(default = "defaults::max_output_grad_imbalance")]
+    pub max_output_grad_imbalance: f64,
 }
 
 /// `[robust]`: perturbations drawn by `stabcheck robust`. `lr`, `init_scale` and `input_scale`
@@ -156,6 +170,9 @@ impl Default for Gates {
             max_loss_oscillation: defaults::max_loss_oscillation(),
             max_sharpness_ratio: defaults::max_sharpness_ratio(),
             max_attention_logit: defaults::max_attention_logit(),
+            min_grad_rms_over_eps: defaults::min_grad_rms_over_eps(),
+            max_log_z: defaults::max_log_z(),
+            max_output_grad_imbalance: defaults::max_output_grad_imbalance(),
         }
     }
 }

@@ -93,6 +93,9 @@ fn documented_defaults(name: &str) -> Scenario {
             max_loss_oscillation: 0.1,
             max_sharpness_ratio: 1.0,
             max_attention_logit: 50.0,
+            min_grad_rms_over_eps: 1.0,
+            max_log_z: 20.0,
+            max_output_grad_imbalance: 50.0,
         },
         robust: RobustConfig {
             cases: 64,

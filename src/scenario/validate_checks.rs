@@ -42,6 +42,13 @@ pub(crate) fn validate_gates(ck: &Checker, g: &Gates) -> Result<Gates, ScenarioE
         max_loss_oscillation: ck.positive("gates.max_loss_oscillation", g.max_loss_oscillation)?,
         max_sharpness_ratio: ck.positive("gates.max_sharpness_ratio", g.max_sharpness_ratio)?,
         max_attention_logit: ck.positive("gates.max_attention_logit", g.max_attention_logit)?,
+        min_grad_rms_over_eps: ck
+            .positive("gates.min_grad_rms_over_eps", g.min_grad_rms_over_eps)?,
+        max_log_z: ck.positive("gates.max_log_z", g.max_log_z)?,
+        max_output_grad_imbalance: at_least_one(
+            "gates.max_output_grad_imbalance",
+            g.max_output_grad_imbalance,
+        )?,
     })
 }
 

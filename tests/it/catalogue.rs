@@ -38,6 +38,8 @@ const EXPECTATIONS: &[Expect] = &[
     expect("tiny-gpt", Outcome::Stable, &[]),
     expect("tiny-gpt-fast", Outcome::Stable, &[]),
     expect("gpt-attn-logit-growth-qk-norm", Outcome::Stable, &[]),
+    expect("gpt-logit-divergence-z-loss", Outcome::Stable, &[]),
+    expect("gpt-post-ln-warmup", Outcome::Stable, &[]),
     expect(
         "sigmoid-vanishing",
         Outcome::Unstable,
@@ -62,6 +64,17 @@ const EXPECTATIONS: &[Expect] = &[
         Outcome::Unstable,
         &[AttentionLogitGrowth],
     ),
+    expect(
+        "gpt-logit-divergence",
+        Outcome::Unstable,
+        &[OutputLogitDivergence],
+    ),
+    expect(
+        "gpt-post-ln-no-warmup",
+        Outcome::Unstable,
+        &[PostLnImbalance, VanishingGradients, NoProgress],
+    ),
+    expect("gpt-adam-eps-large", Outcome::NoProgress, &[AdamEpsilon]),
 ];
 
 fn expectation(name: &str) -> &'static Expect {

@@ -70,13 +70,18 @@ fn junit_xml_parses_and_has_one_testcase_per_gate() {
         .collect();
     let names: Vec<&str> = cases.iter().map(|n| n.attribute("name").unwrap()).collect();
     // max_sharpness_ratio is listed only when the sharpness probe ran (`[probe] sharpness_every`),
-    // min_stable_fraction only with `--robust`, max_attention_logit only for a transformer.
+    // min_stable_fraction only with `--robust`, the transformer gates only for a transformer.
     let listed: Vec<&str> = Gate::ALL
         .into_iter()
         .filter(|g| {
             !matches!(
                 g,
-                Gate::MaxSharpnessRatio | Gate::MinStableFraction | Gate::MaxAttentionLogit
+                Gate::MaxSharpnessRatio
+                    | Gate::MinStableFraction
+                    | Gate::MaxAttentionLogit
+                    | Gate::MinGradRmsOverEps
+                    | Gate::MaxLogZ
+                    | Gate::MaxOutputGradImbalance
             )
         })
         .map(Gate::key)

@@ -23,7 +23,8 @@ const SMALL: &[&str] = &[
     "20",
 ];
 
-fn stabcheck(args: &[&str], out: &Path, threads: &str) -> std::process::Output {
+/// Runs the binary with `--out` and a thread count (shared with other modules).
+pub(crate) fn stabcheck(args: &[&str], out: &Path, threads: &str) -> std::process::Output {
     Command::cargo_bin("stabcheck")
         .unwrap()
         .args(args)

@@ -254,6 +254,10 @@ impl<T: Real> Probed<T> for Gpt<T> {
         Some(self.part_name(self.part(l)))
     }
 
+    fn tensor_name(&self, k: usize) -> Option<String> {
+        self.names.get(k).cloned()
+    }
+
     fn sequential(&self) -> bool {
         false
     }

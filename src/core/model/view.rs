@@ -68,6 +68,11 @@ pub trait Probed<T: Real>: std::fmt::Debug {
     fn layer_name(&self, _l: usize) -> Option<String> {
         None
     }
+    /// Parameter tensor `k`'s name (`params().segments[k]`) as PyTorch's state_dict has it
+    /// (`blocks.0.attn.qkv.weight`); `None` where records name layers by index (the MLP).
+    fn tensor_name(&self, _k: usize) -> Option<String> {
+        None
+    }
     /// Whether layer `l + 1`'s input is layer `l`'s output (a plain stack), so that layer `l`'s
     /// `grad_out` is the gradient reaching layer `l + 1`'s input.
     fn sequential(&self) -> bool {

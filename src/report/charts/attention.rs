@@ -64,14 +64,7 @@ pub fn logits(r: &RunRecord) -> Result<String, Error> {
         &mut chart,
         per_block(r, |b| fold(b.heads.iter().map(|h| h.logit_max), f64::max)),
     );
-    chart.lines.push(Line {
-        points: vec![(0.0, gate), (x_max, gate)],
-        color: ALERT,
-        width: 1,
-    });
-    chart
-        .legend
-        .push((format!("gate max_attention_logit = {gate}"), ALERT));
+    chart.level(gate, format!("gate max_attention_logit = {gate}"), ALERT);
     chart.render()
 }
 
@@ -96,12 +89,7 @@ pub fn entropy(r: &RunRecord) -> Result<String, Error> {
             .map(|t: &TransformerStats| t.uniform_entropy)
     });
     if let Some(u) = uniform {
-        chart.lines.push(Line {
-            points: vec![(0.0, u), (x_max, u)],
-            color: ALERT,
-            width: 1,
-        });
-        chart.legend.push(("uniform attention".to_string(), ALERT));
+        chart.level(u, "uniform attention".to_string(), ALERT);
     }
     chart.render()
 }

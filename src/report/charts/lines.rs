@@ -55,6 +55,17 @@ impl LineChart {
         }
     }
 
+    /// A horizontal reference line across the whole run (a gate, uniform attention's entropy),
+    /// thin, with its legend entry.
+    pub fn level(&mut self, y: f64, label: String, color: RGBColor) {
+        self.lines.push(Line {
+            points: vec![(0.0, y), (self.x_max, y)],
+            color,
+            width: 1,
+        });
+        self.legend.push((label, color));
+    }
+
     pub fn render(mut self) -> Result<String, Error> {
         for line in &mut self.lines {
             line.points = decimate(&line.points);
@@ -152,7 +163,7 @@ pub type Area<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
 
 /// A log axis label only at 1, 2 and 5 times a power of ten: plotters puts a tick at every
 /// integer multiple, and labelling all of them crowds a one-decade axis (0.5 ... 0.9 ... 1).
-fn log_tick(v: &f64) -> String {
+pub fn log_tick(v: &f64) -> String {
     let mantissa = *v / 10f64.powf(v.log10().floor());
     let near = |m: f64| (mantissa - m).abs() < 1e-6 * m;
     if near(1.0) || near(2.0) || near(5.0) || near(10.0) {
@@ -163,7 +174,7 @@ fn log_tick(v: &f64) -> String {
 }
 
 /// Splits off a strip above the plot for the legend (none when there is no legend).
-fn split_legend<'a>(
+pub fn split_legend<'a>(
     root: &Area<'a>,
     entries: &[(String, RGBColor)],
 ) -> Result<(Area<'a>, Area<'a>), String> {

@@ -5,6 +5,8 @@ pub mod attention;
 pub mod heatmap;
 pub mod histograms;
 pub mod lines;
+pub mod lr_sensitivity;
+pub mod optimizer_eps;
 pub mod sharpness;
 pub mod stability_map;
 
