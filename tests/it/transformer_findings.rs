@@ -320,3 +320,37 @@ mod hand_built {
         );
     }
 }
+
+/// tiny-gpt itself (200 steps at ~80 ms) over seeds 1-5: no transformer finding, every transformer
+/// gate passes. Kept out of the default run for its two minutes; CI runs it with the trust checks.
+#[test]
+#[ignore = "5 tiny-gpt runs: cargo test trust -- --ignored (CI runs it)"]
+fn trust_tiny_gpt_raises_no_transformer_finding_over_seeds_1_to_5() {
+    use FindingKind::*;
+    let kinds = [
+        AttentionLogitGrowth,
+        AttentionEntropyCollapse,
+        OutputLogitDivergence,
+        AdamEpsilon,
+        PostLnImbalance,
+    ];
+    let verdicts: Vec<Verdict> = std::thread::scope(|s| {
+        let runs: Vec<_> = (1..=5)
+            .map(|seed| s.spawn(move || verdict("tiny-gpt", seed, &[])))
+            .collect();
+        runs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (seed, v) in (1..=5).zip(&verdicts) {
+        for kind in kinds {
+            assert!(find(v, kind).is_none(), "seed {seed}: {:?}", v.findings);
+        }
+        for g in [
+            Gate::MaxAttentionLogit,
+            Gate::MinGradRmsOverEps,
+            Gate::MaxLogZ,
+            Gate::MaxOutputGradImbalance,
+        ] {
+            assert_eq!(gate(v, g), GateStatus::Pass, "seed {seed} {g}");
+        }
+    }
+}
