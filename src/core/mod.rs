@@ -16,6 +16,7 @@ pub mod observer;
 pub mod optim;
 pub mod params;
 pub mod part;
+pub mod precision;
 pub mod regularize;
 pub mod rng;
 pub mod schedule;
