@@ -13,6 +13,7 @@ use crate::diagnose::{Status, Verdict};
 use crate::record::Record;
 use crate::record::atomic::write_atomic;
 use crate::record::junit::junit_xml;
+use crate::record::markdown::{SummaryFacts, summary_markdown};
 use crate::robust::RobustRecord;
 use crate::run::{RecordedRun, run_recorded_until};
 use crate::scenario::Scenario;
@@ -43,6 +44,10 @@ pub struct ScenarioArgs {
     /// Also write JUnit XML (one test case per gate) to this file, for CI systems.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Also write a GitHub-flavoured markdown summary (verdict, failed gates, the first finding
+    /// with its fix, where the report is) to this file, e.g. `"$GITHUB_STEP_SUMMARY"`; replaces it.
+    #[arg(long, value_name = "FILE")]
+    pub summary: Option<PathBuf>,
     /// Do not train: print the step-0 sharpness and the largest stable learning rate of the
     /// optimizer (exit 1 when the scenario's lr is above it).
     #[arg(long)]
@@ -99,6 +104,10 @@ pub(super) fn run(args: &ScenarioArgs) -> Result<ExitCode> {
         let xml = junit_xml(&s.name, &run.verdict, run.elapsed)?;
         write_atomic(path, xml.as_bytes())?;
         eprintln!("wrote {}", path.display());
+    }
+    if let Some(path) = &args.summary {
+        let index = (!args.no_report).then(|| dir.join("index.html").display().to_string());
+        write_summary(path, &run, &s.name, index.as_deref())?;
     }
     let passed = run.verdict.status == Status::Pass;
     let verdict = run.verdict.clone();
@@ -181,6 +190,26 @@ fn robust_gate(
 }
 
 /// Writes run.json (and robust.json), then the report page; returns run.json's path.
+/// The `--summary` markdown, written atomically.
+fn write_summary(
+    path: &Path,
+    run: &RecordedRun,
+    scenario: &str,
+    report: Option<&str>,
+) -> Result<()> {
+    let steps = &run.summary.steps;
+    let facts = SummaryFacts {
+        scenario,
+        steps: steps.len(),
+        initial_loss: steps.first().map_or(f64::NAN, |s| s.loss),
+        final_loss: steps.last().map_or(f64::NAN, |s| s.loss),
+        report,
+    };
+    write_atomic(path, summary_markdown(&run.verdict, &facts).as_bytes())?;
+    eprintln!("wrote {}", path.display());
+    Ok(())
+}
+
 fn write_report(
     run: RecordedRun,
     s: &Scenario,

@@ -10,6 +10,7 @@ pub mod fix;
 pub mod gate;
 pub mod junit;
 pub mod lr_sensitivity;
+pub mod markdown;
 pub mod nonfinite;
 pub mod read;
 pub mod robust;

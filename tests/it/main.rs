@@ -21,6 +21,7 @@ mod mean_field_depth;
 mod msrv;
 mod nan_origin;
 mod no_alloc_in_step;
+mod pr_summary;
 mod probe_values;
 mod report_browser;
 mod report_render;
