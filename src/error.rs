@@ -80,13 +80,10 @@ pub enum Error {
     /// values are drawn as gaps and markers).
     #[error("could not draw the {chart} chart: {message}")]
     Chart { chart: String, message: String },
-    /// A file could not be read or written.
-    #[error("{}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    /// A file could not be read or written. The I/O error is in the message and deliberately
+    /// not the `source()`: `{:#}` prints a chain, and the OS reason once is enough.
+    #[error("{}: {io}", path.display())]
+    Io { path: PathBuf, io: std::io::Error },
 }
 
 impl Error {

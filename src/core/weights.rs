@@ -21,13 +21,10 @@ use super::params::{ParamKind, Params, Segment};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum WeightsError {
-    /// The file could not be opened, read or written.
-    #[error("{}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    /// The file could not be opened, read or written (the OS reason in the message, not as
+    /// `source()`, so a chain printer says it once).
+    #[error("{}: {io}", path.display())]
+    Io { path: PathBuf, io: std::io::Error },
     /// The file is not a readable `.npz` archive (or an array in it is not float32/float64).
     #[error("{}: not a readable .npz file of float32/float64 arrays: {message}", path.display())]
     Format { path: PathBuf, message: String },
@@ -164,9 +161,9 @@ fn format_error(path: &Path, e: &dyn std::fmt::Display) -> WeightsError {
 
 /// The file opened twice: as a zip archive (to read `.npy` headers alone) and as an npz.
 fn open_npz(path: &Path) -> Result<(Shapes, NpzReader<BufReader<File>>), WeightsError> {
-    let io = |source| WeightsError::Io {
+    let io = |io| WeightsError::Io {
         path: path.to_owned(),
-        source,
+        io,
     };
     let file = File::open(path).map_err(io)?;
     let bytes = file.metadata().map_err(io)?.len();

@@ -235,7 +235,7 @@ fn remove_stale(path: &Path) -> Result<(), Error> {
     match std::fs::remove_file(path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::Io {
             path: path.to_path_buf(),
-            source: e,
+            io: e,
         }),
         _ => Ok(()),
     }

@@ -36,7 +36,9 @@ pub fn junit_xml(scenario: &str, verdict: &Verdict, elapsed: Duration) -> Result
             status
                 .set_message(format!(
                     "gate {} failed: measured {}, limit {}",
-                    gate.gate, gate.measured, gate.threshold
+                    gate.gate,
+                    super::text::fmt(gate.measured),
+                    super::text::fmt(gate.threshold)
                 ))
                 .set_type("stabcheck.gate")
                 .set_description(reasons.join("\n"));

@@ -65,9 +65,9 @@ pub(crate) fn located(inner: &serde_json::Error, field: Option<String>) -> Strin
 
 /// The file's bytes, refusing more than [`MAX_RECORD_BYTES`] without reading past the cap.
 pub fn read_capped(path: &Path) -> Result<Vec<u8>, Error> {
-    let io = |source| Error::Io {
+    let io = |io| Error::Io {
         path: path.to_path_buf(),
-        source,
+        io,
     };
     let mut bytes = Vec::new();
     std::fs::File::open(path)

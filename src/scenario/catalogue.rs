@@ -68,8 +68,14 @@ pub fn resolve(name_or_path: &str) -> Result<Scenario, ScenarioError> {
     if path.exists() {
         return load_file(path);
     }
+    let builtins: Vec<String> = builtin_names().into_iter().map(String::from).collect();
+    let looks_like_path = name_or_path.contains(['/', '\\']) || name_or_path.ends_with(".toml");
     let kind = ScenarioErrorKind::UnknownScenario {
-        builtins: builtin_names().into_iter().map(String::from).collect(),
+        suggestion: (!looks_like_path)
+            .then(|| super::suggest::nearest(name_or_path, &builtins))
+            .flatten(),
+        builtins,
+        looks_like_path,
     };
     Err(ScenarioError::new(name_or_path, None, None, kind))
 }
@@ -107,6 +113,17 @@ mod tests {
             );
             assert!(!resolve(name).unwrap().description.is_empty(), "{name}");
         }
+    }
+
+    #[test]
+    fn a_misspelt_name_gets_a_did_you_mean_and_a_missing_path_says_no_such_file() {
+        let message = resolve("deep-mpl").unwrap_err().to_string();
+        assert!(message.contains("did you mean `deep-mlp`?"), "{message}");
+        let message = resolve("configs/missing.toml").unwrap_err().to_string();
+        assert!(
+            message.starts_with("configs/missing.toml: no such file"),
+            "{message}"
+        );
     }
 
     #[test]

@@ -106,6 +106,10 @@ pub enum ScenarioErrorKind {
     UnknownScenario {
         /// Names of the built-in scenarios.
         builtins: Vec<String>,
+        /// The built-in name nearest to a likely typo (`deep-mpl` → `deep-mlp`).
+        suggestion: Option<String>,
+        /// The target looks like a path (has a `/` or ends in `.toml`): it names a missing file.
+        looks_like_path: bool,
     },
     /// A command-line override that cannot be applied.
     BadOverride {
@@ -213,7 +217,21 @@ impl fmt::Display for Body<'_> {
             ScenarioErrorKind::Conflict { found, reason } => {
                 write!(f, "{key} = {found} is not allowed: {reason}")
             }
-            ScenarioErrorKind::UnknownScenario { builtins } => write!(
+            ScenarioErrorKind::UnknownScenario {
+                suggestion: Some(name),
+                ..
+            } => write!(
+                f,
+                "no such built-in scenario or file; did you mean `{name}`? (`stabcheck list` shows them all)"
+            ),
+            ScenarioErrorKind::UnknownScenario {
+                looks_like_path: true,
+                ..
+            } => write!(
+                f,
+                "no such file (`stabcheck list` shows the built-in scenarios)"
+            ),
+            ScenarioErrorKind::UnknownScenario { builtins, .. } => write!(
                 f,
                 "this is neither a built-in scenario ({}) nor an existing file",
                 backticked(builtins)

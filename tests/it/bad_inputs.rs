@@ -61,6 +61,14 @@ fn check(case: &Case, tmp: &Path) -> Option<String> {
     if stderr.contains("panicked") {
         problems.push("it panicked".to_string());
     }
+    // Regressions: the OS reason printed twice ("… (os error 2): … (os error 2)"), and an error
+    // line without its newline.
+    if stderr.matches("(os error").count() > 1 {
+        problems.push("the OS error is printed more than once".to_string());
+    }
+    if !stderr.ends_with('\n') {
+        problems.push("stderr does not end with a newline".to_string());
+    }
     for needle in &case.expect {
         if !stderr.contains(needle.as_str()) {
             problems.push(format!("`{needle}` missing"));

@@ -94,6 +94,19 @@ fn junit_xml_parses_and_has_one_testcase_per_gate() {
         .collect();
     assert!(failed.contains(&"max_layer_grad_ratio"), "{failed:?}");
     assert!(!failed.contains(&"nonfinite"), "{failed:?}");
+    // The numbers in a failure message read like the text summary's (3 significant digits,
+    // exponent past 1e4), never a 30-digit integer.
+    for failure in doc.descendants().filter(|n| n.has_tag_name("failure")) {
+        let message = failure.attribute("message").unwrap();
+        let measured = message
+            .split("measured ")
+            .nth(1)
+            .unwrap()
+            .split(',')
+            .next()
+            .unwrap();
+        assert!(measured.len() <= 10, "{message}");
+    }
     let suite = doc
         .descendants()
         .find(|n| n.has_tag_name("testsuite"))
