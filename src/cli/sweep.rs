@@ -25,9 +25,10 @@ pub struct SweepArgs {
     /// The y axis (optional: without it the sweep is a one-axis strip).
     #[arg(long, value_name = "KEY=LO..HI")]
     pub y: Option<String>,
-    /// Grid points: NX x NY (e.g. 24x24), or N for a one-axis sweep.
-    #[arg(long, default_value = "16x16")]
-    pub grid: String,
+    /// Grid points: NX x NY (e.g. 24x24), or N for a one-axis sweep [default: 16x16, or 16 with
+    /// one axis]
+    #[arg(long)]
+    pub grid: Option<String>,
     /// Run only shard K of N (cells i with i mod N = K-1) and write shard-K-of-N.json.
     #[arg(long, value_name = "K/N", value_parser = Shard::parse)]
     pub shard: Option<Shard>,
@@ -69,7 +70,8 @@ fn grid_points(text: &str, two_axes: bool) -> Result<(usize, usize)> {
 pub fn run(args: &SweepArgs) -> Result<ExitCode> {
     // The budget is checked per cell, on the base scenario.
     let (base, base_dir) = args.target.resolve(None)?;
-    let (nx, ny) = grid_points(&args.grid, args.y.is_some())?;
+    let default = if args.y.is_some() { "16x16" } else { "16" };
+    let (nx, ny) = grid_points(args.grid.as_deref().unwrap_or(default), args.y.is_some())?;
     let x = Axis::parse("--x", &args.x, nx, &base)?;
     let y = match &args.y {
         Some(spec) => Some(Axis::parse("--y", spec, ny, &base)?),

@@ -281,7 +281,9 @@ fn no_progress(cx: &Context, book: &mut GateBook) -> Option<Finding> {
         )
         .gate(Gate::MaxFinalLossRatio, gate, ratio)
         .summary(format!(
-            "no progress: the final loss is {}x the initial loss {} (must be below {})",
+            "no progress: the median loss of the last {} steps is {}x the initial loss {} (must \
+             be below {}x)",
+            cx.len() - from,
             fmt(ratio),
             fmt(cx.initial_loss),
             fmt(gate)

@@ -197,6 +197,23 @@ fn sweep_json_cells_have_the_documented_shape() {
 }
 
 #[test]
+fn a_one_axis_sweep_without_grid_runs_16_points_not_an_error_about_grid() {
+    let dir = TempDir::new().unwrap();
+    let mut args = vec!["sweep", "deep-mlp", "--x", "optimizer.lr=1e-3..1e-2"];
+    args.extend_from_slice(SMALL);
+    args.extend(["--format", "json"]);
+    let out = stabcheck(&args, dir.path(), "2");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["cells"].as_array().unwrap().len(), 16);
+}
+
+#[test]
 fn bad_sweep_axes_exit_2_and_say_what_is_allowed() {
     let dir = TempDir::new().unwrap();
     for (x, needle) in [
