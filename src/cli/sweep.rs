@@ -128,8 +128,12 @@ pub fn finish(record: &SweepRecord, dir: &Path, format: super::Format) -> Result
 fn summary(r: &SweepRecord) -> String {
     let n = r.cells.len();
     let unstable = r.cells.iter().filter(|c| !c.stable).count();
+    let slow = (r.cells.iter())
+        .filter(|c| c.stable && c.outcome == crate::record::verdict::Outcome::NoProgress)
+        .count();
     let mut out = format!(
-        "{}: sweep of {}{} over {n} cells: {} stable, {unstable} unstable\n",
+        "{}: sweep of {}{} over {n} cells: {} stable ({slow} of them without progress), \
+         {unstable} unstable\n",
         r.scenario.name,
         r.x.key,
         r.y.as_ref()
@@ -141,7 +145,7 @@ fn summary(r: &SweepRecord) -> String {
             format!(
                 "  at {} = {}: ",
                 r.y.as_ref().map_or("", |a| a.key.as_str()),
-                v
+                fmt(v)
             )
         });
         let edge = edge.map_or("no stable-to-unstable edge".to_string(), |x| {

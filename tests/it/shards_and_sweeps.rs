@@ -211,6 +211,14 @@ fn a_one_axis_sweep_without_grid_runs_16_points_not_an_error_about_grid() {
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["cells"].as_array().unwrap().len(), 16);
+    // The text summary counts the no-progress cells and rounds the row values.
+    let mut text = vec!["sweep", "deep-mlp", "--x", "optimizer.lr=1e-3..1e-1"];
+    text.extend(["--y", "model.init_scale=0.37..3", "--grid", "3x3"]);
+    text.extend_from_slice(SMALL);
+    let out = stabcheck(&text, dir.path(), "2");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("of them without progress)"), "{stdout}");
+    assert!(stdout.contains("model.init_scale = 1.685:"), "{stdout}");
 }
 
 #[test]
