@@ -56,7 +56,8 @@ pub fn run(args: &FixArgs) -> Result<ExitCode> {
             .then(|| args.robust_cases.map_or(base.robust.cases, |n| n as usize)),
     };
     let started = std::time::Instant::now();
-    let (record, original) = run_fix_recorded(&base, base_dir, &options)?;
+    let (mut record, original) = run_fix_recorded(&base, base_dir, &options)?;
+    record.source = Some(args.target.source(args.seed)?);
     eprintln!(
         "ran the original and {} candidates in {:.2} s",
         record.candidates.len(),

@@ -73,8 +73,14 @@ pub fn run(args: &RobustArgs) -> Result<ExitCode> {
     let count = (0..options.cases).filter(|&i| keep(i)).count();
     let bar = progress_bar(count, "cases");
     let started = std::time::Instant::now();
-    let (cases, minimal) = run_cases(&base, base_dir.as_deref(), &options, &keep, &|| bar.inc(1))?;
+    let (cases, mut minimal) =
+        run_cases(&base, base_dir.as_deref(), &options, &keep, &|| bar.inc(1))?;
     bar.finish_and_clear();
+    // minimal-failure.toml is written into the report folder: its data path must not be
+    // relative to the scenario's.
+    if let Some(m) = minimal.as_mut() {
+        crate::scenario::anchor_paths(&mut m.scenario, base_dir.as_deref());
+    }
     eprintln!(
         "ran {} cases in {:.2} s",
         cases.len(),
@@ -106,8 +112,11 @@ pub fn gate(s: &Scenario, base_dir: Option<&Path>) -> Result<RobustRecord> {
     };
     warn_if_unreachable(options.cases, s.robust.min_stable_fraction);
     let bar = progress_bar(options.cases, "robust cases");
-    let (cases, minimal) = run_cases(s, base_dir, &options, &|_| true, &|| bar.inc(1))?;
+    let (cases, mut minimal) = run_cases(s, base_dir, &options, &|_| true, &|| bar.inc(1))?;
     bar.finish_and_clear();
+    if let Some(m) = minimal.as_mut() {
+        crate::scenario::anchor_paths(&mut m.scenario, base_dir);
+    }
     Ok(RobustRecord::new(s, options.seed, cases, minimal))
 }
 

@@ -64,6 +64,25 @@ impl TargetArgs {
         Ok((s, self.base_dir().map(Path::to_path_buf)))
     }
 
+    /// The file the scenario came from as the user wrote it (a built-in's own text), with the
+    /// command line's overrides as `KEY=VALUE` edits (`--seed`, `--steps`, then `--set`).
+    pub fn source(&self, seed: Option<u64>) -> Result<crate::record::fix::FixSource> {
+        let text = match scenario::builtin_source(&self.target) {
+            Some(text) => text.to_string(),
+            None => std::fs::read_to_string(&self.target)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", self.target))?,
+        };
+        let mut sets: Vec<String> = seed.map(|s| format!("seed={s}")).into_iter().collect();
+        sets.extend(self.steps.map(|n| format!("steps={n}")));
+        sets.extend(self.set.iter().map(|s| s.arg().to_string()));
+        Ok(crate::record::fix::FixSource {
+            file: self.target.clone(),
+            text,
+            sets,
+            base_dir: self.base_dir().map(|d| d.display().to_string()),
+        })
+    }
+
     /// The folder of a scenario file (relative data paths start there); `None` for a built-in
     /// name.
     pub fn base_dir(&self) -> Option<&Path> {

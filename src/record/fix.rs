@@ -1,6 +1,7 @@
 //! The repair record (`fix.json`: every candidate tried with its outcome) and its outputs next
-//! to it: `fixed.toml` (the best verified repair, a complete scenario file) and `fixed.diff`
-//! (unified diff of the original against it), all written atomically.
+//! to it: `fixed.toml` (the best verified repair: the user's file with the fix edited in, or a
+//! complete scenario file when the file is not known) and `fixed.diff` (unified diff of that
+//! file against it), all written atomically.
 
 use std::path::{Path, PathBuf};
 
@@ -12,7 +13,7 @@ use super::robust::Change;
 use super::verdict::{FindingKind, Outcome, Status, Verdict};
 use super::{FIX_FILE, FIXED_DIFF_FILE, FIXED_TOML_FILE, Record};
 use crate::error::Error;
-use crate::scenario::{Scenario, ScenarioFile};
+use crate::scenario::{Scenario, ScenarioFile, edited_source};
 
 /// How one run ended: the gates and the losses that are the evidence of a repair.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -151,6 +152,21 @@ pub struct FixRecord {
     pub ranking: Vec<usize>,
     /// The best verified repair (renamed `<name>-fixed`), as written to fixed.toml.
     pub fixed: Option<Scenario>,
+    /// The user's file the run came from, when the command knew it: fixed.toml is then that
+    /// file with the fix's keys edited in, and fixed.diff a diff against it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<FixSource>,
+}
+
+/// The scenario file as the user wrote it (a built-in's text for a built-in name), the command
+/// line's overrides as `KEY=VALUE`, and the file's folder (relative data paths start there).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FixSource {
+    pub file: String,
+    pub text: String,
+    pub sets: Vec<String>,
+    pub base_dir: Option<String>,
 }
 
 impl FixRecord {
@@ -179,24 +195,46 @@ impl FixRecord {
                 c.key, c.value, c.base
             ));
         }
-        Ok(Some(format!("{head}\n{}", scenario_toml(fixed)?)))
+        match &self.source {
+            Some(src) => {
+                let sets: Vec<String> = src.sets.iter().chain(&best.set).cloned().collect();
+                let base_dir = src.base_dir.as_deref().map(Path::new);
+                let text = edited_source(&src.text, &sets, &fixed.name, base_dir)
+                    .map_err(|e| Error::serialize(FIXED_TOML_FILE, e))?;
+                Ok(Some(format!("{head}\n{text}")))
+            }
+            None => Ok(Some(format!("{head}\n{}", scenario_toml(fixed)?))),
+        }
     }
 
-    /// Unified diff of the original (every key explicit) against the repaired scenario.
+    /// Unified diff of the user's file (or, without it, the original with every key explicit)
+    /// against fixed.toml: `patch` applies it to that file.
     pub fn fixed_diff(&self) -> Result<Option<String>, Error> {
         let Some(fixed) = &self.fixed else {
             return Ok(None);
         };
-        let (old, new) = (scenario_toml(&self.scenario)?, scenario_toml(fixed)?);
+        let (old, new) = match (&self.source, self.fixed_toml()?) {
+            (Some(src), Some(text)) => (src.text.clone(), text),
+            _ => (scenario_toml(&self.scenario)?, scenario_toml(fixed)?),
+        };
         let diff = TextDiff::from_lines(&old, &new)
             .unified_diff()
             .context_radius(2)
             .header(
-                &format!("{}.toml (original)", self.scenario.name),
+                &format!("{} (original)", self.original_file()),
                 FIXED_TOML_FILE,
             )
             .to_string();
         Ok(Some(diff))
+    }
+
+    /// The file name the diff's `---` side names: the user's file, or `<name>.toml`.
+    fn original_file(&self) -> String {
+        match &self.source {
+            Some(src) if src.file.ends_with(".toml") => src.file.clone(),
+            Some(src) => format!("{}.toml", src.file),
+            None => format!("{}.toml", self.scenario.name),
+        }
     }
 
     /// Writes `dir/fix.json` and, when a fix was verified, `fixed.toml` and `fixed.diff`; when

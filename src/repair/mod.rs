@@ -103,6 +103,7 @@ pub fn run_fix_recorded(
         pairs_left,
         ranking,
         fixed,
+        source: None,
     };
     Ok((record, first))
 }

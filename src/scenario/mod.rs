@@ -8,6 +8,7 @@
 mod catalogue;
 mod checker;
 mod defaults;
+mod edit;
 mod error;
 mod file_checks;
 mod file_scenario;
@@ -40,6 +41,7 @@ mod transformer_tests;
 mod validation_tests;
 
 pub use catalogue::{builtin_names, builtin_source, resolve};
+pub use edit::{anchor_paths, edited_source};
 pub use error::{Location, ScenarioError, ScenarioErrorKind};
 pub use file_checks::{Gates, NonfinitePolicy, ProbeTable, RobustTable};
 pub use file_scenario::{DataTable, ModelKind, ModelTable, NormName, Precision, ScenarioFile};

@@ -33,6 +33,11 @@ pub struct SetOverride {
 const SET_SYNTAX: &str = "key=value, e.g. `optimizer.lr=0.01` or `model.activation=tanh` (the value is TOML; a bare word is a string)";
 
 impl SetOverride {
+    /// The argument as given (`optimizer.lr=0.01`).
+    pub fn arg(&self) -> &str {
+        &self.arg
+    }
+
     /// Parse `key=value` as given to `--set`.
     pub fn parse(arg: &str) -> Result<Self, ScenarioError> {
         let bad = |expected: &str| {

@@ -136,10 +136,18 @@ fn through_the_binary_the_fixed_toml_passes_stabcheck_scenario() {
         assert!(diff.starts_with(&format!("--- {name}.toml (original)\n+++ fixed.toml\n")));
         let record = FixRecord::read(&dir.path().join("fix.json")).unwrap();
         assert_verified_means_passed(&record);
-        // Every changed key appears in the diff as a removed and an added line.
+        // Every changed key appears in the diff as an added line with the new value (as TOML:
+        // the user's file keeps the `--set` spelling, `1e-5` for 0.00001).
+        let value = |text: &str| -> toml::Value {
+            let text = text.split(" #").next().unwrap().trim();
+            toml::from_str::<toml::Table>(&format!("v = {text}")).unwrap()["v"].clone()
+        };
         for c in &record.best().unwrap().changes {
             let leaf = c.key.rsplit('.').next().unwrap();
-            assert!(diff.contains(&format!("\n+{leaf} = {}", c.value)), "{diff}");
+            let prefix = format!("+{leaf} = ");
+            let added = diff.lines().find(|l| l.starts_with(&prefix));
+            let added = added.unwrap_or_else(|| panic!("no `{prefix}` line:\n{diff}"));
+            assert_eq!(value(&added[prefix.len()..]), value(&c.value), "{diff}");
         }
         // The original's page carries the ranking as its "Verified fixes" section.
         let page = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
@@ -280,4 +288,58 @@ fn a_transformer_gets_its_own_candidates_and_a_verified_fix() {
     assert!(fixed.transformer().is_some());
     let run = run_recorded(&fixed, None, None).unwrap();
     assert_eq!(run.verdict.status, Status::Pass, "{:?}", run.verdict);
+}
+
+/// Regression (issue 22): fixed.toml kept a relative CSV path that resolved against the report
+/// folder, so its own replay command failed, and fixed.diff was against the expanded scenario,
+/// not the user's file.
+#[test]
+fn fixed_toml_of_a_csv_scenario_replays_from_the_report_folder_and_diffs_against_the_users_file() {
+    let home = TempDir::new().unwrap();
+    let rows: String = (0..8)
+        .map(|i| format!("{}.5,{},{}\n", i, 7 - i, i % 2))
+        .collect();
+    std::fs::write(home.path().join("train.csv"), format!("a,b,label\n{rows}")).unwrap();
+    let user = "# my csv model\nname = \"csv-run\"\nsteps = 20\n[data]\nkind = \"csv\"\npath = \"train.csv\"\nclasses = 2\nbatch = 4\n[model]\ndepth = 1\nwidth = 4\n[optimizer]\nkind = \"sgd\"\nlr = 1000.0 # far too high\n[gates]\nmax_dead_fraction = 1.0\n";
+    let file = home.path().join("csv.toml");
+    std::fs::write(&file, user).unwrap();
+    let out = TempDir::new().unwrap();
+    let (code, stdout) = fix_cli(&[file.to_str().unwrap()], out.path());
+    assert_eq!(code, Some(0), "{stdout}");
+    let fixed = std::fs::read_to_string(out.path().join("fixed.toml")).unwrap();
+    assert!(
+        fixed.contains("# my csv model\nname = \"csv-run-fixed\""),
+        "{fixed}"
+    );
+    let csv = std::fs::canonicalize(home.path().join("train.csv")).unwrap();
+    assert!(
+        fixed.contains(&format!("path = \"{}\"", csv.display())),
+        "{fixed}"
+    );
+    // Replayed from elsewhere, as its header says.
+    Command::cargo_bin("stabcheck")
+        .unwrap()
+        .arg("scenario")
+        .arg(out.path().join("fixed.toml"))
+        .arg("--no-report")
+        .current_dir(out.path())
+        .assert()
+        .code(0);
+    // The diff's old side is the user's file: every context and removed line is one of its lines.
+    let diff = std::fs::read_to_string(out.path().join("fixed.diff")).unwrap();
+    assert!(
+        diff.starts_with(&format!("--- {} (original)\n", file.display())),
+        "{diff}"
+    );
+    let lines: Vec<&str> = user.lines().collect();
+    for l in diff
+        .lines()
+        .skip(2)
+        .filter(|l| l.starts_with(' ') || l.starts_with('-'))
+    {
+        assert!(
+            lines.contains(&&l[1..]),
+            "`{l}` is not a line of the user's file:\n{diff}"
+        );
+    }
 }
