@@ -12,7 +12,7 @@ pub mod stability_map;
 
 use lines::{Line, LineChart};
 
-use super::style::{ALERT, OKABE_ITO, layer_color, value_range};
+use super::style::{ALERT, OKABE_ITO, layer_color, tick, value_range};
 use crate::error::Error;
 use crate::record::RunRecord;
 use crate::record::trace::LayerStats;
@@ -109,16 +109,27 @@ pub fn loss(r: &RunRecord, log: bool) -> Result<String, Error> {
         width: 2,
     });
     // Bluish green, not orange: orange would read as the vermillion first-non-finite rule.
-    let lr = Line {
-        points: steps_of(r, |s| s.lr),
-        color: OKABE_ITO[2],
-        width: 1,
-    };
-    chart.secondary = Some(("learning rate".to_string(), vec![lr]));
-    chart.legend = vec![
-        ("loss".into(), OKABE_ITO[0]),
-        ("learning rate (right axis)".into(), OKABE_ITO[2]),
-    ];
+    let points = steps_of(r, |s| s.lr);
+    chart.legend = vec![("loss".into(), OKABE_ITO[0])];
+    match constant(&points) {
+        // A constant lr on an auto-scaled axis is a flat line that reads like a threshold: say
+        // it in the legend instead.
+        Some(lr) => chart.legend.push((
+            format!("learning rate {} (constant)", tick(&lr)),
+            OKABE_ITO[2],
+        )),
+        None => {
+            let lr = Line {
+                points,
+                color: OKABE_ITO[2],
+                width: 1,
+            };
+            chart.secondary = Some(("learning rate".to_string(), vec![lr]));
+            chart
+                .legend
+                .push(("learning rate (right axis)".into(), OKABE_ITO[2]));
+        }
+    }
     if !markers.is_empty() {
         let gate = r.scenario.gates.max_loss_spike;
         let label = format!("▲ spike (> {gate}x its running median)");
@@ -126,6 +137,12 @@ pub fn loss(r: &RunRecord, log: bool) -> Result<String, Error> {
     }
     chart.markers = markers;
     with_rule(r, chart).render()
+}
+
+/// The value of a series that never changes (`None` when it changes or is empty).
+fn constant(points: &[(f64, f64)]) -> Option<f64> {
+    let first = points.first()?.1;
+    points.iter().all(|p| p.1 == first).then_some(first)
 }
 
 /// One line per layer of `f`, coloured by depth, with a legend naming the first and last layer.
@@ -206,10 +223,17 @@ pub fn update_ratios(r: &RunRecord) -> Result<String, Error> {
     chart.render()
 }
 
+/// A unit fraction where the layer held no NaN or infinity this step, else NaN (a gap): NaN
+/// activations count as neither dead nor saturated, and a fraction falling to 0 after a
+/// blow-up would read as recovery (issue 22).
+fn finite_only(l: &LayerStats, fraction: f64) -> f64 {
+    if l.nonfinite > 0 { f64::NAN } else { fraction }
+}
+
 pub fn dead_fraction(r: &RunRecord) -> Result<String, Error> {
     let title = "Dead units per layer (ReLU output 0 for every sample of the batch)";
     let mut chart = per_layer(r, "dead-units", title, "fraction of units", false, |l| {
-        l.dead_fraction
+        finite_only(l, l.dead_fraction)
     });
     chart.y_range = Some((0.0, 1.0));
     chart.render()
@@ -223,8 +247,35 @@ pub fn saturated_fraction(r: &RunRecord) -> Result<String, Error> {
         title,
         "fraction of units",
         false,
-        |l| l.saturated_fraction,
+        |l| finite_only(l, l.saturated_fraction),
     );
     chart.y_range = Some((0.0, 1.0));
     chart.render()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_constant_lr_is_named_not_drawn() {
+        assert_eq!(constant(&[(0.0, 0.1), (1.0, 0.1)]), Some(0.1));
+        assert_eq!(constant(&[(0.0, 0.1), (1.0, 0.05)]), None);
+        assert_eq!(constant(&[]), None);
+    }
+
+    #[test]
+    fn unit_fractions_of_a_layer_holding_nan_are_gaps_not_zeros() {
+        let clean = LayerStats {
+            dead_fraction: 0.25,
+            ..LayerStats::default()
+        };
+        assert_eq!(finite_only(&clean, clean.dead_fraction), 0.25);
+        let blown = LayerStats {
+            dead_fraction: 0.0,
+            nonfinite: 3,
+            ..LayerStats::default()
+        };
+        assert!(finite_only(&blown, blown.dead_fraction).is_nan());
+    }
 }
