@@ -129,6 +129,20 @@ mod tests {
     }
 
     #[test]
+    fn a_resolved_scenario_gets_an_absolute_data_path_and_a_builtin_keeps_none() {
+        let file = FILE.replace(
+            "path = \"train.csv\"\n",
+            "path = \"train.csv\"\nclasses = 2\n",
+        );
+        let mut s = super::super::parse_str(&file, "mine.toml").unwrap();
+        anchor_paths(&mut s, Some(Path::new("/work/models")));
+        assert_eq!(s.data.path.as_deref(), Some("/work/models/train.csv"));
+        let mut b = super::super::resolve("deep-mlp").unwrap();
+        anchor_paths(&mut b, None);
+        assert_eq!(b.data.path, None);
+    }
+
+    #[test]
     fn a_key_under_a_value_is_an_error_not_a_panic() {
         let err = edited_source(FILE, &["steps.x=1".to_string()], "x", None).unwrap_err();
         assert!(err.to_string().contains("steps.x=1"), "{err}");
