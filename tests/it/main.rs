@@ -32,6 +32,7 @@ mod sharpness;
 mod sweep_theory;
 mod torch_crosscheck;
 mod transformer_findings;
+mod transformer_rules;
 mod trust;
 mod verified_repairs;
 mod weights_npz;
