@@ -160,3 +160,29 @@ fn trust_tiny_gpt_raises_no_transformer_finding_over_seeds_1_to_5() {
         }
     }
 }
+
+/// Beyond the built examples: the three rules stay silent on healthy variants of tiny-gpt-fast in
+/// f64, with a 5x larger init, trained 4x longer, and under momentum SGD (which has no ε, so its
+/// gate is not listed at all).
+#[test]
+fn the_output_eps_and_imbalance_rules_stay_silent_across_precision_init_length_and_optimizer() {
+    use FindingKind::{AdamEpsilon, OutputLogitDivergence, PostLnImbalance};
+    let variants: [&[&str]; 4] = [
+        &["precision=\"f64\""],
+        &["model.init_std=0.1"],
+        &["steps=320"],
+        &[
+            "optimizer.kind=\"momentum\"",
+            "optimizer.lr=0.1",
+            "optimizer.weight_decay=0.0",
+        ],
+    ];
+    for sets in variants {
+        let v = verdict("tiny-gpt-fast", 3, sets);
+        for kind in [OutputLogitDivergence, AdamEpsilon, PostLnImbalance] {
+            assert!(find(&v, kind).is_none(), "{sets:?}: {:?}", v.findings);
+        }
+    }
+    let sgd = verdict("tiny-gpt-fast", 3, variants[3]);
+    assert!(sgd.gates.iter().all(|g| g.gate != Gate::MinGradRmsOverEps));
+}
