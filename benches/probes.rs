@@ -96,6 +96,7 @@ impl Observer<f32> for StatsOnly {
             param_norms: true,
             buffer_sums: true,
             attention: true,
+            census: true,
         }
     }
 }

@@ -57,9 +57,10 @@ impl Estimate {
     /// The estimate of `s` from its sizes alone. A CSV scenario that leaves `inputs` or `samples`
     /// to the file counts 1 input and no data (the file itself is capped at 1 GiB).
     pub fn of(s: &Scenario) -> Estimate {
+        // 16-bit policies are emulated in f32 buffers (values rounded in place).
         let value = match s.precision {
-            Precision::F32 => 4u128,
-            Precision::F64 => 8,
+            Precision::F64 => 8u128,
+            _ => 4,
         };
         let m = match &s.model {
             ModelConfig::Mlp(m) => m,

@@ -6,6 +6,7 @@ use std::ops::{AddAssign, DivAssign, MulAssign, SubAssign};
 
 use ndarray::{ArrayView2, ArrayViewMut2, LinalgScalar, ScalarOperand};
 
+use super::precision::{Census, Half, round_counted, round_f64_slice};
 use super::tensor::faer_matmul;
 use num_traits::{Float, FromPrimitive, ToPrimitive};
 
@@ -60,6 +61,10 @@ pub trait Real:
     /// tiny-gpt step); `f64`, the gradient-checking precision, keeps libm's `exp`.
     fn exp_inline(self) -> Self;
 
+    /// Rounds every value to the 16-bit `format` in place (ties to even), and, when `count`,
+    /// says what the rounding did (see [`crate::core::precision::round_counted`]).
+    fn round_half(format: Half, xs: &mut [Self], count: bool) -> Option<Census>;
+
     /// `c = alpha·a·b`, or `c += alpha·a·b` when `accumulate`: the GEMM kernel for this type.
     /// Call [`crate::core::tensor::matmul_into`], which checks shapes and handles `beta`.
     fn matmul_kernel(
@@ -73,7 +78,7 @@ pub trait Real:
 
 /// The two implementations differ only in their name, widening and bit layout.
 macro_rules! impl_real {
-    ($t:ty, $bits:ty, $name:literal, $exp:path) => {
+    ($t:ty, $bits:ty, $name:literal, $exp:path, $round:expr) => {
         impl Real for $t {
             const NAME: &'static str = $name;
             const MANTISSA_BITS: u32 = <$t>::MANTISSA_DIGITS - 1;
@@ -98,6 +103,9 @@ macro_rules! impl_real {
             fn exp_inline(self) -> Self {
                 $exp(self)
             }
+            fn round_half(format: Half, xs: &mut [Self], count: bool) -> Option<Census> {
+                $round(format, xs, count)
+            }
             fn matmul_kernel(
                 alpha: Self,
                 a: ArrayView2<'_, Self>,
@@ -111,8 +119,29 @@ macro_rules! impl_real {
     };
 }
 
-impl_real!(f32, u32, "f32", super::vexp::exp_f32);
-impl_real!(f64, u64, "f64", f64::exp);
+impl_real!(
+    f32,
+    u32,
+    "f32",
+    super::vexp::exp_f32,
+    |format: Half, xs: &mut [f32], count: bool| match count {
+        true => Some(round_counted(format, xs)),
+        false => {
+            format.round_slice(xs);
+            None
+        }
+    }
+);
+impl_real!(
+    f64,
+    u64,
+    "f64",
+    f64::exp,
+    |format: Half, xs: &mut [f64], _count: bool| {
+        round_f64_slice(format, xs);
+        None
+    }
+);
 
 #[cfg(test)]
 mod tests {

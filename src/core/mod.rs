@@ -23,6 +23,7 @@ pub mod schedule;
 pub mod simd;
 pub mod tensor;
 pub mod train;
+mod train_precise;
 pub mod units;
 pub mod update;
 pub mod vexp;

@@ -14,6 +14,8 @@ use super::layers::activation::Activation;
 use super::loss::LossKind;
 use super::model::view::Probed;
 use super::optim::OptimizerKind;
+use super::precision::scaler::ScaleStep;
+use super::precision::{Census, Half};
 
 /// Which pass of a training step an op belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,6 +71,8 @@ pub enum Op {
     MlpActivationBackward(MlpActivation),
     /// Next-token cross-entropy plus z-loss (forward: the loss; backward: `∂L/∂logits`).
     TokenLoss,
+    /// A 16-bit policy's rounding of a stored tensor (input: the value before rounding).
+    Cast(Half),
 }
 
 impl Op {
@@ -124,6 +128,8 @@ fn gpt_name(op: Op) -> &'static str {
         Op::RowAffine(Rmsnorm) => "rmsnorm.affine",
         Op::RowNormBackward(Layernorm) => "layernorm.backward",
         Op::RowNormBackward(Rmsnorm) => "rmsnorm.backward",
+        Op::Cast(Half::Fp16) => "cast.fp16",
+        Op::Cast(Half::Bf16) => "cast.bf16",
         Op::AttnScores => "attn.qk_matmul",
         Op::AttnSoftmax => "attn.softmax",
         Op::AttnValues => "attn.av_matmul",
@@ -187,6 +193,8 @@ pub struct StepEvent<'a, T> {
     pub model: &'a dyn Probed<T>,
     /// The optimizer's denominator ε when it is adaptive (Adam, AdamW, RMSprop), else `None`.
     pub adaptive_eps: Option<f64>,
+    /// The loss scale and skip decision, in a run with loss scaling.
+    pub scale: Option<ScaleStep>,
 }
 
 /// Statistics the core can measure inside passes it makes anyway, each only when an observer
@@ -201,6 +209,76 @@ pub struct StatsWanted {
     /// A transformer's attention-row statistics (largest score, entropy), taken in the softmax
     /// pass: [`crate::core::model::view::Probed::transformer`].
     pub attention: bool,
+    /// Under a 16-bit policy, a [`CastEvent`] census of every rounding
+    /// ([`Observer::on_cast`]); counting costs a pass that plain rounding does not.
+    pub census: bool,
+}
+
+/// What a 16-bit rounding rounded: which tensor of the step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CastSite {
+    /// An op's output in the forward pass (an activation).
+    Forward,
+    /// A gradient entering a 16-bit tensor in the backward pass (an activation gradient).
+    Backward,
+    /// A parameter's gradient (the gradient of its 16-bit copy).
+    WeightGrad,
+    /// Parameters stored in 16 bits after an update (pure policies).
+    Weights,
+}
+
+/// The op whose output a rounding stored, as findings name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CastOp {
+    /// A dense layer or projection: `x·W + b`.
+    Matmul,
+    Activation,
+    Dropout,
+    Norm,
+    ResidualAdd,
+    Embedding,
+    /// Attention's `q·kᵀ/√d`.
+    AttnScores,
+    /// Attention's softmax, cast for `P·V`.
+    AttnProbs,
+    /// Attention's `P·V`.
+    AttnValues,
+    /// The input batch (pure policies store it in 16 bits).
+    Input,
+    /// A weight or bias tensor.
+    Parameter,
+}
+
+impl CastOp {
+    /// The name records and findings use.
+    pub fn name(self) -> &'static str {
+        match self {
+            CastOp::Matmul => "matmul",
+            CastOp::Activation => "activation",
+            CastOp::Dropout => "dropout",
+            CastOp::Norm => "norm",
+            CastOp::ResidualAdd => "residual-add",
+            CastOp::Embedding => "embedding",
+            CastOp::AttnScores => "attn.scores",
+            CastOp::AttnProbs => "attn.probs",
+            CastOp::AttnValues => "attn.values",
+            CastOp::Input => "input",
+            CastOp::Parameter => "parameter",
+        }
+    }
+}
+
+/// One rounding to 16 bits and what it did, for census probes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CastEvent<'a> {
+    pub step: usize,
+    /// The probe-order layer the tensor belongs to (`None`: the whole model, e.g. weights).
+    pub layer: Option<usize>,
+    pub op: CastOp,
+    pub site: CastSite,
+    pub census: &'a Census,
 }
 
 /// Receives training events. Every method has a do-nothing default.
@@ -216,6 +294,8 @@ pub trait Observer<T: Real> {
     /// Called once before step 0 with the freshly built model (initial weights).
     fn on_start(&mut self, _model: &dyn Probed<T>) {}
     fn on_op(&mut self, _event: &OpEvent<'_, T>) {}
+    /// A 16-bit rounding's census, when [`StatsWanted::census`] asked for it.
+    fn on_cast(&mut self, _event: &CastEvent<'_>) {}
     fn on_step(&mut self, _event: &StepEvent<'_, T>) {}
 }
 

@@ -13,6 +13,8 @@ use super::model::Model;
 use super::model::emit::Emit;
 use super::observer::{Observer, Op, Phase, StepEvent};
 use super::optim::Optimizer;
+use super::precision::scaler::{ScaleStep, ScalerSpec};
+use super::precision::step::Precision;
 use super::regularize::Penalties;
 use super::schedule::Schedule;
 use super::update::Updater;
@@ -25,6 +27,23 @@ pub struct StepSummary {
     pub lr: f64,
     pub grad_norm: f64,
     pub grad_norm_clipped: f64,
+    /// The loss scale used and whether the step was skipped (a run with loss scaling only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale: Option<ScaleStep>,
+}
+
+/// The batch's loss with `∂loss/∂logits` in the model.
+pub(crate) fn batch_loss<T: Real>(
+    model: &mut Model<T>,
+    loss: LossKind,
+    batch: &Batch<T>,
+    e: &mut Emit<'_, T>,
+) -> f64 {
+    let target = match &batch.targets {
+        BatchTargets::Classes(labels) => LossTarget::Classes(labels),
+        BatchTargets::Values(v) => LossTarget::Values(v.view()),
+    };
+    model.loss_forward_backward(loss, &target, e)
 }
 
 /// Everything a run needs, built once; [`Trainer::step`] allocates nothing.
@@ -39,6 +58,8 @@ pub struct Trainer<T> {
     pub batch: Batch<T>,
     /// The next step to run (0-based).
     pub step: usize,
+    /// The 16-bit policy and loss scaling (inactive by default).
+    pub precision: Precision<T>,
 }
 
 impl<T: Real> Trainer<T> {
@@ -56,6 +77,7 @@ impl<T: Real> Trainer<T> {
     ) -> Self {
         let batch = batcher.alloc_batch(&data);
         let updater = Updater::new(optimizer, clip, penalties, lr_scales, &model.params);
+        let precision = Precision::new(None, ScalerSpec::default(), Vec::new(), Vec::new());
         Trainer {
             model,
             updater,
@@ -65,6 +87,7 @@ impl<T: Real> Trainer<T> {
             batcher,
             batch,
             step: 0,
+            precision,
         }
     }
 
@@ -75,6 +98,9 @@ impl<T: Real> Trainer<T> {
     /// its own backward pass (its weights are no longer needed by then), which gives the same
     /// numbers as updating after the whole backward pass while the gradients are still in cache.
     pub fn step(&mut self, observer: &mut dyn Observer<T>) -> StepSummary {
+        if self.precision.active() {
+            return self.step_precise(observer);
+        }
         let step = self.step;
         if step == 0 {
             observer.on_start(&self.model);
@@ -86,15 +112,11 @@ impl<T: Real> Trainer<T> {
         let mut e = Emit::new(observer, step);
         let x = self.batch.x.view();
         self.model.forward(x, &mut e);
-        let target = match &self.batch.targets {
-            BatchTargets::Classes(labels) => LossTarget::Classes(labels),
-            BatchTargets::Values(v) => LossTarget::Values(v.view()),
-        };
-        let data_loss = self.model.loss_forward_backward(self.loss, &target, &mut e);
+        let data_loss = batch_loss(&mut self.model, self.loss, &self.batch, &mut e);
         let lr = self.schedule.lr_at(step);
         let updater = &mut self.updater;
         updater.optimizer.begin_step();
-        let (grad_norm, grad_norm_clipped) = if updater.can_fuse() {
+        let norms = if updater.can_fuse() {
             self.model
                 .backward_with(x, &mut e, &mut |params, layer, e| {
                     updater.prepare_layer(params, layer);
@@ -113,12 +135,27 @@ impl<T: Real> Trainer<T> {
             }
             norms
         };
+        self.finish_step(e, data_loss, lr, norms, None)
+    }
+
+    /// Reports the step to the observer and moves to the next.
+    pub(crate) fn finish_step(
+        &mut self,
+        e: Emit<'_, T>,
+        data_loss: f64,
+        lr: f64,
+        (grad_norm, grad_norm_clipped): (f64, f64),
+        scale: Option<ScaleStep>,
+    ) -> StepSummary {
+        let step = self.step;
+        let updater = &self.updater;
         let summary = StepSummary {
             step,
             loss: data_loss + updater.total_penalty(),
             lr,
             grad_norm,
             grad_norm_clipped,
+            scale,
         };
         e.observer.on_step(&StepEvent {
             step,
@@ -128,13 +165,14 @@ impl<T: Real> Trainer<T> {
             grad_norm_clipped,
             grad_sq_norms: &updater.grad_sq_norms,
             update_sq_norms: &updater.update_sq_norms,
-            param_sq_norms: if wanted.param_norms {
+            param_sq_norms: if updater.measure_values {
                 &updater.param_sq_norms
             } else {
                 &[]
             },
             model: &self.model,
             adaptive_eps: updater.optimizer.adaptive_eps(),
+            scale,
         });
         self.step += 1;
         summary

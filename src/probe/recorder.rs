@@ -249,6 +249,7 @@ impl<T: Real> Observer<T> for Recorder<T> {
             param_norms: true,
             buffer_sums: true,
             attention: true,
+            census: true,
         }
     }
 

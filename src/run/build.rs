@@ -103,7 +103,7 @@ pub fn build_trainer<T: Real>(s: &Scenario, base_dir: Option<&Path>) -> Result<T
         l2: s.optimizer.l2,
     };
     let batcher = Batcher::new(dataset.len(), s.data.batch, s.seed);
-    Ok(Trainer::new(
+    let mut trainer = Trainer::new(
         model,
         optimizer,
         schedule,
@@ -113,7 +113,11 @@ pub fn build_trainer<T: Real>(s: &Scenario, base_dir: Option<&Path>) -> Result<T
         lr_scales,
         dataset,
         batcher,
-    ))
+    );
+    if s.precision.policy().is_some() || !s.loss_scale.is_off() {
+        trainer.set_precision(s.precision.policy(), s.loss_scale);
+    }
+    Ok(trainer)
 }
 
 /// The optimizer hyperparameters of a scenario.

@@ -56,9 +56,11 @@ pub fn build_gpt_trainer<T: Real>(
     }
     let optimizer = Optimizer::new(optimizer_spec(s), gpt.params.len());
     let (schedule, clip) = schedule_and_clip(s);
-    Ok(GptTrainer::new(
-        gpt, optimizer, schedule, clip, data, s.seed,
-    ))
+    let mut trainer = GptTrainer::new(gpt, optimizer, schedule, clip, data, s.seed);
+    if s.precision.policy().is_some() || !s.loss_scale.is_off() {
+        trainer.set_precision(s.precision.policy(), s.loss_scale);
+    }
+    Ok(trainer)
 }
 
 /// Trains with the recorder attached until `s.steps` or `stop`; the caller turns a short run

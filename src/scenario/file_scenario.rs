@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::defaults;
 use super::file_checks::{Gates, ProbeTable, RobustTable};
+use super::file_precision::LossScaleTable;
 use super::file_training::{ClipTable, LossTable, OptimizerTable, ScheduleTable};
 use crate::core::data::DataKind;
 use crate::core::data::tokens::TokenTask;
@@ -56,6 +57,15 @@ pub enum Precision {
     F32,
     /// 64-bit floats.
     F64,
+    /// PyTorch autocast to bfloat16: 16-bit matmuls (f32 accumulation), f32 norms, softmax,
+    /// loss, master weights and optimizer state.
+    Bf16Mixed,
+    /// Autocast to IEEE half (largest value 65504); usually with `[loss_scale]`.
+    Fp16Mixed,
+    /// Every stored tensor (weights and optimizer state too) in bfloat16.
+    Bf16,
+    /// Every stored tensor in IEEE half.
+    Fp16,
 }
 
 /// A stabcheck scenario file: one training run to diagnose.
@@ -105,6 +115,9 @@ pub struct ScenarioFile {
     /// Perturbation ranges of `stabcheck robust`.
     #[serde(default)]
     pub robust: RobustTable,
+    /// Loss scaling (16-bit runs). Absent: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss_scale: Option<LossScaleTable>,
 }
 
 /// `[data]`: where the training samples come from.

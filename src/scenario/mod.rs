@@ -11,6 +11,7 @@ mod defaults;
 mod edit;
 mod error;
 mod file_checks;
+mod file_precision;
 mod file_scenario;
 mod file_training;
 mod load;

@@ -106,6 +106,14 @@ fn documented_defaults(name: &str) -> Scenario {
             input_scale: [0.1, 10.0],
             vary_seed: true,
         },
+        // PyTorch GradScaler's defaults, with scaling off.
+        loss_scale: crate::core::precision::scaler::ScalerSpec {
+            kind: crate::core::precision::scaler::ScaleKind::None,
+            init: 65536.0,
+            growth_factor: 2.0,
+            backoff_factor: 0.5,
+            growth_interval: 2000,
+        },
     }
 }
 

@@ -5,6 +5,7 @@
 //! [`ScenarioFile`] and validation again, so a `Scenario` read from JSON keeps every invariant.
 //! Defaults are documented on [`ScenarioFile`] and its tables.
 
+use crate::core::precision::scaler::ScalerSpec;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -44,6 +45,9 @@ pub struct Scenario {
     pub probe: ProbeConfig,
     pub gates: Gates,
     pub robust: RobustConfig,
+    /// `[loss_scale]` (kind none when absent, and then left out of records).
+    #[serde(skip_serializing_if = "ScalerSpec::is_off")]
+    pub loss_scale: ScalerSpec,
 }
 
 /// Validated `[data]`. Feature data: exactly one of `classes` (classification) and `outputs`

@@ -2,6 +2,7 @@
 //! same scenario.
 
 use super::file_checks::{ProbeTable, RobustTable};
+use super::file_precision::LossScaleTable;
 use super::file_scenario::{DataTable, ModelKind, ModelTable, NormName, ScenarioFile};
 use super::file_training::{ClipTable, GroupTable, LossTable, OptimizerTable, ScheduleTable};
 use super::resolved::{DataConfig, MlpConfig, ModelConfig, Scenario, TransformerConfig};
@@ -50,6 +51,7 @@ impl From<&Scenario> for ScenarioFile {
             },
             gates: s.gates.clone(),
             robust: robust_table(&s.robust, s.has_token_data()),
+            loss_scale: (!s.loss_scale.is_off()).then(|| LossScaleTable::from(&s.loss_scale)),
         }
     }
 }

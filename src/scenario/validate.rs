@@ -3,6 +3,7 @@
 use super::checker::{Checker, choice};
 use super::defaults;
 use super::error::ScenarioError;
+use super::file_precision::validate_loss_scale;
 use super::file_scenario::ModelKind;
 use super::file_scenario::{DataTable, ScenarioFile};
 use super::resolved::ModelConfig;
@@ -63,6 +64,7 @@ pub(crate) fn validate_with(file: &ScenarioFile, ck: &Checker) -> Result<Scenari
         probe,
         gates: validate_gates(ck, &file.gates)?,
         robust,
+        loss_scale: validate_loss_scale(ck, file.loss_scale.as_ref())?,
     })
 }
 

@@ -329,6 +329,7 @@ fn first_nonfinite_step_reads_loss_and_grad_norm() {
         lr: 0.1,
         grad_norm,
         grad_norm_clipped: grad_norm,
+        scale: None,
     };
     let healthy = [at(0, 1.0, 2.0), at(1, 0.5, 1.0)];
     assert_eq!(first_nonfinite_step(&healthy), None);

@@ -11,10 +11,14 @@ use std::ops::Range;
 
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, s};
 
+use crate::core::part::cast::slice_mut;
+
 use super::softmax::{RowStats, masked_softmax, softmax_backward};
 use crate::core::float::Real;
 use crate::core::model::emit::Emit;
-use crate::core::observer::{Op, Phase};
+use crate::core::observer::{CastOp, CastSite, Op, Phase};
+use crate::core::part::cast::round_view;
+use crate::core::precision::Half;
 use crate::core::tensor::matmul_into;
 
 /// Attention over `batch` sequences of `context` tokens with `heads` heads, caching `P`.
@@ -40,6 +44,9 @@ pub struct Attention<T> {
     pub row_max: Vec<T>,
     pub row_entropy: Vec<T>,
     row_scratch: Vec<T>,
+    /// Under a 16-bit policy: the format scores, probabilities (as `P·V` reads them) and the
+    /// backward's `dP` and `dS` are rounded to (attention is a pair of batched matmuls).
+    pub cast: Option<Half>,
 }
 
 impl<T: Real> Attention<T> {
@@ -55,6 +62,7 @@ impl<T: Real> Attention<T> {
             row_max: vec![T::zero(); batch * heads * context],
             row_entropy: vec![T::zero(); batch * heads * context],
             row_scratch: vec![T::zero(); context],
+            cast: None,
         }
     }
 
@@ -76,7 +84,7 @@ impl<T: Real> Attention<T> {
         v: ArrayView2<'_, T>,
         o: ArrayViewMut2<'_, T>,
     ) {
-        self.run_forward((q, k, v), o, false);
+        self.run_forward((q, k, v), o, false, None);
     }
 
     /// [`Attention::forward`], reported (filed under `layer`) as `attn.qk_matmul` (inputs `q, k`;
@@ -92,12 +100,12 @@ impl<T: Real> Attention<T> {
         layer: usize,
     ) {
         if !e.on {
-            return self.run_forward((q, k, v), o, false);
+            return self.run_forward((q, k, v), o, false, Some((e, layer)));
         }
         if self.scores.dim() != self.probs.dim() {
             self.scores = Array2::zeros(self.probs.dim());
         }
-        self.run_forward((q, k, v), o.view_mut(), true);
+        self.run_forward((q, k, v), o.view_mut(), true, Some((e, layer)));
         let (l, fwd) = (Some(layer), Phase::Forward);
         e.op(l, Op::AttnScores, fwd, &[q, k], self.scores.view());
         let (scores, probs) = (self.scores.view(), self.probs.view());
@@ -112,6 +120,7 @@ impl<T: Real> Attention<T> {
         (q, k, v): (ArrayView2<'_, T>, ArrayView2<'_, T>, ArrayView2<'_, T>),
         mut o: ArrayViewMut2<'_, T>,
         keep_scores: bool,
+        mut e: Option<(&mut Emit<'_, T>, usize)>,
     ) {
         let (d, t) = (q.ncols(), self.context);
         let scale = self.scale(d);
@@ -128,6 +137,7 @@ impl<T: Real> Attention<T> {
                     T::zero(),
                     p.view_mut(),
                 );
+                round_block(self.cast, &mut e, p.view_mut(), CastOp::AttnScores);
                 if keep_scores {
                     self.scores.slice_mut(s![row..row + t, ..]).assign(&p);
                 }
@@ -137,6 +147,7 @@ impl<T: Real> Attention<T> {
                     scratch: &mut self.row_scratch,
                 });
                 masked_softmax(p.view_mut(), self.future, stats);
+                round_block(self.cast, &mut e, p.view_mut(), CastOp::AttnProbs);
                 matmul_into(
                     T::one(),
                     p.view(),
@@ -180,7 +191,13 @@ impl<T: Real> Attention<T> {
                     T::zero(),
                     self.dprobs.view_mut(),
                 );
-                softmax_backward(p, self.dprobs.view_mut());
+                if let Some(h) = self.cast {
+                    T::round_half(h, slice_mut(&mut self.dprobs), false);
+                    softmax_backward(p, self.dprobs.view_mut());
+                    T::round_half(h, slice_mut(&mut self.dprobs), false);
+                } else {
+                    softmax_backward(p, self.dprobs.view_mut());
+                }
                 matmul_into(
                     scale,
                     self.dprobs.view(),
@@ -197,6 +214,24 @@ impl<T: Real> Attention<T> {
                 );
             }
         }
+    }
+}
+
+/// Rounds one head's block to `cast`, if any, counting it under `op` when an emitter is given.
+fn round_block<T: Real>(
+    cast: Option<Half>,
+    e: &mut Option<(&mut Emit<'_, T>, usize)>,
+    mut block: ArrayViewMut2<'_, T>,
+    op: CastOp,
+) {
+    let Some(h) = cast else {
+        return;
+    };
+    match e.as_mut() {
+        Some((e, layer)) => round_view(e, h, block, (Some(*layer), op, CastSite::Forward)),
+        None => block.iter_mut().for_each(|x| {
+            T::round_half(h, std::slice::from_mut(x), false);
+        }),
     }
 }
 

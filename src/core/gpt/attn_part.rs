@@ -7,9 +7,11 @@ use super::attention::Attention;
 use super::qk_norm::QkNorm;
 use crate::core::float::Real;
 use crate::core::model::emit::Emit;
-use crate::core::observer::{Op, Phase};
+use crate::core::observer::{CastOp, CastSite, Op, Phase};
 use crate::core::params::Params;
+use crate::core::part::cast::slice_mut;
 use crate::core::part::{Io, Part};
+use crate::core::precision::Half;
 
 /// `o = attention(norm_q(Q), norm_k(K), V)`; input `[tokens, 3·d_model]`, output `[tokens, d_model]`.
 #[derive(Debug, Clone)]
@@ -18,6 +20,13 @@ pub struct SelfAttention<T> {
     pub qk_norm: Option<QkNorm<T>>,
     /// Where attention's events (`qkv`'s layer), q_norm's and k_norm's are filed.
     pub at: (usize, usize, usize),
+}
+
+impl<T: Real> SelfAttention<T> {
+    /// Rounds scores, probabilities and the qk-norm's outputs (the bmm's inputs) to `half`.
+    pub fn set_cast(&mut self, half: Option<Half>) {
+        self.attn.cast = half;
+    }
 }
 
 impl<T: Real> Part<T> for SelfAttention<T> {
@@ -37,6 +46,11 @@ impl<T: Real> Part<T> for SelfAttention<T> {
         match &mut self.qk_norm {
             Some(qk) => {
                 qk.forward(params, qkv, e, (q_at, k_at));
+                if let Some(h) = self.attn.cast {
+                    let info = (Some(at), CastOp::Matmul, CastSite::Forward);
+                    e.round(h, slice_mut(&mut qk.q), info);
+                    e.round(h, slice_mut(&mut qk.k), info);
+                }
                 let (q, k) = (qk.q.view(), qk.k.view());
                 self.attn.forward_reported(q, k, v, o, e, at);
             }
@@ -72,6 +86,11 @@ impl<T: Real> Part<T> for SelfAttention<T> {
                 self.attn.backward((q, k, v), d_o, gq, gk, dv.view_mut());
                 for g in [qk.dq.view(), qk.dk.view(), dv.view()] {
                     e.op(l, Op::AttnBackward, back, &[d_o], g);
+                }
+                if let Some(h) = self.attn.cast {
+                    let info = (Some(at), CastOp::Matmul, CastSite::Backward);
+                    e.round(h, slice_mut(&mut qk.dq), info);
+                    e.round(h, slice_mut(&mut qk.dk), info);
                 }
                 qk.backward(params, dq, dk, e, (q_at, k_at));
             }

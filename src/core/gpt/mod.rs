@@ -9,6 +9,7 @@
 pub mod attention;
 pub mod attn_part;
 pub mod block;
+pub mod cast;
 pub mod embed;
 mod events;
 pub mod linear;

@@ -9,6 +9,7 @@
 use ndarray::Array2;
 
 use super::block::Block;
+use super::cast::GptCast;
 use super::embed::Embedding;
 use super::linear::Linear;
 use super::rownorm::RowNorm;
@@ -17,9 +18,10 @@ use super::{GptSpec, NormPosition};
 use crate::core::float::Real;
 use crate::core::init::gaussian_matrix;
 use crate::core::model::emit::Emit;
-use crate::core::observer::{NoopObserver, Op, Phase};
+use crate::core::observer::{CastOp, CastSite, NoopObserver, Op, Phase};
 use crate::core::params::{ParamKind, Params, Segment};
 use crate::core::part::Io;
+use crate::core::part::cast::slice_mut;
 use crate::core::rng::{Stream, stream_rng};
 
 /// A GPT with every buffer of a training step allocated for `spec.batch × spec.context` tokens.
@@ -43,6 +45,10 @@ pub struct Gpt<T> {
     d_stream: [Array2<T>; 2],
     /// The last forward pass's loss, with its log Z statistics.
     pub last_loss: Option<TokenLoss>,
+    /// The loss scale the gradient of the logits is multiplied by (1 without loss scaling).
+    pub grad_scale: T,
+    /// Model-level roundings under a 16-bit policy ([`Gpt::set_policy`]).
+    pub cast: Option<GptCast<T>>,
 }
 
 impl<T: Real> Gpt<T> {
@@ -104,6 +110,8 @@ impl<T: Real> Gpt<T> {
             d_normed: z(d),
             d_stream: [z(d), z(d)],
             last_loss: None,
+            grad_scale: T::one(),
+            cast: None,
         };
         gpt.init(seed);
         gpt
@@ -167,6 +175,10 @@ impl<T: Real> Gpt<T> {
             self.spec.z_loss,
             self.d_logits.view_mut(),
         );
+        if self.grad_scale != T::one() {
+            let scale = self.grad_scale;
+            self.d_logits.mapv_inplace(|g| g * scale);
+        }
         if e.on {
             let total = Array2::from_elem((1, 1), T::of(loss.total));
             let z = self.logits.view();
@@ -204,41 +216,64 @@ impl<T: Real> Gpt<T> {
         let (tok, pos) = (p.value(self.embed.tok), p.value(self.embed.pos));
         let h0 = self.stream[0].view();
         e.op(Some(0), Op::Embedding, Phase::Forward, &[tok, pos], h0);
+        self.round_embedding(e);
+        let p = &self.params;
         for (l, block) in self.blocks.iter_mut().enumerate() {
             let (done, rest) = self.stream.split_at_mut(l + 1);
             block.forward(p, done[l].view(), rest[0].view_mut(), e);
         }
         let last = self.stream[self.spec.blocks].view();
-        let logits = self.logits.view_mut();
-        match &mut self.final_norm {
-            Some(norm) => {
-                norm.forward_reported(p, last, self.normed.view_mut(), e, ln_f);
-                let x = self.normed.view();
-                self.head.forward_reported(p, x, logits, e, head);
-            }
-            None => self.head.forward_reported(p, last, logits, e, head),
+        if let Some(norm) = &mut self.final_norm {
+            norm.forward_reported(p, last, self.normed.view_mut(), e, ln_f);
+            self.round_normed(e, ln_f);
         }
+        let x = match self.final_norm {
+            Some(_) => self.normed.view(),
+            None => self.stream[self.spec.blocks].view(),
+        };
+        let x = Self::head_input(&mut self.cast, x, e, head);
+        let logits = self.logits.view_mut();
+        self.head.forward_reported(&self.params, x, logits, e, head);
+        self.round_logits(e, head, CastSite::Forward);
     }
 
     /// Backward from `d_logits`, writing `params.grads`.
     fn backward(&mut self, tokens: &[u32], e: &mut Emit<'_, T>) {
         let (ln_f, head) = self.final_layers();
+        self.round_logits(e, head, CastSite::Backward);
         let p = &mut self.params;
         let last = self.spec.blocks;
         let [mut cur, mut next] = std::mem::take(&mut self.d_stream);
         let dz = self.d_logits.view();
+        let half = self.cast.as_ref().map(|c| c.policy.half);
+        let info = (Some(head), CastOp::Matmul, CastSite::Backward);
+        let x = match (&self.cast, &self.final_norm) {
+            (
+                Some(GptCast {
+                    head_input: Some(b),
+                    ..
+                }),
+                _,
+            ) => b.view(),
+            (_, Some(_)) => self.normed.view(),
+            (_, None) => self.stream[last].view(),
+        };
         match &self.final_norm {
             Some(norm) => {
                 let dx = Some((self.d_normed.view_mut(), T::zero()));
-                let x = self.normed.view();
                 self.head.backward_reported(p, x, dz, false, dx, e, head);
+                if let Some(h) = half {
+                    e.round(h, slice_mut(&mut self.d_normed), info);
+                }
                 let dn = self.d_normed.view();
                 norm.backward_reported(p, dn, cur.view_mut(), false, e, ln_f);
             }
             None => {
                 let dx = Some((cur.view_mut(), T::zero()));
-                let x = self.stream[last].view();
                 self.head.backward_reported(p, x, dz, false, dx, e, head);
+                if let Some(h) = half {
+                    e.round(h, slice_mut(&mut cur), info);
+                }
             }
         }
         for (l, block) in self.blocks.iter_mut().enumerate().rev() {
@@ -246,6 +281,11 @@ impl<T: Real> Gpt<T> {
             block.backward(p, Io { x, y }, cur.view(), next.view_mut(), e);
             std::mem::swap(&mut cur, &mut next);
         }
+        if let Some(h) = self.pure_half() {
+            let info = (Some(0), CastOp::Embedding, CastSite::Backward);
+            e.round(h, slice_mut(&mut cur), info);
+        }
+        let p = &mut self.params;
         self.embed
             .backward(p, tokens, cur.view(), self.spec.tie_embeddings);
         let back = Phase::Backward;

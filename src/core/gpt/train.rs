@@ -15,6 +15,9 @@ use crate::core::model::emit::Emit;
 use crate::core::observer::{NoopObserver, Observer, Op, Phase, StepEvent};
 use crate::core::optim::Optimizer;
 use crate::core::params::{Segment, sq_norm};
+use crate::core::precision::policy::Policy;
+use crate::core::precision::scaler::{ScaleStep, ScalerSpec};
+use crate::core::precision::step::Precision;
 use crate::core::schedule::Schedule;
 use crate::core::train::StepSummary;
 use ndarray::ArrayView2;
@@ -30,6 +33,8 @@ pub struct GptStep {
     pub grad_norm_clipped: f64,
     /// `‖Δθ‖` of the update actually applied.
     pub update_norm: f64,
+    /// The loss scale and skip decision, in a run with loss scaling.
+    pub scale: Option<ScaleStep>,
 }
 
 impl GptStep {
@@ -41,6 +46,7 @@ impl GptStep {
             lr: self.lr,
             grad_norm: self.grad_norm,
             grad_norm_clipped: self.grad_norm_clipped,
+            scale: self.scale,
         }
     }
 }
@@ -64,6 +70,8 @@ pub struct GptTrainer<T> {
     param_sq: Vec<f64>,
     /// The probe-order layer of each segment, under which its update is reported.
     segment_layers: Vec<usize>,
+    /// The 16-bit policy and loss scaling (inactive by default).
+    pub precision: Precision<T>,
 }
 
 impl<T: Real> GptTrainer<T> {
@@ -95,7 +103,20 @@ impl<T: Real> GptTrainer<T> {
             update_sq: vec![0.0; segments],
             param_sq: vec![0.0; segments],
             segment_layers,
+            precision: Precision::new(None, ScalerSpec::default(), Vec::new(), Vec::new()),
         }
+    }
+
+    /// Trains under `policy` (none: f32) with loss scaling `scaler`; the weights are rounded
+    /// to the policy's format now if it stores them in 16 bits.
+    pub fn set_precision(&mut self, policy: Option<Policy>, scaler: ScalerSpec) {
+        let cast = self.gpt.matmul_segments();
+        let layers = self.segment_layers.clone();
+        self.precision = Precision::new(policy, scaler, cast, layers);
+        if let Some(p) = policy {
+            self.gpt.set_policy(p);
+        }
+        self.precision.store_initial(&mut self.gpt.params);
     }
 
     /// Trains on the next batch of the data.
@@ -137,8 +158,19 @@ impl<T: Real> GptTrainer<T> {
         let wanted = observer.wants_stats();
         self.gpt.set_attention_stats(wanted.attention);
         let mut e = Emit::new(observer, step);
+        let active = self.precision.active();
+        self.gpt.grad_scale = self.precision.loss_scale();
+        self.precision.before_forward(&mut self.gpt.params, &mut e);
         let loss = self.gpt.forward_backward_reported(tokens, targets, &mut e);
         let params = &mut self.gpt.params;
+        let scale = match active {
+            true => {
+                let found_inf = self.precision.after_backward(params, &mut e);
+                Some(self.precision.decide(found_inf))
+            }
+            false => None,
+        };
+        let skipped = scale.is_some_and(|s| s.skipped);
         for (sq, seg) in self.grad_sq.iter_mut().zip(&params.segments) {
             *sq = sq_norm(&params.grads[seg.range()]);
         }
@@ -146,8 +178,16 @@ impl<T: Real> GptTrainer<T> {
         let grad_norm = self.grad_sq.iter().sum::<f64>().sqrt();
         let grad_norm_clipped = self.clip.apply(&mut params.grads, grad_norm);
         let lr = self.schedule.lr_at(step);
-        self.optimizer.begin_step();
+        if skipped {
+            self.update_sq.fill(0.0);
+        } else {
+            self.optimizer.begin_step();
+        }
         for (k, seg) in params.segments.iter().enumerate() {
+            if skipped {
+                self.param_sq[k] = sq_norm(&params.values[seg.range()]);
+                continue;
+            }
             let r = seg.range();
             let values = &mut params.values[r.clone()];
             let grads = &params.grads[r];
@@ -166,6 +206,10 @@ impl<T: Real> GptTrainer<T> {
                 );
             }
         }
+        if !skipped {
+            self.precision
+                .after_update(params, &mut self.optimizer, &mut e);
+        }
         let observer = e.observer;
         self.step += 1;
         let out = GptStep {
@@ -175,6 +219,7 @@ impl<T: Real> GptTrainer<T> {
             grad_norm,
             grad_norm_clipped,
             update_norm: self.update_sq.iter().sum::<f64>().sqrt(),
+            scale: scale.filter(|_| self.precision.scaler_on()),
         };
         observer.on_step(&StepEvent {
             step,
@@ -191,6 +236,7 @@ impl<T: Real> GptTrainer<T> {
             },
             model: &self.gpt,
             adaptive_eps: self.optimizer.adaptive_eps(),
+            scale: out.scale,
         });
         out
     }

@@ -3,7 +3,8 @@
 use ndarray::ArrayView2;
 
 use crate::core::float::Real;
-use crate::core::observer::{Observer, Op, OpEvent, Phase};
+use crate::core::observer::{CastEvent, CastOp, CastSite, Observer, Op, OpEvent, Phase};
+use crate::core::precision::Half;
 
 /// The observer plus the current step, as the layers see it.
 pub struct Emit<'o, T> {
@@ -11,12 +12,20 @@ pub struct Emit<'o, T> {
     pub step: usize,
     /// Cached `observer.wants_ops()`, so a no-op observer costs one branch per op.
     pub on: bool,
+    /// Cached `observer.wants_stats().census`: count what each 16-bit rounding does.
+    pub census: bool,
 }
 
 impl<'o, T: Real> Emit<'o, T> {
     pub fn new(observer: &'o mut dyn Observer<T>, step: usize) -> Self {
         let on = observer.wants_ops();
-        Emit { observer, step, on }
+        let census = observer.wants_stats().census;
+        Emit {
+            observer,
+            step,
+            on,
+            census,
+        }
     }
 
     #[inline]
@@ -38,5 +47,48 @@ impl<'o, T: Real> Emit<'o, T> {
                 output,
             });
         }
+    }
+
+    /// Rounds `xs` to `half` in place, reporting the census to the observer when it asked.
+    pub fn round(
+        &mut self,
+        half: Half,
+        xs: &mut [T],
+        (layer, op, site): (Option<usize>, CastOp, CastSite),
+    ) {
+        // A replay watches every op: the rounding is one, with the unrounded values as input.
+        let before = self.on.then(|| xs.to_vec());
+        if let Some(census) = T::round_half(half, xs, self.census) {
+            self.report_cast((layer, op, site), &census);
+        }
+        if let Some(before) = before {
+            let shape = (1, xs.len());
+            if let (Ok(x), Ok(y)) = (
+                ArrayView2::from_shape(shape, &before[..]),
+                ArrayView2::from_shape(shape, &xs[..]),
+            ) {
+                let phase = match site {
+                    CastSite::Forward => Phase::Forward,
+                    CastSite::Backward | CastSite::WeightGrad => Phase::Backward,
+                    CastSite::Weights => Phase::Update,
+                };
+                self.op(layer, Op::Cast(half), phase, &[x], y);
+            }
+        }
+    }
+
+    /// Delivers a census taken elsewhere.
+    pub fn report_cast(
+        &mut self,
+        (layer, op, site): (Option<usize>, CastOp, CastSite),
+        census: &crate::core::precision::Census,
+    ) {
+        self.observer.on_cast(&CastEvent {
+            step: self.step,
+            layer,
+            op,
+            site,
+            census,
+        });
     }
 }

@@ -16,8 +16,12 @@ use crate::core::layers::dense::Dense;
 use crate::core::layers::dropout::Dropout;
 use crate::core::layers::norm::Norm;
 use crate::core::layers::parts::Act;
+use crate::core::observer::{CastOp, CastSite};
 use crate::core::params::Params;
+use crate::core::part::cast::slice_mut;
 use crate::core::part::{Downcast, Io, Layer, Part, Residual, Sequential};
+use crate::core::precision::Half;
+use crate::core::precision::policy::{Policy, Role};
 
 /// A block's composition: the chain alone, or the chain inside a skip connection.
 #[derive(Debug, Clone)]
@@ -69,6 +73,8 @@ pub struct Hidden<T> {
     pub sums: BufferSums,
     /// Per-unit scratch of the dead-unit scan (allocated at build, so steps never allocate).
     pub(super) unit_flags: Vec<u32>,
+    /// Under a 16-bit policy, the format of a skip block's output (a chain rounds its own).
+    skip_out16: Option<Half>,
 }
 
 /// Options shared by every hidden block of a model.
@@ -117,6 +123,21 @@ impl<T: Real> Hidden<T> {
             grad_out: Array2::zeros((batch, width)),
             sums: BufferSums::default(),
             unit_flags: vec![0; width],
+            skip_out16: None,
+        }
+    }
+
+    /// Rounds as `policy` says for an input that is 16-bit when `input16`; returns whether the
+    /// block's output is 16-bit (a skip's add runs in its inputs' format).
+    pub fn set_policy(&mut self, policy: Policy, rows: usize, input16: bool) -> bool {
+        match &mut self.body {
+            Body::Chain(c) => c.set_policy(policy, rows, input16),
+            Body::Skip(r) => {
+                r.branch.set_policy(policy, rows, input16);
+                let out16 = policy.output16(Role::Elementwise, input16);
+                self.skip_out16 = out16.then_some(policy.half);
+                out16
+            }
         }
     }
 
@@ -160,6 +181,10 @@ impl<T: Real> Hidden<T> {
         self.body
             .as_part()
             .forward(params, h, self.out.view_mut(), e);
+        if let Some(half) = self.skip_out16 {
+            let info = (Some(self.index), CastOp::ResidualAdd, CastSite::Forward);
+            e.round(half, slice_mut(&mut self.out), info);
+        }
     }
 
     /// From `grad_out`, writes parameter gradients and `∂L/∂h` (the skip's share included) into
@@ -171,6 +196,10 @@ impl<T: Real> Hidden<T> {
         dh: Option<ArrayViewMut2<'_, T>>,
         e: &mut Emit<'_, T>,
     ) {
+        if let Some(half) = self.skip_out16 {
+            let info = (Some(self.index), CastOp::ResidualAdd, CastSite::Backward);
+            e.round(half, slice_mut(&mut self.grad_out), info);
+        }
         let io = Io {
             x: h,
             y: self.out.view(),

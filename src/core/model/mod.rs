@@ -20,9 +20,13 @@ use super::float::Real;
 use super::layers::NormKind;
 use super::layers::activation::Activation;
 use super::layers::dense::Dense;
+use super::observer::{CastOp, CastSite};
 use super::observer::{NoopObserver, Op, Phase};
 use super::params::Params;
+use super::part::cast::{copy_into, round_view, slice_mut};
 use super::part::{Io, Part};
+use super::precision::Half;
+use super::precision::policy::Policy;
 use super::rng::{Stream, stream_rng};
 use crate::core::loss::{LossKind, LossTarget};
 
@@ -65,6 +69,9 @@ pub struct Model<T> {
     /// Take each hidden block's [`BufferSums`] as its buffers are written (set by the train loop
     /// from [`crate::core::observer::StatsWanted::buffer_sums`]).
     pub measure_buffers: bool,
+    /// Under a 16-bit policy: the output layer's format and its input's 16-bit copy (when the
+    /// last block's output is f32).
+    head_cast: Option<(Half, Option<Array2<T>>)>,
 }
 
 impl<T: Real> Model<T> {
@@ -95,8 +102,20 @@ impl<T: Real> Model<T> {
             dropout_rng: stream_rng(seed, Stream::Dropout),
             freeze_dropout: false,
             measure_buffers: false,
+            head_cast: None,
             spec,
         }
+    }
+
+    /// Rounds at op boundaries as `policy` says (see `core::precision::policy`). The input batch
+    /// is 16-bit under a pure policy (the trainer rounds it), f32 otherwise.
+    pub fn set_policy(&mut self, policy: Policy) {
+        let mut in16 = policy.pure;
+        for h in &mut self.hidden {
+            in16 = h.set_policy(policy, self.batch, in16);
+        }
+        let copy = (!in16).then(|| Array2::zeros((self.batch, self.output.fan_in)));
+        self.head_cast = Some((policy.half, copy));
     }
 
     /// Number of hidden blocks (the output layer's index).
@@ -141,8 +160,18 @@ impl<T: Real> Model<T> {
                 false => block.sums = BufferSums::default(),
             }
         }
-        let h = self.hidden.last().map_or(x, |p| p.output());
+        let mut h = self.hidden.last().map_or(x, |p| p.output());
+        let depth = Some(self.depth());
+        if let Some((half, Some(buf))) = &mut self.head_cast {
+            let info = (depth, CastOp::Matmul, CastSite::Forward);
+            e.round(*half, copy_into(buf, h), info);
+            h = buf.view();
+        }
         Part::forward(&mut self.output, &self.params, h, self.logits.view_mut(), e);
+        if let Some((half, _)) = &self.head_cast {
+            let info = (depth, CastOp::Matmul, CastSite::Forward);
+            e.round(*half, slice_mut(&mut self.logits), info);
+        }
     }
 
     /// Backward pass from `self.grad_logits`: fills every parameter gradient and each hidden
@@ -161,6 +190,11 @@ impl<T: Real> Model<T> {
         after_layer: &mut LayerHook<'_, T>,
     ) {
         let depth = self.depth();
+        if let Some((half, _)) = &self.head_cast {
+            // The loss ran in f32 on the 16-bit logits; its gradient enters them as 16 bits.
+            let info = (Some(depth), CastOp::Matmul, CastSite::Backward);
+            e.round(*half, slice_mut(&mut self.grad_logits), info);
+        }
         {
             let (h, dh) = match self.hidden.last_mut() {
                 Some(last) => {
@@ -169,12 +203,22 @@ impl<T: Real> Model<T> {
                 }
                 None => (x, None),
             };
+            let h = match &self.head_cast {
+                Some((_, Some(buf))) => buf.view(),
+                _ => h,
+            };
             let io = Io {
                 x: h,
                 y: self.logits.view(),
             };
             let dz = self.grad_logits.view();
-            Part::backward(&mut self.output, &mut self.params, io, dz, dh, e);
+            let mut dh = dh;
+            let again = dh.as_mut().map(|d| d.view_mut());
+            Part::backward(&mut self.output, &mut self.params, io, dz, again, e);
+            if let (Some((half, _)), Some(dh)) = (&self.head_cast, dh) {
+                let info = (Some(depth), CastOp::Matmul, CastSite::Backward);
+                round_view(e, *half, dh, info);
+            }
             if let Some(last) = self.hidden.last() {
                 let (l, back) = (Some(depth), Phase::Backward);
                 let dh = last.grad_out.view();

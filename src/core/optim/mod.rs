@@ -189,6 +189,11 @@ impl<T: Real> Optimizer<T> {
     }
 
     /// State values held, over every buffer (a test holds it to [`OptimizerKind::state_buffers`]).
+    /// Every state buffer, for a pure 16-bit policy that stores them rounded.
+    pub fn state_buffers_mut(&mut self) -> &mut [Vec<T>] {
+        &mut self.state
+    }
+
     pub fn state_len(&self) -> usize {
         self.state.iter().map(Vec::len).sum()
     }

@@ -11,6 +11,7 @@
 //! Adding a part: implement [`Part`] in the part's own file and add one line to
 //! `registry!` below; see the README's "Adding a layer".
 
+pub mod cast;
 pub mod frozen;
 mod residual;
 mod sequential;

@@ -6,10 +6,13 @@
 
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 
+use super::cast::{ChainCast, copy_into, round_view, slice_mut};
 use super::{Io, Layer, Part};
 use crate::core::float::Real;
 use crate::core::model::emit::Emit;
+use crate::core::observer::{CastOp, CastSite};
 use crate::core::params::Params;
+use crate::core::precision::policy::{Policy, Role};
 
 /// A chain of parts for inputs of `rows × width`.
 #[derive(Debug, Clone)]
@@ -20,6 +23,8 @@ pub struct Sequential<T> {
     /// `grads[i] = ∂L/∂outs[i]`, after the backward pass.
     pub grads: Vec<Array2<T>>,
     width: usize,
+    /// The chain's 16-bit roundings, under a precision policy.
+    pub cast: Option<ChainCast<T>>,
 }
 
 impl<T: Real> Sequential<T> {
@@ -38,7 +43,28 @@ impl<T: Real> Sequential<T> {
             outs: bufs(),
             grads: bufs(),
             width,
+            cast: None,
         }
+    }
+
+    /// Rounds as `policy` says, for inputs that are 16-bit when `input16`, and the same for
+    /// every chain nested in it. Returns whether the chain's output is 16-bit.
+    pub fn set_policy(&mut self, policy: Policy, rows: usize, input16: bool) -> bool {
+        let mut in16 = input16;
+        for p in &mut self.parts {
+            match p {
+                Layer::Residual(r) => {
+                    r.branch.set_policy(policy, rows, in16);
+                }
+                Layer::Attention(a) => a.set_cast(Some(policy.half)),
+                _ => {}
+            }
+            in16 = policy.output16(p.cast_info().0, in16);
+        }
+        let cast = ChainCast::new(policy, &self.parts, rows, self.width, input16);
+        let out16 = cast.output16();
+        self.cast = Some(cast);
+        out16
     }
 
     /// Part `i`'s input: `x` for the first, else the previous part's output.
@@ -95,13 +121,29 @@ impl<T: Real> Part<T> for Sequential<T> {
         let last = self.parts.len().saturating_sub(1);
         for (i, part) in self.parts.iter_mut().enumerate() {
             let (done, rest) = self.outs.split_at_mut(i);
-            let input = match i {
+            let mut input = match i {
                 0 => x,
                 _ => done[i - 1].view(),
             };
-            match i == last {
-                true => part.forward(params, input, y.view_mut(), e),
-                false => part.forward(params, input, rest[0].view_mut(), e),
+            let (_, op, layer) = part.cast_info();
+            let cast = self.cast.as_mut();
+            let copy = cast.and_then(|c| c.inputs[i].as_mut().map(|b| (c.half, b)));
+            if let Some((half, buf)) = copy {
+                let info = (Some(layer), CastOp::Matmul, CastSite::Forward);
+                e.round(half, copy_into(buf, input), info);
+                input = buf.view();
+            }
+            let mut out = match i == last {
+                true => y.view_mut(),
+                false => rest[0].view_mut(),
+            };
+            part.forward(params, input, out.view_mut(), e);
+            if let Some(half) = self
+                .cast
+                .as_ref()
+                .and_then(|c| c.out16[i].then_some(c.half))
+            {
+                round_view(e, half, out, (Some(layer), op, CastSite::Forward));
             }
         }
     }
@@ -116,18 +158,42 @@ impl<T: Real> Part<T> for Sequential<T> {
     ) {
         let n = self.parts.len();
         for i in (0..n).rev() {
-            let x = match i {
-                0 => io.x,
-                _ => self.outs[i - 1].view(),
+            let (role, op, layer) = self.parts[i].cast_info();
+            let (inputs, dy_buf, half, out16) = match self.cast.as_mut() {
+                Some(c) => (Some(&c.inputs), c.dy.as_mut(), Some(c.half), c.out16[i]),
+                None => (None, None, None, false),
+            };
+            let x = match (inputs.and_then(|b| b[i].as_ref()), i) {
+                (Some(b), _) => b.view(),
+                (None, 0) => io.x,
+                (None, _) => self.outs[i - 1].view(),
             };
             let y = self.outs.get(i).map_or(io.y, |o| o.view());
             let (below, above) = self.grads.split_at_mut(i);
-            let d_out = above.first().map_or(dy, |g| g.view());
-            let d_in = match i {
+            let info = (Some(layer), op, CastSite::Backward);
+            let d_out = match (half.filter(|_| out16), above.first_mut()) {
+                (Some(h), Some(g)) => {
+                    e.round(h, slice_mut(g), info);
+                    g.view()
+                }
+                (Some(h), None) => match dy_buf {
+                    Some(buf) => {
+                        e.round(h, copy_into(buf, dy), info);
+                        buf.view()
+                    }
+                    None => dy,
+                },
+                (None, g) => g.map_or(dy, |g| g.view()),
+            };
+            let mut d_in = match i {
                 0 => dx.as_mut().map(|d| d.view_mut()),
                 _ => Some(below[i - 1].view_mut()),
             };
-            self.parts[i].backward(params, Io { x, y }, d_out, d_in, e);
+            let d_in_again = d_in.as_mut().map(|d| d.view_mut());
+            self.parts[i].backward(params, Io { x, y }, d_out, d_in_again, e);
+            if let (Some(h), Role::Matmul, Some(d)) = (half, role, d_in) {
+                round_view(e, h, d, (Some(layer), op, CastSite::Backward));
+            }
         }
     }
 }

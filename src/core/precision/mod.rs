@@ -10,7 +10,9 @@
 //! Differences from a GPU, by design: NaN payloads are not preserved bit for bit (a NaN stays a
 //! NaN); nothing here models a GPU's flush-to-zero modes (off by default in CUDA for fp16).
 
+pub mod policy;
 pub mod scaler;
+pub mod step;
 
 use serde::{Deserialize, Serialize};
 
@@ -46,6 +48,14 @@ impl Half {
         match self {
             Half::Bf16 => xs.iter_mut().for_each(|x| *x = round_bf16(*x)),
             Half::Fp16 => xs.iter_mut().for_each(|x| *x = round_fp16(*x)),
+        }
+    }
+
+    /// The format's name in records and messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Half::Bf16 => "bf16",
+            Half::Fp16 => "fp16",
         }
     }
 
@@ -111,6 +121,10 @@ pub struct Census {
     pub amax: f32,
     /// Smallest nonzero |x| after rounding (infinity when none).
     pub amin: f32,
+    /// Weights only: values a nonzero update moved that rounding put back where they were
+    /// (the update was below half an ulp of the weight).
+    #[serde(default)]
+    pub lost: u64,
 }
 
 impl Census {
@@ -122,6 +136,12 @@ impl Census {
             false => f64::NAN,
         }
     }
+}
+
+/// Rounds an f64 buffer through f32 (a double rounding: only tests run a 16-bit policy in f64).
+pub fn round_f64_slice(format: Half, xs: &mut [f64]) {
+    xs.iter_mut()
+        .for_each(|x| *x = f64::from(format.round(*x as f32)));
 }
 
 /// Rounds `xs` in place and counts what the rounding did.
@@ -152,3 +172,5 @@ pub fn round_counted(format: Half, xs: &mut [f32]) -> Census {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod trainer_tests;

@@ -15,10 +15,11 @@
 //! Assumption stated: PyTorch has no static mode in GradScaler (it requires `backoff < 1`);
 //! this is the hand-written `loss * S`, `grad / S` loop.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Which loss scaling a run uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ScaleKind {
     None,
@@ -27,7 +28,7 @@ pub enum ScaleKind {
 }
 
 /// Validated `[loss_scale]` parameters.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ScalerSpec {
     pub kind: ScaleKind,
     /// Static: the scale; dynamic: the initial scale.
@@ -35,6 +36,13 @@ pub struct ScalerSpec {
     pub growth_factor: f64,
     pub backoff_factor: f64,
     pub growth_interval: u64,
+}
+
+impl ScalerSpec {
+    /// Whether this is no scaling at all.
+    pub fn is_off(&self) -> bool {
+        self.kind == ScaleKind::None
+    }
 }
 
 impl Default for ScalerSpec {
@@ -80,6 +88,11 @@ impl LossScaler {
             scale,
             growth_tracker: 0,
         }
+    }
+
+    /// Which scaling this is.
+    pub fn kind(&self) -> ScaleKind {
+        self.spec.kind
     }
 
     /// The scale for the current step's loss.

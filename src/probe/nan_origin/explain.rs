@@ -9,6 +9,7 @@ use crate::core::gpt::TokenNorm;
 use crate::core::layers::NormKind;
 use crate::core::loss::LossKind;
 use crate::core::observer::{Op, OpEvent, Phase};
+use crate::core::precision::Half;
 use crate::record::trace::TensorSummary;
 
 /// The hyperparameters an explanation may cite, as in effect at the replayed step.
@@ -98,6 +99,7 @@ fn input_names(op: Op) -> &'static [&'static str] {
         Op::AttnValues => &["P", "v"],
         Op::AttnBackward => &["dO"],
         Op::MlpActivation(_) => &["z"],
+        Op::Cast(_) => &["x"],
         Op::EmbeddingBackward | Op::MlpActivationBackward(_) => &["grad"],
     }
 }
@@ -119,6 +121,8 @@ pub fn explain<T: Real>(site: &Site<'_, '_, T>, h: &Hyper) -> String {
         already_nonfinite(site, k)
     } else if let Some(terms) = product_terms(op, &site.input(0)) {
         product_overflow(site, h, terms)
+    } else if let Op::Cast(half) = op {
+        cast_overflow(site, half)
     } else if op == Op::AttnScores {
         super::explain_attention::scores(site, h)
     } else if matches!(op, Op::NormNormalize(_) | Op::RowNormalize(_)) {
@@ -134,6 +138,20 @@ pub fn explain<T: Real>(site: &Site<'_, '_, T>, h: &Hyper) -> String {
         site.value.label(),
         site.at[0],
         site.at[1]
+    )
+}
+
+/// A finite value too large for the 16-bit format rounded to infinity.
+fn cast_overflow<T>(site: &Site<'_, '_, T>, half: Half) -> String {
+    let limit = match half {
+        Half::Fp16 => "65520 (fp16's largest value 65504 plus half an ulp)",
+        Half::Bf16 => "bf16's largest value (about 3.39e38)",
+    };
+    format!(
+        "{}; storing it in {} rounded |x| = {} to infinity: it reaches {limit}",
+        site.finite_inputs(),
+        half.name(),
+        sci(site.input(0).max_abs)
     )
 }
 
