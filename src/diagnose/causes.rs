@@ -32,8 +32,10 @@ fn rank(kind: FindingKind) -> u8 {
         | AttentionLogitGrowth
         | AttentionEntropyCollapse
         | OutputLogitDivergence
-        | PostLnImbalance => 1,
-        DeadUnits | SaturatedUnits | AdamEpsilon => 2,
+        | PostLnImbalance
+        | Fp16Overflow
+        | LossScaleCollapse => 1,
+        DeadUnits | SaturatedUnits | AdamEpsilon | GradientUnderflow | LostUpdates => 2,
         VanishingGradients | DepthScaling => 3,
         NoProgress | Plateau => 4,
         // The neighbourhood's failures are not this run's: the run's own cause comes first.

@@ -24,13 +24,22 @@ pub struct Context<'a> {
     /// Per recorded step: its step number, loss and global gradient norm (before clipping).
     pub step: Vec<usize>,
     pub loss: Vec<f64>,
+    /// NaN at a step dynamic loss scaling skipped: its gradient was scaled past fp16's range
+    /// and thrown away, and says nothing about the run's (the record keeps the measured value).
     pub grad_norm: Vec<f64>,
+    /// Whether dynamic loss scaling skipped each step's update.
+    pub skipped: Vec<bool>,
     /// Layers per step (hidden layers then the output layer).
     pub n_layers: usize,
     /// Loss of step 0's forward pass (NaN when not finite or the trace is empty).
     pub initial_loss: f64,
     /// Length of "the last window", in recorded steps.
     pub window: usize,
+}
+
+/// Whether dynamic loss scaling skipped this step's update.
+fn skipped(s: &crate::record::trace::StepRecord) -> bool {
+    s.precision.as_ref().is_some_and(|p| p.skipped)
 }
 
 impl<'a> Context<'a> {
@@ -43,7 +52,10 @@ impl<'a> Context<'a> {
             origin,
             step: steps.iter().map(|s| s.step).collect(),
             loss: steps.iter().map(|s| s.loss).collect(),
-            grad_norm: steps.iter().map(|s| s.grad_norm).collect(),
+            grad_norm: (steps.iter())
+                .map(|s| if skipped(s) { f64::NAN } else { s.grad_norm })
+                .collect(),
+            skipped: steps.iter().map(skipped).collect(),
             n_layers: steps.first().map_or(0, |s| s.layers.len()),
             initial_loss: steps.first().map_or(f64::NAN, |s| s.loss),
             window: window_len(steps.len()),

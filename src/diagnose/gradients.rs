@@ -33,7 +33,8 @@ pub fn check(cx: &Context, book: &mut GateBook) -> Vec<Finding> {
 /// (and, through depth, of `max_layer_grad_ratio`); a gradient that keeps growing is a blow-up.
 fn global_norm(cx: &Context, book: &mut GateBook) -> Option<Finding> {
     let gate = cx.gates.max_grad_norm;
-    let g0 = cx.grad_norm[0];
+    // The first step taken: step 0 unless dynamic loss scaling skipped it.
+    let g0 = cx.grad_norm[cx.skipped.iter().position(|s| !s).unwrap_or(0)];
     let reference = if g0 > 0.0 && g0.is_finite() {
         g0
     } else {

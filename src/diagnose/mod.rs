@@ -14,10 +14,12 @@ pub mod edge;
 pub mod gates;
 pub mod gradients;
 pub mod loss;
+pub mod loss_scale;
 pub mod nonfinite;
 pub mod oscillation;
 pub mod output_logits;
 pub mod post_ln;
+pub mod precision;
 pub mod robust_gate;
 pub mod root_cause;
 pub mod series;
@@ -51,6 +53,8 @@ pub fn run(trace: &Trace, scenario: &Scenario, nan_origin: Option<&NanOrigin>) -
     findings.extend(attention::check(&cx, &mut book));
     findings.extend(adam_eps::check(&cx, &mut book));
     findings.extend(output_logits::check(&cx, &mut book));
+    findings.extend(precision::check(&cx, &mut book));
+    findings.extend(loss_scale::check(&cx, &mut book));
     let imbalance = post_ln::check(&cx, &mut book, &findings);
     findings.extend(imbalance);
     verdict(findings, book)

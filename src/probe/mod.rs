@@ -2,6 +2,7 @@
 //!
 //! Knows the core only through `core::observer`; never touches the terminal or files.
 
+pub mod cast_tally;
 pub mod histogram;
 pub mod nan_origin;
 pub mod recorder;

@@ -9,6 +9,7 @@ use std::marker::PhantomData;
 
 use ndarray::ArrayView2;
 
+use super::cast_tally::CastTally;
 use super::histogram::{LogBins, histogram_due};
 use super::stats::{
     Moments, fast_sq_norm, moments, moments_from, nonfinite_given_sq_norm, sq_norm,
@@ -20,7 +21,7 @@ use crate::core::layers::activation::Activation;
 use crate::core::model::contiguous;
 use crate::core::model::view::LayerView;
 use crate::core::model::view::Probed;
-use crate::core::observer::{Observer, StatsWanted, StepEvent};
+use crate::core::observer::{CastEvent, Observer, StatsWanted, StepEvent};
 use crate::core::units::{dead_fraction, units_never_pair};
 use crate::record::trace::{LayerStats, StepRecord, TensorInfo, Trace};
 
@@ -56,6 +57,8 @@ pub struct Recorder<T> {
     /// Per-unit scratch for the dead / saturated scans, as wide as the widest layer.
     unit_flags: Vec<u32>,
     bins: LogBins<T>,
+    /// This step's 16-bit rounding censuses.
+    casts: CastTally,
     _float: PhantomData<fn() -> T>,
 }
 
@@ -78,6 +81,7 @@ impl<T: Real> Recorder<T> {
             weight_norms: Vec::new(),
             unit_flags: Vec::new(),
             bins: LogBins::new(),
+            casts: CastTally::default(),
             _float: PhantomData,
         }
     }
@@ -257,6 +261,10 @@ impl<T: Real> Observer<T> for Recorder<T> {
         self.prepare(model, true);
     }
 
+    fn on_cast(&mut self, event: &CastEvent<'_>) {
+        self.casts.add(event);
+    }
+
     fn on_step(&mut self, event: &StepEvent<'_, T>) {
         let model = event.model;
         if self.segments.len() != model.layer_count() {
@@ -280,6 +288,7 @@ impl<T: Real> Observer<T> for Recorder<T> {
                 let segments = &model.params().segments;
                 transformer_stats(&v, segments, event.grad_sq_norms, event.adaptive_eps)
             }),
+            precision: self.casts.take(event.scale),
         });
         if histogram_due(event.step, self.histogram_every, self.total_steps) {
             for (l, &(w, _)) in self.segments.iter().enumerate() {

@@ -32,6 +32,16 @@ pub enum Gate {
     /// Step-0 gradient RMS of a transformer's output layer over its blocks' median (listed only
     /// for transformers; fails only without warm-up and with harm done).
     MaxOutputGradImbalance,
+    /// Values that overflowed to ±inf when stored in 16 bits (16-bit policies only).
+    MaxCastOverflow,
+    /// Share of nonzero gradient values flushed to zero by 16-bit rounding (16-bit policies).
+    MaxGradFlushedFraction,
+    /// Smallest loss scale of a dynamically scaled run (runs with loss scaling only).
+    MinLossScale,
+    /// Share of steps dynamic loss scaling skipped (runs with loss scaling only).
+    MaxSkippedFraction,
+    /// Share of weight updates a pure 16-bit policy's rounding undid (pure policies only).
+    MaxLostUpdateFraction,
     /// `[robust] min_stable_fraction`, judged only by `stabcheck scenario --robust`.
     MinStableFraction,
 }
@@ -57,12 +67,17 @@ impl Gate {
             Gate::MinGradRmsOverEps => "min_grad_rms_over_eps",
             Gate::MaxLogZ => "max_log_z",
             Gate::MaxOutputGradImbalance => "max_output_grad_imbalance",
+            Gate::MaxCastOverflow => "max_cast_overflow",
+            Gate::MaxGradFlushedFraction => "max_grad_flushed_fraction",
+            Gate::MinLossScale => "min_loss_scale",
+            Gate::MaxSkippedFraction => "max_skipped_fraction",
+            Gate::MaxLostUpdateFraction => "max_lost_update_fraction",
             Gate::MinStableFraction => "min_stable_fraction",
         }
     }
 
     /// Every gate, in documented order.
-    pub const ALL: [Gate; 18] = [
+    pub const ALL: [Gate; 23] = [
         Gate::Nonfinite,
         Gate::MaxGradNorm,
         Gate::MinGradNorm,
@@ -80,6 +95,11 @@ impl Gate {
         Gate::MinGradRmsOverEps,
         Gate::MaxLogZ,
         Gate::MaxOutputGradImbalance,
+        Gate::MaxCastOverflow,
+        Gate::MaxGradFlushedFraction,
+        Gate::MinLossScale,
+        Gate::MaxSkippedFraction,
+        Gate::MaxLostUpdateFraction,
         Gate::MinStableFraction,
     ];
 }

@@ -12,6 +12,7 @@ pub mod junit;
 pub mod lr_sensitivity;
 pub mod markdown;
 pub mod nonfinite;
+pub mod precision;
 pub mod read;
 pub mod robust;
 pub mod run;

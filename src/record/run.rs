@@ -123,6 +123,7 @@ mod tests {
             grad_norm_clipped: 1.0,
             layers: vec![],
             transformer: None,
+            precision: None,
         }
     }
 

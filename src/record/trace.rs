@@ -92,6 +92,9 @@ pub struct StepRecord {
     /// A transformer's attention, logit and residual statistics (absent for an MLP).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transformer: Option<crate::record::transformer::TransformerStats>,
+    /// A 16-bit run's roundings and a scaled run's loss scale (absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precision: Option<crate::record::precision::PrecisionStats>,
 }
 
 /// Per-layer statistics of one step.

@@ -54,6 +54,14 @@ pub enum FindingKind {
     /// The output layer's step-0 gradient dwarfs the blocks' and the run starts at full lr
     /// (Xiong et al. 2020: post-LN needs warm-up).
     PostLnImbalance,
+    /// A value past a 16-bit format's range rounded to infinity (fp16: from 65520).
+    Fp16Overflow,
+    /// Gradient values flushed to zero by 16-bit rounding (Micikevicius et al. 2018).
+    GradientUnderflow,
+    /// Dynamic loss scaling fell below 1 or skipped too many steps.
+    LossScaleCollapse,
+    /// Updates below half an ulp of their weight, undone by storing the weights in 16 bits.
+    LostUpdates,
     /// Too few of the `[robust]` perturbations of the scenario were stable (`--robust`).
     NotRobust,
 }
@@ -67,6 +75,8 @@ impl FindingKind {
                 | FindingKind::Plateau
                 | FindingKind::DepthScaling
                 | FindingKind::AdamEpsilon
+                | FindingKind::GradientUnderflow
+                | FindingKind::LostUpdates
         )
     }
 
@@ -93,6 +103,10 @@ impl FindingKind {
             FindingKind::AdamEpsilon => "adam-epsilon",
             FindingKind::OutputLogitDivergence => "output-logit-divergence",
             FindingKind::PostLnImbalance => "post-ln-imbalance",
+            FindingKind::Fp16Overflow => "fp16-overflow",
+            FindingKind::GradientUnderflow => "gradient-underflow",
+            FindingKind::LossScaleCollapse => "loss-scale-collapse",
+            FindingKind::LostUpdates => "lost-updates",
             FindingKind::NotRobust => "not-robust",
         }
     }

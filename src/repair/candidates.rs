@@ -8,10 +8,11 @@ use crate::core::clip::ClipKind;
 use crate::core::gpt::NormPosition;
 use crate::core::layers::NormKind;
 use crate::core::layers::activation::Activation;
+use crate::core::precision::scaler::ScaleKind;
 use crate::core::schedule::ScheduleKind;
 use crate::diagnose::FindingKind;
 use crate::diagnose::suggest::{matched_init, toml_float};
-use crate::scenario::Scenario;
+use crate::scenario::{Precision, Scenario};
 
 /// One repair idea: a name for people and the scenario changes it makes.
 #[derive(Debug, Clone, Copy)]
@@ -73,6 +74,42 @@ pub const NORM_EPS: Idea = idea("norm_eps 1e-5", |s| {
 pub const OPTIMIZER_EPS: Idea = idea("optimizer eps 1e-5", |s| {
     let has_eps = s.optimizer.kind.is_adaptive();
     (has_eps && s.optimizer.eps == 0.0).then(|| vec!["optimizer.eps=1e-5".to_string()])
+});
+pub const BF16_INSTEAD: Idea = idea("bf16 instead of fp16", |s| {
+    let to = match s.precision {
+        Precision::Fp16Mixed => "bf16-mixed",
+        Precision::Fp16 => "bf16",
+        _ => return None,
+    };
+    Some(vec![format!("precision=\"{to}\"")])
+});
+pub const F32_MASTERS: Idea = idea("f32 master weights (mixed)", |s| {
+    let to = match s.precision {
+        Precision::Bf16 => "bf16-mixed",
+        Precision::Fp16 => "fp16-mixed",
+        _ => return None,
+    };
+    Some(vec![format!("precision=\"{to}\"")])
+});
+pub const DYNAMIC_SCALE: Idea = idea("dynamic loss scaling", |s| {
+    let fp16 = matches!(s.precision, Precision::Fp16Mixed | Precision::Fp16);
+    (fp16 && s.loss_scale.kind != ScaleKind::Dynamic).then(|| {
+        vec![
+            "loss_scale.kind=\"dynamic\"".to_string(),
+            "loss_scale.init=65536.0".to_string(),
+        ]
+    })
+});
+pub const INIT_HALF: Idea = idea("init x0.5", |s| match (s.mlp(), s.transformer()) {
+    (Some(m), _) => Some(vec![format!(
+        "model.init_scale={}",
+        toml_float(m.init_scale * 0.5)
+    )]),
+    (None, Some(t)) => Some(vec![format!(
+        "model.init_std={}",
+        toml_float(t.init_std * 0.5)
+    )]),
+    (None, None) => None,
 });
 pub const EPS_X001: Idea = idea("optimizer eps x0.01", |s| {
     let eps = s.optimizer.eps;
@@ -225,6 +262,19 @@ pub const TABLE: &[(FindingKind, &[Idea])] = &[
         &[Z_LOSS, Z_LOSS_X10, WEIGHT_DECAY, LR_X03],
     ),
     (FindingKind::PostLnImbalance, &[WARMUP, PRE_LN, LR_X03]),
+    (
+        FindingKind::Fp16Overflow,
+        &[BF16_INSTEAD, INIT_HALF, LR_X03],
+    ),
+    (
+        FindingKind::GradientUnderflow,
+        &[DYNAMIC_SCALE, BF16_INSTEAD],
+    ),
+    (
+        FindingKind::LossScaleCollapse,
+        &[BF16_INSTEAD, LR_X03, INIT_HALF],
+    ),
+    (FindingKind::LostUpdates, &[F32_MASTERS]),
 ];
 
 /// The ideas for `kind` (none for warnings-only kinds such as plateau).

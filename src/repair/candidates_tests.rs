@@ -10,7 +10,13 @@ fn every_error_kind_has_ideas_and_warnings_have_none() {
     for (kind, ideas) in TABLE {
         assert!(!ideas.is_empty(), "{kind:?}");
         // Errors about progress (not instabilities) have ideas too.
-        let progress = matches!(kind, FindingKind::NoProgress | FindingKind::AdamEpsilon);
+        let progress = matches!(
+            kind,
+            FindingKind::NoProgress
+                | FindingKind::AdamEpsilon
+                | FindingKind::GradientUnderflow
+                | FindingKind::LostUpdates
+        );
         assert!(kind.is_instability() || progress, "{kind:?}");
     }
     assert!(ideas_for(FindingKind::Plateau).is_empty());

@@ -41,6 +41,10 @@ pub fn chart_for(kind: FindingKind) -> &'static str {
         FindingKind::AdamEpsilon => "adam-eps.svg",
         FindingKind::OutputLogitDivergence => "log-z.svg",
         FindingKind::PostLnImbalance => "grad-heatmap.svg",
+        FindingKind::Fp16Overflow => "cast-amax.svg",
+        FindingKind::GradientUnderflow => "grad-flushed.svg",
+        FindingKind::LostUpdates => "lost-updates.svg",
+        FindingKind::LossScaleCollapse => "loss-scale.svg",
     }
 }
 

@@ -83,7 +83,32 @@ pub fn charts(r: &RunRecord) -> Result<Vec<Chart>, Error> {
         let svg = charts::optimizer_eps::adam_eps(r)?;
         all.push(chart("adam-eps.svg", "Gradient RMS over Adam's ε", svg));
     }
+    precision_charts(r, &mut all)?;
     Ok(all)
+}
+
+/// A 16-bit or loss-scaled run's charts.
+fn precision_charts(r: &RunRecord, all: &mut Vec<Chart>) -> Result<(), Error> {
+    use charts::precision::{Series, has_casts, has_loss_scale, loss_scale, per_layer};
+    let chart = |file, title, svg| Chart { file, title, svg };
+    if has_loss_scale(r) {
+        all.push(chart("loss-scale.svg", "Loss scale", loss_scale(r)?));
+    }
+    if has_casts(r) {
+        let amax = per_layer(r, Series::Amax)?;
+        all.push(chart("cast-amax.svg", "Largest stored activation", amax));
+        let flushed = per_layer(r, Series::Flushed)?;
+        all.push(chart(
+            "grad-flushed.svg",
+            "Gradients flushed to zero",
+            flushed,
+        ));
+        if r.scenario.precision.policy().is_some_and(|p| p.pure) {
+            let lost = per_layer(r, Series::Lost)?;
+            all.push(chart("lost-updates.svg", "Lost weight updates", lost));
+        }
+    }
+    Ok(())
 }
 
 /// What `render` wrote, and how long the rendering and writing took.

@@ -28,6 +28,8 @@ const BUILTINS: &[(&str, &str)] = &[
     builtin!("gpt-attn-logit-growth-qk-norm"),
     builtin!("gpt-logit-divergence-z-loss"),
     builtin!("gpt-post-ln-warmup"),
+    builtin!("fp16-dynamic-scale"),
+    builtin!("fp16-grad-underflow-scaled"),
     builtin!("sigmoid-vanishing"),
     builtin!("relu-init-3"),
     builtin!("sgd-lr-1"),
@@ -43,6 +45,10 @@ const BUILTINS: &[(&str, &str)] = &[
     builtin!("gpt-logit-divergence"),
     builtin!("gpt-post-ln-no-warmup"),
     builtin!("gpt-adam-eps-large"),
+    builtin!("fp16-activation-overflow"),
+    builtin!("fp16-scale-collapse"),
+    builtin!("fp16-grad-underflow"),
+    builtin!("bf16-lost-updates"),
 ];
 
 /// Names of the built-in scenarios, in catalogue order.
@@ -135,8 +141,7 @@ mod tests {
             "{message}"
         );
         assert!(
-            message
-                .ends_with("`gpt-post-ln-no-warmup`, `gpt-adam-eps-large`) nor an existing file"),
+            message.ends_with("`fp16-grad-underflow`, `bf16-lost-updates`) nor an existing file"),
             "{message}"
         );
     }

@@ -135,6 +135,15 @@ pub(crate) fn max_log_z() -> f64 {
 pub(crate) fn max_output_grad_imbalance() -> f64 {
     50.0
 }
+pub(crate) fn max_grad_flushed_fraction() -> f64 {
+    0.05
+}
+pub(crate) fn max_skipped_fraction() -> f64 {
+    0.1
+}
+pub(crate) fn max_lost_update_fraction() -> f64 {
+    0.25
+}
 pub(crate) fn robust_cases() -> i64 {
     64
 }

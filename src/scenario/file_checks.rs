@@ -110,6 +110,26 @@ pub struct Gates {
     /// finite and >= 1. Defaults to `50.0`.
     #[serde(default = "defaults::max_output_grad_imbalance")]
     pub max_output_grad_imbalance: f64,
+    /// Largest allowed count of values that overflow to ±inf when a 16-bit policy stores them
+    /// (forward outputs always; gradients unless dynamic loss scaling skips their step); >= 0.
+    /// Defaults to `0`.
+    #[serde(default)]
+    pub max_cast_overflow: f64,
+    /// Largest allowed share of nonzero gradient values (activation and weight gradients) that
+    /// 16-bit rounding flushes to zero over the run, in [0, 1]. Defaults to `0.05`.
+    #[serde(default = "defaults::max_grad_flushed_fraction")]
+    pub max_grad_flushed_fraction: f64,
+    /// Smallest allowed loss scale of a run with dynamic loss scaling; finite and > 0. Defaults
+    /// to `1.0` (below 1 the scale shrinks gradients instead of protecting them).
+    #[serde(default = "defaults::one")]
+    pub min_loss_scale: f64,
+    /// Largest allowed share of steps dynamic loss scaling skips, in [0, 1]. Defaults to `0.1`.
+    #[serde(default = "defaults::max_skipped_fraction")]
+    pub max_skipped_fraction: f64,
+    /// Largest allowed share of weight updates a pure 16-bit policy's rounding undoes over the
+    /// run, in [0, 1]. Defaults to `0.25`.
+    #[serde(default = "defaults::max_lost_update_fraction")]
+    pub max_lost_update_fraction: f64,
 }
 
 /// `[robust]`: perturbations drawn by `stabcheck robust`. `lr`, `init_scale` and `input_scale`
@@ -173,6 +193,11 @@ impl Default for Gates {
             min_grad_rms_over_eps: defaults::min_grad_rms_over_eps(),
             max_log_z: defaults::max_log_z(),
             max_output_grad_imbalance: defaults::max_output_grad_imbalance(),
+            max_cast_overflow: 0.0,
+            max_grad_flushed_fraction: defaults::max_grad_flushed_fraction(),
+            min_loss_scale: 1.0,
+            max_skipped_fraction: defaults::max_skipped_fraction(),
+            max_lost_update_fraction: defaults::max_lost_update_fraction(),
         }
     }
 }

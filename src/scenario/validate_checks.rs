@@ -49,6 +49,15 @@ pub(crate) fn validate_gates(ck: &Checker, g: &Gates) -> Result<Gates, ScenarioE
             "gates.max_output_grad_imbalance",
             g.max_output_grad_imbalance,
         )?,
+        max_cast_overflow: ck.non_negative("gates.max_cast_overflow", g.max_cast_overflow)?,
+        max_grad_flushed_fraction: ck.fraction(
+            "gates.max_grad_flushed_fraction",
+            g.max_grad_flushed_fraction,
+        )?,
+        min_loss_scale: ck.positive("gates.min_loss_scale", g.min_loss_scale)?,
+        max_skipped_fraction: ck.fraction("gates.max_skipped_fraction", g.max_skipped_fraction)?,
+        max_lost_update_fraction: ck
+            .fraction("gates.max_lost_update_fraction", g.max_lost_update_fraction)?,
     })
 }
 

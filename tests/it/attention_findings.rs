@@ -102,6 +102,7 @@ mod hand_built {
                         uniform_entropy: 2.0,
                         ..TransformerStats::default()
                     }),
+                    precision: None,
                 }
             })
             .collect();

@@ -40,6 +40,8 @@ const EXPECTATIONS: &[Expect] = &[
     expect("gpt-attn-logit-growth-qk-norm", Outcome::Stable, &[]),
     expect("gpt-logit-divergence-z-loss", Outcome::Stable, &[]),
     expect("gpt-post-ln-warmup", Outcome::Stable, &[]),
+    expect("fp16-dynamic-scale", Outcome::Stable, &[]),
+    expect("fp16-grad-underflow-scaled", Outcome::Stable, &[]),
     expect(
         "sigmoid-vanishing",
         Outcome::Unstable,
@@ -75,6 +77,22 @@ const EXPECTATIONS: &[Expect] = &[
         &[PostLnImbalance, VanishingGradients, NoProgress],
     ),
     expect("gpt-adam-eps-large", Outcome::NoProgress, &[AdamEpsilon]),
+    expect(
+        "fp16-activation-overflow",
+        Outcome::Unstable,
+        &[Nonfinite, Fp16Overflow],
+    ),
+    expect(
+        "fp16-scale-collapse",
+        Outcome::Unstable,
+        &[Fp16Overflow, LossScaleCollapse],
+    ),
+    expect(
+        "fp16-grad-underflow",
+        Outcome::NoProgress,
+        &[GradientUnderflow],
+    ),
+    expect("bf16-lost-updates", Outcome::NoProgress, &[LostUpdates]),
 ];
 
 fn expectation(name: &str) -> &'static Expect {

@@ -41,6 +41,7 @@ fn healthy() -> Trace {
                 })
                 .collect(),
             transformer: None,
+            precision: None,
         })
         .collect();
     Trace {

@@ -22,6 +22,7 @@ mod msrv;
 mod nan_origin;
 mod no_alloc_in_step;
 mod pr_summary;
+mod precision;
 mod probe_values;
 mod report_browser;
 mod report_render;

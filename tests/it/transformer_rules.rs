@@ -51,6 +51,7 @@ fn trace(step: impl Fn(usize) -> (f64, f64, f64, [f64; 3], [f64; 3])) -> Trace {
                     grad_rms_over_eps: eps.to_vec(),
                     ..TransformerStats::default()
                 }),
+                precision: None,
             }
         })
         .collect();

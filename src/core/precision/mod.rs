@@ -121,6 +121,12 @@ pub struct Census {
     pub amax: f32,
     /// Smallest nonzero |x| after rounding (infinity when none).
     pub amin: f32,
+    /// Values that are zero after rounding (flushed or zero before).
+    #[serde(default)]
+    pub zeros: u64,
+    /// The largest finite |x| that rounded to infinity (0 when none overflowed).
+    #[serde(default)]
+    pub crossed: f32,
     /// Weights only: values a nonzero update moved that rounding put back where they were
     /// (the update was below half an ulp of the weight).
     #[serde(default)]
@@ -157,7 +163,12 @@ pub fn round_counted(format: Half, xs: &mut [f32]) -> Census {
         let r = format.round(before);
         *x = r;
         let a = r.abs();
-        c.overflow += u64::from(before.is_finite() && a.is_infinite());
+        let overflow = before.is_finite() && a.is_infinite();
+        c.overflow += u64::from(overflow);
+        if overflow {
+            c.crossed = c.crossed.max(before.abs());
+        }
+        c.zeros += u64::from(r == 0.0);
         c.flushed += u64::from(before != 0.0 && before.is_finite() && r == 0.0);
         c.subnormal += u64::from(a > 0.0 && a < normal);
         if a.is_finite() {

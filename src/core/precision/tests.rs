@@ -117,6 +117,8 @@ fn the_census_counts_overflow_flush_and_subnormals_by_hand() {
     assert_eq!(c.amin, Half::Fp16.round(1e-6));
     assert!((c.dynamic_range() - (3.0f64.log2() - f64::from(c.amin).log2())).abs() < 1e-12);
     assert_eq!(xs[1], f32::INFINITY);
+    // Zeros after rounding: the flushed -1e-8 and the 0; the value that crossed: 1e5.
+    assert_eq!((c.zeros, c.crossed), (2, 1e5));
     // bf16 overflows nothing of these and flushes nothing.
     let mut ys = [1.0f32, 1e5, -1e-8, 1e-6];
     let c = round_counted(Half::Bf16, &mut ys);

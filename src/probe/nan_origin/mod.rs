@@ -22,10 +22,14 @@ use crate::record::trace::NanOrigin;
 pub use crate::record::trace::ReplayDivergence;
 
 /// The first step whose loss or global gradient norm is non-finite: the cheap trigger of a replay.
+/// A step dynamic loss scaling skipped counts only by its loss (its gradient overflowed by design).
 pub fn first_nonfinite_step(summaries: &[StepSummary]) -> Option<usize> {
     summaries
         .iter()
-        .find(|s| !s.loss.is_finite() || !s.grad_norm.is_finite())
+        .find(|s| {
+            let skipped = s.scale.is_some_and(|x| x.skipped);
+            !s.loss.is_finite() || (!skipped && !s.grad_norm.is_finite())
+        })
         .map(|s| s.step)
 }
 

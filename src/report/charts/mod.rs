@@ -7,6 +7,7 @@ pub mod histograms;
 pub mod lines;
 pub mod lr_sensitivity;
 pub mod optimizer_eps;
+pub mod precision;
 pub mod sharpness;
 pub mod stability_map;
 

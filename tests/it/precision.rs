@@ -1,0 +1,198 @@
+//! 16-bit policies end to end: each precision scenario of the catalogue fails or passes as built,
+//! with the f32 reference (and the bf16 or scaled twin) passing; the numbers the findings give
+//! are checked against the trace; every policy is deterministic across runs and thread counts.
+
+use assert_cmd::Command;
+use stabcheck::diagnose::{Finding, FindingKind, Outcome, Status, Verdict};
+use stabcheck::run::{RecordedRun, run_recorded};
+use stabcheck::scenario::{self, Overrides, SetOverride, apply_overrides};
+
+fn run(name: &str, sets: &[&str]) -> RecordedRun {
+    let overrides = Overrides {
+        set: sets
+            .iter()
+            .map(|a| SetOverride::parse(a).unwrap())
+            .collect(),
+        ..Overrides::default()
+    };
+    let s = apply_overrides(&scenario::resolve(name).unwrap(), &overrides).unwrap();
+    run_recorded(&s, None, None).unwrap()
+}
+
+fn find(v: &Verdict, kind: FindingKind) -> &Finding {
+    let found = v.findings.iter().find(|f| f.kind == kind);
+    found.unwrap_or_else(|| panic!("no {kind:?} in {:?}", v.findings))
+}
+
+fn evidence(f: &Finding, name: &str) -> f64 {
+    let e = f.evidence.iter().find(|e| e.name == name);
+    e.unwrap_or_else(|| panic!("no evidence {name} in {f:?}"))
+        .value
+}
+
+fn assert_passes(run: &RecordedRun, label: &str) {
+    let v = &run.verdict;
+    let errors: Vec<_> = v.errors().map(|f| f.kind).collect();
+    assert!(errors.is_empty(), "{label}: {errors:?}");
+    assert_eq!(
+        (v.status, v.outcome),
+        (Status::Pass, Outcome::Stable),
+        "{label}"
+    );
+}
+
+#[test]
+fn fp16_activation_overflow_names_the_op_and_value_and_passes_in_bf16_and_f32() {
+    for seed in ["7", "1", "2"] {
+        let r = run("fp16-activation-overflow", &[&format!("seed={seed}")]);
+        let f = find(&r.verdict, FindingKind::Fp16Overflow);
+        assert!(evidence(f, "first_crossed_value") >= 65520.0, "{f:?}");
+        assert_eq!(f.layers, vec![0], "only the first dense layer overflows");
+        let origin = r.origin.origin.as_ref().expect("a NaN run has an origin");
+        assert_eq!(origin.op, "cast.fp16", "seed {seed}");
+    }
+    for twin in ["precision=\"bf16-mixed\"", "precision=\"f32\""] {
+        assert_passes(&run("fp16-activation-overflow", &[twin]), twin);
+    }
+}
+
+#[test]
+fn fp16_scale_collapse_skips_every_step_halving_the_scale_and_bf16_trains() {
+    let r = run("fp16-scale-collapse", &[]);
+    let f = find(&r.verdict, FindingKind::LossScaleCollapse);
+    assert!(evidence(f, "min_loss_scale") < 1.0, "{f:?}");
+    let steps = &r.trace.steps;
+    assert_eq!(evidence(f, "skipped_steps") as usize, steps.len());
+    // GradScaler's backoff, step by step: each skipped step halves the next step's scale.
+    for pair in steps.windows(2).take(40) {
+        let (a, b) = (
+            pair[0].precision.as_ref().unwrap(),
+            pair[1].precision.as_ref().unwrap(),
+        );
+        assert!(a.skipped);
+        assert_eq!(b.loss_scale.unwrap(), a.loss_scale.unwrap() * 0.5);
+    }
+    assert_passes(
+        &run("fp16-scale-collapse", &["precision=\"bf16-mixed\""]),
+        "bf16-mixed",
+    );
+}
+
+#[test]
+fn fp16_dynamic_scale_grows_skips_one_overflowing_step_and_passes() {
+    let r = run("fp16-dynamic-scale", &[]);
+    assert_passes(&r, "fp16-dynamic-scale");
+    let scales: Vec<(f64, bool)> = (r.trace.steps.iter())
+        .map(|s| s.precision.as_ref().unwrap())
+        .map(|p| (p.loss_scale.unwrap(), p.skipped))
+        .collect();
+    let skipped: Vec<usize> = (0..scales.len()).filter(|&i| scales[i].1).collect();
+    assert!(
+        !skipped.is_empty(),
+        "a scaled gradient overflows once the scale has grown"
+    );
+    for &i in &skipped {
+        assert!(scales[i].0 > 65536.0, "it grew first: {scales:?}");
+        if let Some(next) = scales.get(i + 1) {
+            assert_eq!(next.0, scales[i].0 * 0.5);
+        }
+    }
+    // Growth every 50 clean steps: step 50 runs at 2^17.
+    assert_eq!((scales[49].0, scales[50].0), (65536.0, 131072.0));
+}
+
+#[test]
+fn fp16_grad_underflow_flushes_gradients_that_a_static_scale_saves() {
+    let plain = run("fp16-grad-underflow", &[]);
+    let f = find(&plain.verdict, FindingKind::GradientUnderflow);
+    let (flushed, zeros) = (
+        evidence(f, "flushed_fraction"),
+        evidence(f, "zero_fraction"),
+    );
+    assert!(flushed > 0.05, "{flushed}");
+    let suggestion = f.suggestion.as_ref().expect("a static scale is suggested");
+    assert!(
+        suggestion
+            .set
+            .iter()
+            .any(|s| s.starts_with("loss_scale.init=")),
+        "{suggestion:?}"
+    );
+    let scaled = run("fp16-grad-underflow-scaled", &[]);
+    assert_passes(&scaled, "scaled");
+    let gate = |r: &RecordedRun| {
+        let g = r
+            .verdict
+            .gates
+            .iter()
+            .find(|g| g.gate.key() == "max_grad_flushed_fraction");
+        g.unwrap().measured
+    };
+    assert!(
+        gate(&scaled) < flushed / 10.0,
+        "{} vs {flushed}",
+        gate(&scaled)
+    );
+    // Reported with and without (`cargo test -- --nocapture` prints it).
+    println!(
+        "fp16-grad-underflow: flushed {flushed:.4}, zero {zeros:.4}; scaled: flushed {:.4}",
+        gate(&scaled)
+    );
+    assert_passes(&run("fp16-grad-underflow", &["precision=\"f32\""]), "f32");
+}
+
+#[test]
+fn bf16_lost_updates_fails_pure_and_passes_with_f32_master_weights() {
+    let r = run("bf16-lost-updates", &[]);
+    let f = find(&r.verdict, FindingKind::LostUpdates);
+    assert!(evidence(f, "lost_update_fraction") > 0.25, "{f:?}");
+    assert_eq!(r.verdict.outcome, Outcome::NoProgress);
+    assert_passes(
+        &run("bf16-lost-updates", &["precision=\"bf16-mixed\""]),
+        "bf16-mixed",
+    );
+    assert_passes(&run("bf16-lost-updates", &["precision=\"f32\""]), "f32");
+}
+
+/// run.json without timings, from the binary under `RAYON_NUM_THREADS=threads`.
+fn record(threads: &str, args: &[&str]) -> String {
+    let dir = tempfile::TempDir::new().unwrap();
+    let out = Command::cargo_bin("stabcheck")
+        .unwrap()
+        .args(args)
+        .args(["--out", dir.path().to_str().unwrap()])
+        .env("RAYON_NUM_THREADS", threads)
+        .output()
+        .unwrap();
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(dir.path().join("run.json")).unwrap();
+    let mut value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    value.as_object_mut().unwrap().remove("timings");
+    value.to_string()
+}
+
+#[test]
+fn every_policy_gives_identical_run_json_across_runs_and_thread_counts() {
+    for p in ["bf16-mixed", "fp16-mixed", "bf16", "fp16"] {
+        let precision = format!("precision=\"{p}\"");
+        for name in ["tiny-gpt-fast", "deep-mlp"] {
+            let args = [
+                "scenario",
+                name,
+                "--steps",
+                "12",
+                "--set",
+                &precision,
+                "--set",
+                "loss_scale.kind=\"dynamic\"",
+            ];
+            let one = record("1", &args);
+            assert_eq!(one, record("2", &args), "{name} {p}");
+            assert!(one.contains("\"loss_scale\""), "{name} {p}");
+        }
+    }
+}
