@@ -13,6 +13,7 @@ mod kill_tests;
 mod lr_sensitivity;
 mod merge;
 mod out;
+mod precision_check;
 mod predict;
 mod report;
 mod robust;

@@ -56,6 +56,12 @@ pub struct ScenarioArgs {
     /// fraction's lower confidence bound is under `[robust] min_stable_fraction`.
     #[arg(long)]
     pub robust: bool,
+    /// Run the scenario in f32 and under bf16-mixed, fp16-mixed, bf16 and fp16, and report
+    /// where each parts from f32: the first step and layer off by 2x, overflow and underflow per
+    /// layer, the final-loss gap (precision-check.json). Exits 1 when the scenario's own policy
+    /// (the f32 run for an f32 scenario) fails a gate.
+    #[arg(long, conflicts_with_all = ["predict", "robust"])]
+    pub precision_check: bool,
 }
 
 pub(super) fn run(args: &ScenarioArgs) -> Result<ExitCode> {
@@ -69,6 +75,10 @@ pub(super) fn run(args: &ScenarioArgs) -> Result<ExitCode> {
         .out
         .clone()
         .unwrap_or_else(|| Path::new("reports").join(&s.name));
+    if args.precision_check {
+        let dir = (!args.no_report).then_some(dir.as_path());
+        return super::precision_check::run(&s, base_dir, dir, args.format);
+    }
     // The handler goes in before the headline: a caller (or test) that interrupts as soon as it
     // reads the headline must never meet the default SIGINT action (or SIG_IGN inherited from a
     // background shell, which silently ran the whole run).

@@ -113,13 +113,14 @@ fn lost(cx: &Context, book: &mut GateBook) -> Option<Finding> {
         Precision::Fp16 => "fp16-mixed",
         _ => return None,
     };
-    let (mut lost, mut values) = (0u64, 0u64);
+    let (mut lost, mut values, mut lost_mass, mut moved_mass) = (0u64, 0u64, 0.0, 0.0);
     let mut per_layer: Vec<(usize, u64, u64)> = Vec::new();
     let mut first = None;
     for (i, s) in cx.trace.steps.iter().enumerate() {
         for l in s.precision.iter().flat_map(|p| &p.layers) {
             let Some(w) = &l.weights else { continue };
             (lost, values) = (lost + w.lost, values + w.values);
+            (lost_mass, moved_mass) = (lost_mass + w.lost_mass, moved_mass + w.moved_mass);
             match per_layer.iter_mut().find(|e| e.0 == l.layer) {
                 Some(e) => (e.1, e.2) = (e.1 + w.lost, e.2 + w.values),
                 None => per_layer.push((l.layer, w.lost, w.values)),
@@ -173,6 +174,8 @@ fn lost(cx: &Context, book: &mut GateBook) -> Option<Finding> {
         if half == "bf16" { 256 } else { 2048 }
     ))
     .evidence("lost_update_fraction", fraction)
+    // The share of the update size lost: small (noise-level) updates count little here.
+    .evidence("lost_update_mass_fraction", lost_mass / moved_mass)
     .suggest(Some(Suggestion {
         set: vec![format!("precision=\"{mixed}\"")],
         why: "f32 master weights and optimizer state (autocast) keep every update; only the \

@@ -13,6 +13,7 @@ pub mod lr_sensitivity;
 pub mod markdown;
 pub mod nonfinite;
 pub mod precision;
+pub mod precision_check;
 pub mod read;
 pub mod robust;
 pub mod run;

@@ -11,6 +11,10 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
+fn is_zero_f64(x: &f64) -> bool {
+    *x == 0.0
+}
+
 fn is_false(b: &bool) -> bool {
     !*b
 }
@@ -69,6 +73,11 @@ pub struct CastCounts {
     /// Updates that rounding undid (weights only).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub lost: u64,
+    /// The total |Δw| of the lost updates and of every update (weights only).
+    #[serde(default, skip_serializing_if = "is_zero_f64")]
+    pub lost_mass: f64,
+    #[serde(default, skip_serializing_if = "is_zero_f64")]
+    pub moved_mass: f64,
     /// Largest finite |x| after rounding, and the smallest nonzero one (inf when none).
     #[serde(with = "crate::record::nonfinite")]
     pub amax: f64,
@@ -91,6 +100,8 @@ impl CastCounts {
         self.subnormal += c.subnormal;
         self.zeros += c.zeros;
         self.lost += c.lost;
+        self.lost_mass += c.lost_mass;
+        self.moved_mass += c.moved_mass;
         self.amax = self.amax.max(f64::from(c.amax));
         let amin = f64::from(c.amin);
         self.amin = if empty { amin } else { self.amin.min(amin) };

@@ -2,6 +2,7 @@
 
 pub mod build;
 pub mod gpt;
+pub mod precision_check;
 pub mod replay;
 
 use std::path::Path;

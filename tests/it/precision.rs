@@ -196,3 +196,52 @@ fn every_policy_gives_identical_run_json_across_runs_and_thread_counts() {
         }
     }
 }
+
+/// `stabcheck scenario NAME --precision-check --format json` under `RAYON_NUM_THREADS=threads`:
+/// the exit code and the record.
+fn precision_check(threads: &str, name: &str) -> (Option<i32>, serde_json::Value) {
+    let out = Command::cargo_bin("stabcheck")
+        .unwrap()
+        .args([
+            "scenario",
+            name,
+            "--precision-check",
+            "--no-report",
+            "--format",
+            "json",
+        ])
+        .env("RAYON_NUM_THREADS", threads)
+        .output()
+        .unwrap();
+    let json = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.code(), json)
+}
+
+#[test]
+fn precision_check_finds_where_fp16_parts_from_f32_and_that_bf16_does_not() {
+    let (code, r) = precision_check("2", "fp16-activation-overflow");
+    assert_eq!(
+        code,
+        Some(1),
+        "the scenario's own policy, fp16-mixed, fails"
+    );
+    assert_eq!(r["reference"]["status"], "pass");
+    let policy = |p: &str| {
+        let all = r["policies"].as_array().unwrap();
+        all.iter().find(|x| x["precision"] == p).unwrap().clone()
+    };
+    let fp16 = policy("fp16-mixed");
+    let at = &fp16["departure"];
+    assert_eq!(
+        (at["step"].as_u64(), at["layer"].as_u64()),
+        (Some(0), Some(0))
+    );
+    assert!(fp16["layers"][0]["overflow"].as_u64().unwrap() > 0);
+    let bf16 = policy("bf16-mixed");
+    assert!(bf16["departure"].is_null(), "{bf16}");
+    assert!(bf16["loss_gap"].as_f64().unwrap().abs() < 0.01, "{bf16}");
+    assert_eq!(bf16["status"], "pass");
+    let (_, again) = precision_check("1", "fp16-activation-overflow");
+    assert_eq!(r, again, "identical at any thread count");
+}

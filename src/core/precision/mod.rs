@@ -131,6 +131,11 @@ pub struct Census {
     /// (the update was below half an ulp of the weight).
     #[serde(default)]
     pub lost: u64,
+    /// Weights only: the total |Δw| of the lost updates, and of every update.
+    #[serde(default)]
+    pub lost_mass: f64,
+    #[serde(default)]
+    pub moved_mass: f64,
 }
 
 impl Census {

@@ -2,6 +2,7 @@
 //! 16-bit copy for the forward and backward passes, the loss scale, unscaling and the skip
 //! decision, and a pure policy's rounding of weights and optimizer state after the update.
 
+use super::Half;
 use super::policy::Policy;
 use super::scaler::{LossScaler, ScaleKind, ScaleStep, ScalerSpec};
 use crate::core::float::Real;
@@ -134,13 +135,10 @@ impl<T: Real> Precision<T> {
             let r = seg.range();
             let before = &self.shadow[r.clone()];
             let values = &mut params.values[r];
-            let same = |values: &[T]| values.iter().zip(before).filter(|(v, b)| v == b).count();
-            // `before` is 16-bit, so a value equal to it stays equal when rounded: the updates
-            // lost are the values equal after rounding but not before.
-            let unmoved = if e.census { same(values) } else { 0 };
+            let lost = e.census.then(|| lost_updates(policy.half, values, before));
             let census = T::round_half(policy.half, values, e.census);
-            if let Some(mut c) = census {
-                c.lost = (same(values) - unmoved) as u64;
+            if let (Some(mut c), Some((n, lost_mass, moved_mass))) = (census, lost) {
+                (c.lost, c.lost_mass, c.moved_mass) = (n, lost_mass, moved_mass);
                 let info = (Some(self.layers[k]), CastOp::Parameter, CastSite::Weights);
                 e.report_cast(info, &c);
             }
@@ -156,6 +154,25 @@ impl<T: Real> Precision<T> {
             T::round_half(policy.half, &mut params.values, false);
         }
     }
+}
+
+/// Before `values` (updated, unrounded) are rounded back to `half`: how many moved from
+/// `before` but round back to it, the total |Δw| of those, and the total |Δw| of every update.
+fn lost_updates<T: Real>(half: Half, values: &[T], before: &[T]) -> (u64, f64, f64) {
+    let (mut n, mut lost, mut moved) = (0, 0.0, 0.0);
+    for (&v, &b) in values.iter().zip(before) {
+        if v == b {
+            continue;
+        }
+        let step = (v - b).abs().wide();
+        moved += step;
+        let mut r = [v];
+        T::round_half(half, &mut r, false);
+        if r[0] == b {
+            (n, lost) = (n + 1, lost + step);
+        }
+    }
+    (n, lost, moved)
 }
 
 /// Which segments feed a matmul under autocast: weights and biases, not norm gains or shifts.

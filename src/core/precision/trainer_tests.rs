@@ -151,6 +151,12 @@ fn pure_bf16_loses_an_update_below_half_an_ulp_that_mixed_keeps() {
         vec![(0, 1), (0, 0)],
         "the weight's update was lost, the bias's not"
     );
+    let u = 2f64.powi(-9);
+    assert_eq!(
+        census.mass,
+        vec![(u, u), (0.0, u)],
+        "|Δw| lost and moved per segment"
+    );
     let mut t = trainer(1.0, (1.0, 0.0), lr, OptimizerKind::Sgd);
     t.set_precision(
         Some(Policy {
@@ -171,6 +177,7 @@ fn pure_bf16_loses_an_update_below_half_an_ulp_that_mixed_keeps() {
 #[derive(Default)]
 struct Census {
     lost: Vec<(usize, u64)>,
+    mass: Vec<(f64, f64)>,
 }
 
 impl Observer<f32> for Census {
@@ -184,6 +191,7 @@ impl Observer<f32> for Census {
         if e.site == CastSite::Weights {
             self.lost
                 .push((e.layer.unwrap_or(usize::MAX), e.census.lost));
+            self.mass.push((e.census.lost_mass, e.census.moved_mass));
         }
     }
 }
