@@ -102,13 +102,7 @@ impl<T: Real> Trainer<T> {
             return self.step_precise(observer);
         }
         let step = self.step;
-        if step == 0 {
-            observer.on_start(&self.model);
-        }
-        self.batcher.next_into(&self.data, &mut self.batch);
-        let wanted = observer.wants_stats();
-        self.updater.measure_values = wanted.param_norms;
-        self.model.measure_buffers = wanted.buffer_sums;
+        self.begin(observer);
         let mut e = Emit::new(observer, step);
         let x = self.batch.x.view();
         self.model.forward(x, &mut e);
@@ -136,6 +130,18 @@ impl<T: Real> Trainer<T> {
             norms
         };
         self.finish_step(e, data_loss, lr, norms, None)
+    }
+
+    /// The start of every step: `on_start` before step 0, the next batch, and the statistics
+    /// the observer asked for.
+    pub(crate) fn begin(&mut self, observer: &mut dyn Observer<T>) {
+        if self.step == 0 {
+            observer.on_start(&self.model);
+        }
+        self.batcher.next_into(&self.data, &mut self.batch);
+        let wanted = observer.wants_stats();
+        self.updater.measure_values = wanted.param_norms;
+        self.model.measure_buffers = wanted.buffer_sums;
     }
 
     /// Reports the step to the observer and moves to the next.

@@ -30,13 +30,7 @@ impl<T: Real> Trainer<T> {
 
     pub(crate) fn step_precise(&mut self, observer: &mut dyn Observer<T>) -> StepSummary {
         let step = self.step;
-        if step == 0 {
-            observer.on_start(&self.model);
-        }
-        self.batcher.next_into(&self.data, &mut self.batch);
-        let wanted = observer.wants_stats();
-        self.updater.measure_values = wanted.param_norms;
-        self.model.measure_buffers = wanted.buffer_sums;
+        self.begin(observer);
         let mut e = Emit::new(observer, step);
         if let Some(p) = self.precision.policy.filter(|p| p.pure) {
             let info = (Some(0), CastOp::Input, CastSite::Forward);

@@ -7,14 +7,12 @@
 
 use std::marker::PhantomData;
 
-use ndarray::ArrayView2;
-
 use super::cast_tally::CastTally;
 use super::histogram::{LogBins, histogram_due};
 use super::stats::{
     Moments, fast_sq_norm, moments, moments_from, nonfinite_given_sq_norm, sq_norm,
 };
-use super::stats::{segment, segment_nonfinite, value_sq};
+use super::stats::{saturated, segment, segment_nonfinite, value_sq};
 use super::transformer::transformer_stats;
 use crate::core::float::Real;
 use crate::core::layers::activation::Activation;
@@ -22,7 +20,7 @@ use crate::core::model::contiguous;
 use crate::core::model::view::LayerView;
 use crate::core::model::view::Probed;
 use crate::core::observer::{CastEvent, Observer, StatsWanted, StepEvent};
-use crate::core::units::{dead_fraction, units_never_pair};
+use crate::core::units::dead_fraction;
 use crate::record::trace::{LayerStats, StepRecord, TensorInfo, Trace};
 
 /// A unit is saturated when its local derivative `f'(z)` is below this for every sample.
@@ -71,10 +69,7 @@ impl<T: Real> Recorder<T> {
             total_steps,
             trace: Trace {
                 steps: Vec::with_capacity(total_steps),
-                histograms: Vec::new(),
-                sharpness: Vec::new(),
-                layer_names: Vec::new(),
-                tensors: Vec::new(),
+                ..Trace::default()
             },
             segments: Vec::new(),
             sequential: true,
@@ -230,21 +225,6 @@ impl<T: Real> Recorder<T> {
             _ => (0.0, 0.0),
         }
     }
-}
-
-/// Fraction of units whose `derivative(z, a)` is below [`SATURATION_DERIVATIVE`] for every sample.
-fn saturated<T: Real>(
-    z: ArrayView2<'_, T>,
-    a: &[T],
-    width: usize,
-    flags: &mut [u32],
-    derivative: impl Fn(T, T) -> T,
-) -> f64 {
-    let threshold = T::of(SATURATION_DERIVATIVE);
-    units_never_pair(contiguous(z), a, width, flags, |z, a| {
-        let d = derivative(z, a);
-        d >= threshold || d.is_nan()
-    })
 }
 
 impl<T: Real> Observer<T> for Recorder<T> {

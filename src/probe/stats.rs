@@ -6,9 +6,12 @@
 
 use crate::core::blocked;
 use crate::core::float::Real;
+use crate::core::model::contiguous;
 use crate::core::observer::StepEvent;
 use crate::core::params::{LANES, LaneSum, Segment};
 use crate::core::simd::{Kernel, vectorized};
+use crate::core::units::units_never_pair;
+use ndarray::ArrayView2;
 
 /// Mean, population standard deviation and `max |x|` of a buffer, and how many values were non-finite.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -178,6 +181,21 @@ pub fn segment_nonfinite<T: Real>(event: &StepEvent<'_, T>, k: usize, value_sq: 
 /// A segment's slice of a flat parameter buffer.
 pub fn segment<'a, T>(buffer: &'a [T], seg: &Segment) -> &'a [T] {
     &buffer[seg.range()]
+}
+
+/// Fraction of units whose `derivative(z, a)` is below [`SATURATION_DERIVATIVE`] for every sample.
+pub(super) fn saturated<T: Real>(
+    z: ArrayView2<'_, T>,
+    a: &[T],
+    width: usize,
+    flags: &mut [u32],
+    derivative: impl Fn(T, T) -> T,
+) -> f64 {
+    let threshold = T::of(super::recorder::SATURATION_DERIVATIVE);
+    units_never_pair(contiguous(z), a, width, flags, |z, a| {
+        let d = derivative(z, a);
+        d >= threshold || d.is_nan()
+    })
 }
 
 #[cfg(test)]

@@ -10,8 +10,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::diagnose::{FindingKind, Outcome, Status, Verdict};
 use crate::record::trace::{LayerStats, Trace};
+use crate::record::verdict::{FindingKind, Outcome, Status, Verdict};
 use crate::scenario::{Precision, Scenario};
 
 /// A statistic more than this factor away from the f32 run's has departed.

@@ -4,15 +4,15 @@
 //! An idea that would change nothing (already applied) or does not fit the scenario (Adam
 //! "instead of SGD" on an Adam run) yields `None` and is not tried.
 
+use super::candidates_precision::{BF16_INSTEAD, DYNAMIC_SCALE, F32_MASTERS, INIT_HALF};
 use crate::core::clip::ClipKind;
 use crate::core::gpt::NormPosition;
 use crate::core::layers::NormKind;
 use crate::core::layers::activation::Activation;
-use crate::core::precision::scaler::ScaleKind;
 use crate::core::schedule::ScheduleKind;
 use crate::diagnose::FindingKind;
 use crate::diagnose::suggest::{matched_init, toml_float};
-use crate::scenario::{Precision, Scenario};
+use crate::scenario::Scenario;
 
 /// One repair idea: a name for people and the scenario changes it makes.
 #[derive(Debug, Clone, Copy)]
@@ -23,7 +23,7 @@ pub struct Idea {
     pub sets: fn(&Scenario) -> Option<Vec<String>>,
 }
 
-const fn idea(name: &'static str, sets: fn(&Scenario) -> Option<Vec<String>>) -> Idea {
+pub(super) const fn idea(name: &'static str, sets: fn(&Scenario) -> Option<Vec<String>>) -> Idea {
     Idea { name, sets }
 }
 
@@ -74,42 +74,6 @@ pub const NORM_EPS: Idea = idea("norm_eps 1e-5", |s| {
 pub const OPTIMIZER_EPS: Idea = idea("optimizer eps 1e-5", |s| {
     let has_eps = s.optimizer.kind.is_adaptive();
     (has_eps && s.optimizer.eps == 0.0).then(|| vec!["optimizer.eps=1e-5".to_string()])
-});
-pub const BF16_INSTEAD: Idea = idea("bf16 instead of fp16", |s| {
-    let to = match s.precision {
-        Precision::Fp16Mixed => "bf16-mixed",
-        Precision::Fp16 => "bf16",
-        _ => return None,
-    };
-    Some(vec![format!("precision=\"{to}\"")])
-});
-pub const F32_MASTERS: Idea = idea("f32 master weights (mixed)", |s| {
-    let to = match s.precision {
-        Precision::Bf16 => "bf16-mixed",
-        Precision::Fp16 => "fp16-mixed",
-        _ => return None,
-    };
-    Some(vec![format!("precision=\"{to}\"")])
-});
-pub const DYNAMIC_SCALE: Idea = idea("dynamic loss scaling", |s| {
-    let fp16 = matches!(s.precision, Precision::Fp16Mixed | Precision::Fp16);
-    (fp16 && s.loss_scale.kind != ScaleKind::Dynamic).then(|| {
-        vec![
-            "loss_scale.kind=\"dynamic\"".to_string(),
-            "loss_scale.init=65536.0".to_string(),
-        ]
-    })
-});
-pub const INIT_HALF: Idea = idea("init x0.5", |s| match (s.mlp(), s.transformer()) {
-    (Some(m), _) => Some(vec![format!(
-        "model.init_scale={}",
-        toml_float(m.init_scale * 0.5)
-    )]),
-    (None, Some(t)) => Some(vec![format!(
-        "model.init_std={}",
-        toml_float(t.init_std * 0.5)
-    )]),
-    (None, None) => None,
 });
 pub const EPS_X001: Idea = idea("optimizer eps x0.01", |s| {
     let eps = s.optimizer.eps;

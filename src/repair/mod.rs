@@ -7,6 +7,7 @@
 //! order, so `fix.json` is identical whatever the thread count; each run stays single-threaded.
 
 pub mod candidates;
+mod candidates_precision;
 pub mod changes;
 pub mod record;
 pub mod search;

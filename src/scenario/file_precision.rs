@@ -6,10 +6,28 @@ use serde::{Deserialize, Serialize};
 
 use super::checker::Checker;
 use super::error::ScenarioError;
-use super::file_scenario::Precision;
 use crate::core::precision::Half;
 use crate::core::precision::policy::Policy;
 use crate::core::precision::scaler::{ScaleKind, ScalerSpec};
+
+/// Float type the training core runs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Precision {
+    /// 32-bit floats, as real training runs (overflow at ~3.4e38 is reproduced faithfully).
+    F32,
+    /// 64-bit floats.
+    F64,
+    /// PyTorch autocast to bfloat16: 16-bit matmuls (f32 accumulation), f32 norms, softmax,
+    /// loss, master weights and optimizer state.
+    Bf16Mixed,
+    /// Autocast to IEEE half (largest value 65504); usually with `[loss_scale]`.
+    Fp16Mixed,
+    /// Every stored tensor (weights and optimizer state too) in bfloat16.
+    Bf16,
+    /// Every stored tensor in IEEE half.
+    Fp16,
+}
 
 /// `[loss_scale]`: loss scaling with PyTorch GradScaler's semantics and defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

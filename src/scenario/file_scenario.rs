@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::defaults;
 use super::file_checks::{Gates, ProbeTable, RobustTable};
 use super::file_precision::LossScaleTable;
+pub use super::file_precision::Precision;
 use super::file_training::{ClipTable, LossTable, OptimizerTable, ScheduleTable};
 use crate::core::data::DataKind;
 use crate::core::data::tokens::TokenTask;
@@ -47,25 +48,6 @@ impl From<NormKind> for NormName {
             NormKind::Batchnorm => NormName::Batchnorm,
         }
     }
-}
-
-/// Float type the training core runs in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum Precision {
-    /// 32-bit floats, as real training runs (overflow at ~3.4e38 is reproduced faithfully).
-    F32,
-    /// 64-bit floats.
-    F64,
-    /// PyTorch autocast to bfloat16: 16-bit matmuls (f32 accumulation), f32 norms, softmax,
-    /// loss, master weights and optimizer state.
-    Bf16Mixed,
-    /// Autocast to IEEE half (largest value 65504); usually with `[loss_scale]`.
-    Fp16Mixed,
-    /// Every stored tensor (weights and optimizer state too) in bfloat16.
-    Bf16,
-    /// Every stored tensor in IEEE half.
-    Fp16,
 }
 
 /// A stabcheck scenario file: one training run to diagnose.

@@ -13,6 +13,7 @@ mod gpt_dead_units;
 mod gpt_nan_origin;
 mod gpt_sharpness;
 mod gradient_checks;
+mod helpers;
 mod interrupt_safety;
 mod layering;
 mod lr_groups;

@@ -5,17 +5,9 @@
 use assert_cmd::Command;
 use stabcheck::diagnose::{Finding, FindingKind, Outcome, Status, Verdict};
 use stabcheck::run::{RecordedRun, run_recorded};
-use stabcheck::scenario::{self, Overrides, SetOverride, apply_overrides};
 
 fn run(name: &str, sets: &[&str]) -> RecordedRun {
-    let overrides = Overrides {
-        set: sets
-            .iter()
-            .map(|a| SetOverride::parse(a).unwrap())
-            .collect(),
-        ..Overrides::default()
-    };
-    let s = apply_overrides(&scenario::resolve(name).unwrap(), &overrides).unwrap();
+    let s = crate::helpers::builtin_with(name, None, sets);
     run_recorded(&s, None, None).unwrap()
 }
 

@@ -3,18 +3,9 @@
 
 use stabcheck::diagnose::{Finding, FindingKind, Gate, GateStatus, Severity, Verdict};
 use stabcheck::run::run_recorded;
-use stabcheck::scenario::{self, Overrides, SetOverride, apply_overrides};
 
 fn verdict(name: &str, seed: u64, sets: &[&str]) -> Verdict {
-    let overrides = Overrides {
-        seed: Some(seed),
-        set: sets
-            .iter()
-            .map(|a| SetOverride::parse(a).unwrap())
-            .collect(),
-        ..Overrides::default()
-    };
-    let s = apply_overrides(&scenario::resolve(name).unwrap(), &overrides).unwrap();
+    let s = crate::helpers::builtin_with(name, Some(seed), sets);
     run_recorded(&s, None, None).unwrap().verdict
 }
 

@@ -10,7 +10,7 @@ use tempfile::TempDir;
 use stabcheck::diagnose::{FindingKind, Status};
 use stabcheck::repair::{FixOptions, FixRecord, run_fix};
 use stabcheck::run::run_recorded;
-use stabcheck::scenario::{self, Overrides, Scenario, SetOverride, apply_overrides, parse_str};
+use stabcheck::scenario::{self, Scenario, parse_str};
 
 /// The catalogue's failing scenarios (README, "The built-in catalogue"); the other four pass.
 const FAILING: &[&str] = &[
@@ -52,14 +52,7 @@ const PASSING: &[&str] = &[
 const THROUGH_THE_BINARY: &[&str] = &["relu-init-3", "sgd-lr-1", "layernorm-eps-0"];
 
 fn with(name: &str, sets: &[&str]) -> Scenario {
-    let overrides = Overrides {
-        set: sets
-            .iter()
-            .map(|a| SetOverride::parse(a).unwrap())
-            .collect(),
-        ..Overrides::default()
-    };
-    apply_overrides(&scenario::resolve(name).unwrap(), &overrides).unwrap()
+    crate::helpers::builtin_with(name, None, sets)
 }
 
 /// Every candidate is verified exactly when its re-run passed, and the ranking holds exactly the

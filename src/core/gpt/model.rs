@@ -13,6 +13,7 @@ use super::cast::GptCast;
 use super::embed::Embedding;
 use super::linear::Linear;
 use super::rownorm::RowNorm;
+use super::state_dict::name_new;
 use super::token_loss::{self, TokenLoss};
 use super::{GptSpec, NormPosition};
 use crate::core::float::Real;
@@ -293,17 +294,5 @@ impl<T: Real> Gpt<T> {
         e.op(Some(0), Op::EmbeddingBackward, back, &[cur.view()], tok);
         e.op(Some(1), Op::EmbeddingBackward, back, &[cur.view()], pos);
         self.d_stream = [cur, next];
-    }
-}
-
-/// Names every segment pushed since the last call `{prefix}.weight` / `{prefix}.bias`, as
-/// PyTorch names a module's parameters (a norm's γ is its `weight`, β its `bias`).
-fn name_new<T: Real>(params: &Params<T>, names: &mut Vec<String>, prefix: &str) {
-    for seg in &params.segments[names.len()..] {
-        let leaf = match seg.kind {
-            ParamKind::Weight | ParamKind::NormGain => "weight",
-            ParamKind::Bias | ParamKind::NormShift => "bias",
-        };
-        names.push(format!("{prefix}.{leaf}"));
     }
 }

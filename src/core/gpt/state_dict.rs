@@ -12,7 +12,7 @@ use ndarray_npy::NpzWriter;
 
 use super::Gpt;
 use crate::core::float::Real;
-use crate::core::params::ParamKind;
+use crate::core::params::{ParamKind, Params};
 use crate::core::weights::{Wanted, WeightsError, read_arrays};
 
 /// Which buffer of the parameters to export.
@@ -105,6 +105,18 @@ pub fn npz_bytes<T: ndarray_npy::WritableElement>(
         npz.add_array(name.as_str(), array)?;
     }
     Ok(npz.finish()?.into_inner())
+}
+
+/// Names every segment pushed since the last call `{prefix}.weight` / `{prefix}.bias`, as
+/// PyTorch names a module's parameters (a norm's γ is its `weight`, β its `bias`).
+pub(super) fn name_new<T: Real>(params: &Params<T>, names: &mut Vec<String>, prefix: &str) {
+    for seg in &params.segments[names.len()..] {
+        let leaf = match seg.kind {
+            ParamKind::Weight | ParamKind::NormGain => "weight",
+            ParamKind::Bias | ParamKind::NormShift => "bias",
+        };
+        names.push(format!("{prefix}.{leaf}"));
+    }
 }
 
 #[cfg(test)]

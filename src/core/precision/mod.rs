@@ -10,6 +10,7 @@
 //! Differences from a GPU, by design: NaN payloads are not preserved bit for bit (a NaN stays a
 //! NaN); nothing here models a GPU's flush-to-zero modes (off by default in CUDA for fp16).
 
+pub mod events;
 pub mod policy;
 pub mod scaler;
 pub mod step;
