@@ -13,7 +13,7 @@ use super::model::Model;
 use super::model::emit::Emit;
 use super::observer::{Observer, Op, Phase, StepEvent};
 use super::optim::Optimizer;
-use super::precision::scaler::{ScaleStep, ScalerSpec};
+use super::precision::scaler::ScaleStep;
 use super::precision::step::Precision;
 use super::regularize::Penalties;
 use super::schedule::Schedule;
@@ -77,7 +77,7 @@ impl<T: Real> Trainer<T> {
     ) -> Self {
         let batch = batcher.alloc_batch(&data);
         let updater = Updater::new(optimizer, clip, penalties, lr_scales, &model.params);
-        let precision = Precision::new(None, ScalerSpec::default(), Vec::new(), Vec::new());
+        let precision = Precision::off();
         Trainer {
             model,
             updater,

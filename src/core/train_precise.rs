@@ -18,12 +18,14 @@ use super::train::{StepSummary, Trainer, batch_loss};
 impl<T: Real> Trainer<T> {
     /// Trains under `policy` (none: f32) with loss scaling `scaler`; the weights are rounded
     /// to the policy's format now if it stores them in 16 bits.
-    pub fn set_precision(&mut self, policy: Option<Policy>, scaler: ScalerSpec) {
+    /// The layers in `keep` stay f32 (`f32_layers`).
+    pub fn set_precision(&mut self, policy: Option<Policy>, scaler: ScalerSpec, keep: &[usize]) {
         let params = &self.model.params;
         let layers = params.segments.iter().map(|s| s.layer).collect();
-        self.precision = Precision::new(policy, scaler, matmul_segments(params), layers);
+        let segments = (matmul_segments(params), layers);
+        self.precision = Precision::new(policy, scaler, segments, keep);
         if let Some(p) = policy {
-            self.model.set_policy(p);
+            self.model.set_policy(p, keep);
         }
         self.precision.store_initial(&mut self.model.params);
     }

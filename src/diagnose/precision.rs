@@ -95,7 +95,7 @@ fn overflow(
         cx.range(i, rows[rows.len() - 1].0),
     )
     .gate(Gate::MaxCastOverflow, gate, total as f64)
-    .layers(layers.into_iter().collect())
+    .layers(layers.iter().copied().collect())
     .summary(format!(
         "{}'s {op} {what} reached |x| = {} at step {}, past {half}'s range: stored as inf \
              ({total} values overflowed on {steps} steps)",
@@ -113,7 +113,7 @@ fn overflow(
     .evidence("overflowed_values", total as f64)
     .evidence("first_crossed_value", crossed)
     .evidence("fp16_max", f64::from(FP16_MAX))
-    .suggest(bf16_instead(cx));
+    .suggest(keep_f32(cx, &layers));
     Some(f.done())
 }
 
@@ -183,6 +183,25 @@ fn underflow(
     .suggest(scale)
     .done();
     Some(f)
+}
+
+/// The overflowing layers kept in f32 (PyTorch: `autocast(enabled=False)` around them), with
+/// the layers already kept; `stabcheck fix` also tries bf16 for the whole model.
+fn keep_f32(cx: &Context, layers: &std::collections::BTreeSet<usize>) -> Option<Suggestion> {
+    let mut keep: Vec<usize> = cx.scenario.f32_layers.clone();
+    keep.extend(
+        layers
+            .iter()
+            .filter(|l| !cx.scenario.f32_layers.contains(l)),
+    );
+    keep.sort_unstable();
+    let list: Vec<String> = keep.iter().map(usize::to_string).collect();
+    (keep.len() > cx.scenario.f32_layers.len()).then(|| Suggestion {
+        set: vec![format!("f32_layers=[{}]", list.join(", "))],
+        why: "the ops of these layers then compute and store in f32, where their outputs fit; \
+              the rest of the model stays 16-bit"
+            .to_string(),
+    })
 }
 
 /// bf16 for an fp16 run: f32's exponent range, so nothing short of f32's overflow overflows.

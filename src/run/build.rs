@@ -115,7 +115,7 @@ pub fn build_trainer<T: Real>(s: &Scenario, base_dir: Option<&Path>) -> Result<T
         batcher,
     );
     if s.precision.policy().is_some() || !s.loss_scale.is_off() {
-        trainer.set_precision(s.precision.policy(), s.loss_scale);
+        trainer.set_precision(s.precision.policy(), s.loss_scale, &s.f32_layers);
     }
     Ok(trainer)
 }

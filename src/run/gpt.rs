@@ -58,7 +58,7 @@ pub fn build_gpt_trainer<T: Real>(
     let (schedule, clip) = schedule_and_clip(s);
     let mut trainer = GptTrainer::new(gpt, optimizer, schedule, clip, data, s.seed);
     if s.precision.policy().is_some() || !s.loss_scale.is_off() {
-        trainer.set_precision(s.precision.policy(), s.loss_scale);
+        trainer.set_precision(s.precision.policy(), s.loss_scale, &s.f32_layers);
     }
     Ok(trainer)
 }

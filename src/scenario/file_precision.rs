@@ -6,6 +6,10 @@ use serde::{Deserialize, Serialize};
 
 use super::checker::Checker;
 use super::error::ScenarioError;
+use super::file_scenario::ScenarioFile;
+use super::resolved::ModelConfig;
+use crate::core::gpt::NormPosition;
+use crate::core::gpt::view::block_layers;
 use crate::core::precision::Half;
 use crate::core::precision::policy::Policy;
 use crate::core::precision::scaler::{ScaleKind, ScalerSpec};
@@ -108,6 +112,47 @@ pub(crate) fn validate_loss_scale(
         growth_interval: ck.int_at_least("loss_scale.growth_interval", t.growth_interval, 1)?
             as u64,
     })
+}
+
+/// Validates `f32_layers`: only under a 16-bit policy, each a layer of the model, no repeats.
+pub(crate) fn validate_f32_layers(
+    ck: &Checker,
+    file: &ScenarioFile,
+    model: &ModelConfig,
+) -> Result<Vec<usize>, ScenarioError> {
+    let given = &file.f32_layers;
+    if given.is_empty() {
+        return Ok(Vec::new());
+    }
+    let found = format!("{given:?}");
+    if file.precision.policy().is_none() {
+        let why = "it keeps layers in f32 under a 16-bit precision, and this run is all f32 or f64";
+        ck.not_applicable("f32_layers", true, &found, why)?;
+    }
+    let layers = match model {
+        ModelConfig::Mlp(m) => m.hidden.len() + 1,
+        ModelConfig::Transformer(t) => {
+            let pre = usize::from(t.norm_position == NormPosition::Pre);
+            2 + t.blocks * block_layers(t.qk_norm) + pre + 1
+        }
+    };
+    let mut out: Vec<usize> = Vec::with_capacity(given.len());
+    for &l in given {
+        match usize::try_from(l)
+            .ok()
+            .filter(|&l| l < layers && !out.contains(&l))
+        {
+            Some(l) => out.push(l),
+            None => {
+                let expected = format!(
+                    "distinct layer indices in 0..{layers} (the model's layers, as findings number them)"
+                );
+                return Err(ck.range_error("f32_layers", &[], &found, expected));
+            }
+        }
+    }
+    out.sort_unstable();
+    Ok(out)
 }
 
 impl Precision {

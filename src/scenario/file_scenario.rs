@@ -100,6 +100,10 @@ pub struct ScenarioFile {
     /// Loss scaling (16-bit runs). Absent: none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loss_scale: Option<LossScaleTable>,
+    /// Layers (as findings number them) whose ops stay in f32 under a 16-bit policy, as
+    /// `torch.autocast(enabled=False)` around a module does. Defaults to none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub f32_layers: Vec<i64>,
 }
 
 /// `[data]`: where the training samples come from.

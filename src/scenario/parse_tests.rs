@@ -111,6 +111,7 @@ fn documented_defaults(name: &str) -> Scenario {
             input_scale: [0.1, 10.0],
             vary_seed: true,
         },
+        f32_layers: Vec::new(),
         // PyTorch GradScaler's defaults, with scaling off.
         loss_scale: crate::core::precision::scaler::ScalerSpec {
             kind: crate::core::precision::scaler::ScaleKind::None,

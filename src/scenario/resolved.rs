@@ -48,6 +48,9 @@ pub struct Scenario {
     /// `[loss_scale]` (kind none when absent, and then left out of records).
     #[serde(skip_serializing_if = "ScalerSpec::is_off")]
     pub loss_scale: ScalerSpec,
+    /// Layers kept in f32 under a 16-bit policy (each < the model's layer count).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub f32_layers: Vec<usize>,
 }
 
 /// Validated `[data]`. Feature data: exactly one of `classes` (classification) and `outputs`

@@ -52,6 +52,7 @@ impl From<&Scenario> for ScenarioFile {
             gates: s.gates.clone(),
             robust: robust_table(&s.robust, s.has_token_data()),
             loss_scale: (!s.loss_scale.is_off()).then(|| LossScaleTable::from(&s.loss_scale)),
+            f32_layers: s.f32_layers.iter().map(|&l| l as i64).collect(),
         }
     }
 }

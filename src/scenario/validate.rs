@@ -3,7 +3,7 @@
 use super::checker::{Checker, choice};
 use super::defaults;
 use super::error::ScenarioError;
-use super::file_precision::validate_loss_scale;
+use super::file_precision::{validate_f32_layers, validate_loss_scale};
 use super::file_scenario::ModelKind;
 use super::file_scenario::{DataTable, ScenarioFile};
 use super::resolved::ModelConfig;
@@ -49,6 +49,7 @@ pub(crate) fn validate_with(file: &ScenarioFile, ck: &Checker) -> Result<Scenari
     let schedule = validate_schedule(ck, &file.schedule, steps, optimizer.lr)?;
     let probe = validate_probe(ck, &file.probe)?;
     let robust = validate_robust(ck, &file.robust, data.kind == DataKind::Tokens)?;
+    let f32_layers = validate_f32_layers(ck, file, &model)?;
     Ok(Scenario {
         name: file.name.clone(),
         description: file.description.clone(),
@@ -65,6 +66,7 @@ pub(crate) fn validate_with(file: &ScenarioFile, ck: &Checker) -> Result<Scenari
         gates: validate_gates(ck, &file.gates)?,
         robust,
         loss_scale: validate_loss_scale(ck, file.loss_scale.as_ref())?,
+        f32_layers,
     })
 }
 

@@ -49,6 +49,57 @@ fn fp16_activation_overflow_names_the_op_and_value_and_passes_in_bf16_and_f32() 
 }
 
 #[test]
+fn a_layer_kept_in_f32_rounds_nothing_and_repairs_the_overflow() {
+    let r = run("fp16-activation-overflow", &["f32_layers=[0]"]);
+    assert_passes(&r, "f32_layers=[0]");
+    for s in &r.trace.steps {
+        let p = s.precision.as_ref().unwrap();
+        assert!(
+            p.layers.iter().all(|l| l.layer != 0),
+            "layer 0 rounded: {p:?}"
+        );
+        assert!(
+            p.layers
+                .iter()
+                .any(|l| l.layer == 1 && l.activations.is_some())
+        );
+    }
+    let v = run("fp16-activation-overflow", &[]).verdict;
+    let f = find(&v, FindingKind::Fp16Overflow);
+    let fix = f.suggestion.as_ref().unwrap();
+    assert_eq!(
+        fix.set,
+        vec!["f32_layers=[0]".to_string()],
+        "the overflowing layer, kept"
+    );
+}
+
+#[test]
+fn f32_layers_needs_a_16_bit_policy_and_layers_of_the_model() {
+    use stabcheck::scenario::{self, Overrides, SetOverride, apply_overrides};
+    let base = scenario::resolve("fp16-activation-overflow").unwrap();
+    for (set, says) in [
+        ("f32_layers=[3]", "0..3"),
+        ("f32_layers=[0, 0]", "distinct"),
+        ("f32_layers=[-1]", "0..3"),
+    ] {
+        let o = Overrides {
+            set: vec![SetOverride::parse(set).unwrap()],
+            ..Overrides::default()
+        };
+        let e = apply_overrides(&base, &o).unwrap_err().to_string();
+        assert!(e.contains("f32_layers") && e.contains(says), "{set}: {e}");
+    }
+    let f32 = scenario::resolve("deep-mlp").unwrap();
+    let o = Overrides {
+        set: vec![SetOverride::parse("f32_layers=[0]").unwrap()],
+        ..Overrides::default()
+    };
+    let e = apply_overrides(&f32, &o).unwrap_err().to_string();
+    assert!(e.contains("16-bit"), "{e}");
+}
+
+#[test]
 fn fp16_scale_collapse_skips_every_step_halving_the_scale_and_bf16_trains() {
     let r = run("fp16-scale-collapse", &[]);
     let f = find(&r.verdict, FindingKind::LossScaleCollapse);

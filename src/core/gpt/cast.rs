@@ -19,24 +19,32 @@ pub struct GptCast<T> {
     pub policy: Policy,
     /// The head's input cast to 16 bits (when it is f32: mixed).
     pub head_input: Option<Array2<T>>,
+    /// The layers kept in f32, and whether the head is one.
+    pub keep: Vec<usize>,
+    pub head_kept: bool,
 }
 
 impl<T: Real> Gpt<T> {
     /// Rounds at op boundaries as `policy` says.
-    pub fn set_policy(&mut self, policy: Policy) {
+    /// The layers in `keep` stay f32.
+    pub fn set_policy(&mut self, policy: Policy, keep: &[usize]) {
         let rows = self.spec.tokens();
-        let mut in16 = policy.pure;
+        let (ln_f, head) = self.final_layers();
+        let kept = |l: usize| keep.contains(&l);
+        let mut in16 = policy.pure && !kept(0) && !kept(1);
         for block in &mut self.blocks {
-            in16 = block.body.set_policy(policy, rows, in16);
+            in16 = block.body.set_policy(policy, rows, in16, keep);
         }
         let head_in16 = match self.final_norm {
-            Some(_) => policy.pure,
+            Some(_) => policy.pure && !kept(ln_f),
             None => in16,
         };
         let copy = (!head_in16).then(|| Array2::zeros((rows, self.spec.d_model)));
         self.cast = Some(GptCast {
             policy,
             head_input: copy,
+            keep: keep.to_vec(),
+            head_kept: kept(head),
         });
     }
 
@@ -52,16 +60,15 @@ impl<T: Real> Gpt<T> {
             .collect()
     }
 
-    /// The 16-bit format of stored tensors under a pure policy.
-    pub(super) fn pure_half(&self) -> Option<Half> {
-        self.cast
-            .as_ref()
-            .and_then(|c| c.policy.pure.then_some(c.policy.half))
+    /// The 16-bit format of layer `layer`'s stored tensors under a pure policy (none when kept).
+    pub(super) fn pure_half(&self, layer: usize) -> Option<Half> {
+        let c = self.cast.as_ref()?;
+        (c.policy.pure && !c.keep.contains(&layer)).then_some(c.policy.half)
     }
 
     /// Under a pure policy, rounds the embedding sum (the stream's first tensor).
     pub(super) fn round_embedding(&mut self, e: &mut Emit<'_, T>) {
-        if let Some(h) = self.pure_half() {
+        if let Some(h) = self.pure_half(0).and(self.pure_half(1)) {
             let info = (Some(0), CastOp::Embedding, CastSite::Forward);
             e.round(h, slice_mut(&mut self.stream[0]), info);
         }
@@ -69,7 +76,7 @@ impl<T: Real> Gpt<T> {
 
     /// Under a pure policy, rounds the final norm's output.
     pub(super) fn round_normed(&mut self, e: &mut Emit<'_, T>, layer: usize) {
-        if let Some(h) = self.pure_half() {
+        if let Some(h) = self.pure_half(layer) {
             let info = (Some(layer), CastOp::Norm, CastSite::Forward);
             e.round(h, slice_mut(&mut self.normed), info);
         }
@@ -86,6 +93,7 @@ impl<T: Real> Gpt<T> {
             Some(GptCast {
                 policy,
                 head_input: Some(buf),
+                ..
             }) => {
                 let info = (Some(layer), CastOp::Matmul, CastSite::Forward);
                 e.round(policy.half, copy_into(buf, x), info);
@@ -97,7 +105,7 @@ impl<T: Real> Gpt<T> {
 
     /// Rounds the logits (a matmul's output) under any policy.
     pub(super) fn round_logits(&mut self, e: &mut Emit<'_, T>, layer: usize, site: CastSite) {
-        if let Some(c) = &self.cast {
+        if let Some(c) = self.cast.as_ref().filter(|c| !c.head_kept) {
             let info = (Some(layer), CastOp::Matmul, site);
             let buf = match site {
                 CastSite::Forward => &mut self.logits,

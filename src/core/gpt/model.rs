@@ -246,7 +246,9 @@ impl<T: Real> Gpt<T> {
         let last = self.spec.blocks;
         let [mut cur, mut next] = std::mem::take(&mut self.d_stream);
         let dz = self.d_logits.view();
-        let half = self.cast.as_ref().map(|c| c.policy.half);
+        let half = (self.cast.as_ref())
+            .filter(|c| !c.head_kept)
+            .map(|c| c.policy.half);
         let info = (Some(head), CastOp::Matmul, CastSite::Backward);
         let x = match (&self.cast, &self.final_norm) {
             (
@@ -282,7 +284,7 @@ impl<T: Real> Gpt<T> {
             block.backward(p, Io { x, y }, cur.view(), next.view_mut(), e);
             std::mem::swap(&mut cur, &mut next);
         }
-        if let Some(h) = self.pure_half() {
+        if let Some(h) = self.pure_half(0).and(self.pure_half(1)) {
             let info = (Some(0), CastOp::Embedding, CastSite::Backward);
             e.round(h, slice_mut(&mut cur), info);
         }

@@ -103,18 +103,18 @@ impl<T: Real> GptTrainer<T> {
             update_sq: vec![0.0; segments],
             param_sq: vec![0.0; segments],
             segment_layers,
-            precision: Precision::new(None, ScalerSpec::default(), Vec::new(), Vec::new()),
+            precision: Precision::off(),
         }
     }
 
     /// Trains under `policy` (none: f32) with loss scaling `scaler`; the weights are rounded
     /// to the policy's format now if it stores them in 16 bits.
-    pub fn set_precision(&mut self, policy: Option<Policy>, scaler: ScalerSpec) {
-        let cast = self.gpt.matmul_segments();
-        let layers = self.segment_layers.clone();
-        self.precision = Precision::new(policy, scaler, cast, layers);
+    /// The layers in `keep` stay f32 (`f32_layers`).
+    pub fn set_precision(&mut self, policy: Option<Policy>, scaler: ScalerSpec, keep: &[usize]) {
+        let segments = (self.gpt.matmul_segments(), self.segment_layers.clone());
+        self.precision = Precision::new(policy, scaler, segments, keep);
         if let Some(p) = policy {
-            self.gpt.set_policy(p);
+            self.gpt.set_policy(p, keep);
         }
         self.precision.store_initial(&mut self.gpt.params);
     }

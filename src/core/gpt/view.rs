@@ -54,6 +54,14 @@ const QK_BLOCK_PARTS: [fn(usize) -> Part; 8] = [
     Part::Fc2,
 ];
 
+/// Probe-order layers per block: ln1, qkv, (q_norm, k_norm,) proj, ln2, fc1, fc2.
+pub const fn block_layers(qk_norm: bool) -> usize {
+    match qk_norm {
+        true => QK_BLOCK_PARTS.len(),
+        false => BLOCK_PARTS.len(),
+    }
+}
+
 /// The probe-order layer index of each module of one block: where its op events are filed.
 /// Without qk-norm, `q_norm` and `k_norm` repeat `qkv` (they report nothing).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -100,10 +108,7 @@ impl BlockLayers {
 
 impl<T: Real> Gpt<T> {
     fn parts_per_block(&self) -> usize {
-        match self.spec.qk_norm {
-            true => QK_BLOCK_PARTS.len(),
-            false => BLOCK_PARTS.len(),
-        }
+        block_layers(self.spec.qk_norm)
     }
 
     fn has_final_norm(&self) -> bool {

@@ -129,12 +129,19 @@ impl<T: Real> Hidden<T> {
 
     /// Rounds as `policy` says for an input that is 16-bit when `input16`; returns whether the
     /// block's output is 16-bit (a skip's add runs in its inputs' format).
-    pub fn set_policy(&mut self, policy: Policy, rows: usize, input16: bool) -> bool {
+    pub fn set_policy(
+        &mut self,
+        policy: Policy,
+        rows: usize,
+        input16: bool,
+        keep: &[usize],
+    ) -> bool {
         match &mut self.body {
-            Body::Chain(c) => c.set_policy(policy, rows, input16),
+            Body::Chain(c) => c.set_policy(policy, rows, input16, keep),
             Body::Skip(r) => {
-                r.branch.set_policy(policy, rows, input16);
-                let out16 = policy.output16(Role::Elementwise, input16);
+                r.branch.set_policy(policy, rows, input16, keep);
+                let kept = keep.contains(&self.index);
+                let out16 = !kept && policy.output16(Role::Elementwise, input16);
                 self.skip_out16 = out16.then_some(policy.half);
                 out16
             }

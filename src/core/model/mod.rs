@@ -109,13 +109,15 @@ impl<T: Real> Model<T> {
 
     /// Rounds at op boundaries as `policy` says (see `core::precision::policy`). The input batch
     /// is 16-bit under a pure policy (the trainer rounds it), f32 otherwise.
-    pub fn set_policy(&mut self, policy: Policy) {
+    /// The layers in `keep` stay f32.
+    pub fn set_policy(&mut self, policy: Policy, keep: &[usize]) {
         let mut in16 = policy.pure;
         for h in &mut self.hidden {
-            in16 = h.set_policy(policy, self.batch, in16);
+            in16 = h.set_policy(policy, self.batch, in16, keep);
         }
         let copy = (!in16).then(|| Array2::zeros((self.batch, self.output.fan_in)));
-        self.head_cast = Some((policy.half, copy));
+        let kept = keep.contains(&self.depth());
+        self.head_cast = (!kept).then_some((policy.half, copy));
     }
 
     /// Number of hidden blocks (the output layer's index).

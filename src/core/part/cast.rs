@@ -27,21 +27,24 @@ pub struct ChainCast<T> {
 }
 
 impl<T: Real> ChainCast<T> {
-    /// The roundings of `parts` for `[rows, width]` inputs that are 16-bit when `input16`.
+    /// The roundings of `parts` for `[rows, width]` inputs that are 16-bit when `input16`; the
+    /// parts of the layers in `keep` round nothing (their ops stay in f32).
     pub fn new(
         policy: Policy,
         parts: &[Layer<T>],
-        rows: usize,
-        width: usize,
+        (rows, width): (usize, usize),
         input16: bool,
+        keep: &[usize],
     ) -> Self {
         let (mut out16, mut inputs) = (Vec::new(), Vec::new());
         let (mut w, mut in16) = (width, input16);
         for p in parts {
-            let (role, _, _) = p.cast_info();
-            let copy = role == Role::Matmul && !in16 && !matches!(p, Layer::Attention(_));
+            let (role, _, layer) = p.cast_info();
+            let kept = keep.contains(&layer);
+            let attention = matches!(p, Layer::Attention(_));
+            let copy = role == Role::Matmul && !in16 && !kept && !attention;
             inputs.push(copy.then(|| Array2::zeros((rows, w))));
-            in16 = policy.output16(role, in16);
+            in16 = !kept && policy.output16(role, in16);
             out16.push(in16);
             w = p.out_width(w);
         }

@@ -48,20 +48,30 @@ impl<T: Real> Sequential<T> {
     }
 
     /// Rounds as `policy` says, for inputs that are 16-bit when `input16`, and the same for
-    /// every chain nested in it. Returns whether the chain's output is 16-bit.
-    pub fn set_policy(&mut self, policy: Policy, rows: usize, input16: bool) -> bool {
+    /// every chain nested in it; the parts of the layers in `keep` stay f32. Returns whether
+    /// the chain's output is 16-bit.
+    pub fn set_policy(
+        &mut self,
+        policy: Policy,
+        rows: usize,
+        input16: bool,
+        keep: &[usize],
+    ) -> bool {
         let mut in16 = input16;
         for p in &mut self.parts {
+            let (role, _, layer) = p.cast_info();
+            let kept = keep.contains(&layer);
             match p {
                 Layer::Residual(r) => {
-                    r.branch.set_policy(policy, rows, in16);
+                    r.branch.set_policy(policy, rows, in16, keep);
                 }
-                Layer::Attention(a) => a.set_cast(Some(policy.half)),
+                Layer::Attention(a) => a.set_cast((!kept).then_some(policy.half)),
                 _ => {}
             }
-            in16 = policy.output16(p.cast_info().0, in16);
+            in16 = !kept && policy.output16(role, in16);
         }
-        let cast = ChainCast::new(policy, &self.parts, rows, self.width, input16);
+        let shape = (rows, self.width);
+        let cast = ChainCast::new(policy, &self.parts, shape, input16, keep);
         let out16 = cast.output16();
         self.cast = Some(cast);
         out16

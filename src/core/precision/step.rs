@@ -20,6 +20,8 @@ pub struct Precision<T> {
     cast_segments: Vec<bool>,
     /// The probe-order layer of each segment, for census events.
     layers: Vec<usize>,
+    /// Whether each segment belongs to a layer kept in f32 (`f32_layers`): never rounded.
+    kept: Vec<bool>,
     /// The master weights while the 16-bit copy is in place (mixed), or the values before the
     /// update (pure, to count lost updates).
     shadow: Vec<T>,
@@ -34,19 +36,29 @@ impl<T: Real> Precision<T> {
     pub fn new(
         policy: Option<Policy>,
         scaler: ScalerSpec,
-        cast_segments: Vec<bool>,
-        layers: Vec<usize>,
+        (cast_segments, layers): (Vec<bool>, Vec<usize>),
+        keep: &[usize],
     ) -> Self {
         let n = if policy.is_some() { 1 } else { 0 };
+        let kept: Vec<bool> = layers.iter().map(|l| keep.contains(l)).collect();
+        let cast_segments = (cast_segments.iter().zip(&kept))
+            .map(|(&c, &k)| c && !k)
+            .collect();
         Precision {
             policy,
             scaler: LossScaler::new(scaler),
             cast_segments,
             layers,
+            kept,
             shadow: Vec::with_capacity(n),
             swapped: false,
             last: None,
         }
+    }
+
+    /// No 16-bit policy and no loss scaling: the trainers' fast path.
+    pub fn off() -> Self {
+        Self::new(None, ScalerSpec::default(), (Vec::new(), Vec::new()), &[])
     }
 
     /// Whether the step needs this module at all (else the trainers keep their fast path).
@@ -96,7 +108,7 @@ impl<T: Real> Precision<T> {
         }
         if let Some(policy) = self.policy {
             for (k, seg) in params.segments.iter().enumerate() {
-                if policy.pure || self.cast_segments[k] {
+                if (policy.pure && !self.kept[k]) || self.cast_segments[k] {
                     let info = (
                         Some(self.layers[k]),
                         CastOp::Parameter,
@@ -133,6 +145,14 @@ impl<T: Real> Precision<T> {
         };
         for (k, seg) in params.segments.iter().enumerate() {
             let r = seg.range();
+            if self.kept[k] {
+                continue;
+            }
+            for buf in optimizer.state_buffers_mut() {
+                if let Some(state) = buf.get_mut(r.clone()) {
+                    T::round_half(policy.half, state, false);
+                }
+            }
             let before = &self.shadow[r.clone()];
             let values = &mut params.values[r];
             let lost = e.census.then(|| lost_updates(policy.half, values, before));
@@ -143,15 +163,16 @@ impl<T: Real> Precision<T> {
                 e.report_cast(info, &c);
             }
         }
-        for buf in optimizer.state_buffers_mut() {
-            T::round_half(policy.half, buf, false);
-        }
     }
 
     /// Rounds freshly initialized (or loaded) weights to a pure policy's format.
     pub fn store_initial(&self, params: &mut Params<T>) {
         if let Some(policy) = self.policy.filter(|p| p.pure) {
-            T::round_half(policy.half, &mut params.values, false);
+            for (k, seg) in params.segments.iter().enumerate() {
+                if !self.kept[k] {
+                    T::round_half(policy.half, &mut params.values[seg.range()], false);
+                }
+            }
         }
     }
 }

@@ -79,7 +79,7 @@ fn a_matmul_output_from_65520_up_is_inf_in_fp16_mixed_and_finite_in_bf16_mixed()
     // 255.5 and 256.5 are fp16 values; their product 65535.75 is not, and lies past 65520.
     for (w, expect_inf) in [(256.5f32, true), (256.0, false)] {
         let mut m = linear(w, 0.0);
-        m.set_policy(FP16_MIXED);
+        m.set_policy(FP16_MIXED, &[]);
         m.forward(
             array![[255.5f32]].view(),
             &mut Emit::new(&mut NoopObserver, 0),
@@ -87,10 +87,11 @@ fn a_matmul_output_from_65520_up_is_inf_in_fp16_mixed_and_finite_in_bf16_mixed()
         assert_eq!(m.logits[(0, 0)].is_infinite(), expect_inf, "w = {w}");
     }
     let mut m = linear(256.5, 0.0);
-    m.set_policy(Policy {
+    let bf16 = Policy {
         half: Half::Bf16,
         pure: false,
-    });
+    };
+    m.set_policy(bf16, &[]);
     m.forward(
         array![[255.5f32]].view(),
         &mut Emit::new(&mut NoopObserver, 0),
@@ -104,12 +105,16 @@ fn a_gradient_below_half_the_smallest_subnormal_flushes_and_a_loss_scale_saves_i
     // ŷ = 2^-13 and y = ŷ − 2^-27: ∂L/∂ŷ = 2·2^-27 = 2^-26, under fp16's 2^-25 rounding threshold.
     let (x, y) = (2f32.powi(-13), 2f32.powi(-13) - 2f32.powi(-27));
     let mut t = trainer(1.0, (x, y), 0.0, OptimizerKind::Sgd);
-    t.set_precision(Some(FP16_MIXED), ScalerSpec::default());
+    t.set_precision(Some(FP16_MIXED), ScalerSpec::default(), &[]);
     t.step(&mut NoopObserver);
     assert_eq!(t.model.params.grads, vec![0.0, 0.0], "flushed to zero");
     // With 2^20 the scaled gradients are 2^-6 (bias) and 2^-19 (weight): fp16 values.
     let mut t = trainer(1.0, (x, y), 0.0, OptimizerKind::Sgd);
-    t.set_precision(Some(FP16_MIXED), scaler(ScaleKind::Static, 2f64.powi(20)));
+    t.set_precision(
+        Some(FP16_MIXED),
+        scaler(ScaleKind::Static, 2f64.powi(20)),
+        &[],
+    );
     t.step(&mut NoopObserver);
     assert_eq!(t.model.params.grads, vec![2f32.powi(-39), 2f32.powi(-26)]);
 }
@@ -119,7 +124,7 @@ fn dynamic_scaling_skips_overflowing_steps_and_leaves_weights_and_adam_alone() {
     // ∂L/∂ŷ = 2 at ŷ = 1, y = 0: scaled by 2^16 it is 131072 (inf in fp16), by 2^15 65536
     // (inf: ≥ 65520), by 2^14 32768 (finite). So: skip, skip, take.
     let mut t = trainer(1.0, (1.0, 0.0), 1e-3, OptimizerKind::Adam);
-    t.set_precision(Some(FP16_MIXED), scaler(ScaleKind::Dynamic, 65536.0));
+    t.set_precision(Some(FP16_MIXED), scaler(ScaleKind::Dynamic, 65536.0), &[]);
     let steps: Vec<_> = (0..3)
         .map(|_| t.step(&mut NoopObserver).scale.unwrap())
         .collect();
@@ -142,6 +147,7 @@ fn pure_bf16_loses_an_update_below_half_an_ulp_that_mixed_keeps() {
             pure: true,
         }),
         ScalerSpec::default(),
+        &[],
     );
     let mut census = Census::default();
     t.step(&mut census);
@@ -164,6 +170,7 @@ fn pure_bf16_loses_an_update_below_half_an_ulp_that_mixed_keeps() {
             pure: false,
         }),
         ScalerSpec::default(),
+        &[],
     );
     t.step(&mut NoopObserver);
     assert_eq!(
@@ -210,6 +217,7 @@ fn every_policy_is_bit_identical_across_runs_and_threads() {
             t.set_precision(
                 Some(Policy { half, pure }),
                 scaler(ScaleKind::Dynamic, 1024.0),
+                &[],
             );
             let losses: Vec<u64> = (0..20)
                 .map(|_| t.step(&mut NoopObserver).loss.to_bits())
