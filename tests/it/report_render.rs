@@ -131,6 +131,20 @@ fn a_run_that_goes_non_finite_renders_with_gaps_and_a_marker_not_a_panic() {
     let html = report::html::page(Some(&r), &charts, &[], &r.scenario).unwrap();
     check_page(&r, &html);
     assert!(html.contains("First non-finite value"));
+    // The heatmap is cropped like the line charts: NaN from step 2, so no column past step 10
+    // of the 30 (its x axis counts columns, one per step here).
+    let heatmap = &charts
+        .iter()
+        .find(|c| c.file == "grad-heatmap.svg")
+        .unwrap()
+        .svg;
+    let labels: Vec<&str> = (heatmap.split("</text>"))
+        .filter_map(|t| t.rsplit('>').next().map(str::trim))
+        .collect();
+    assert!(
+        labels.contains(&"10") && !labels.contains(&"20"),
+        "not cropped: {labels:?}"
+    );
 }
 
 #[test]
@@ -170,4 +184,25 @@ fn a_malformed_record_exits_2_and_leaves_an_existing_report_untouched() {
         std::fs::read_to_string(dir.path().join("index.html")).unwrap(),
         good
     );
+}
+
+#[test]
+fn per_layer_charts_highlight_the_layers_the_findings_name() {
+    let s = scenario::resolve("layer-lr-100x").unwrap();
+    let r = run_recorded(&s, None, None).unwrap().into_record(&s);
+    let charts = report::charts(&r).unwrap();
+    for name in ["grad-norms.svg", "update-ratios.svg"] {
+        let svg = &charts.iter().find(|c| c.file == name).unwrap().svg;
+        // layer 9 trains at 100x the lr: the root cause names it, and the chart says so.
+        assert!(svg.contains("layer 9 (named by root-cause)"), "{name}");
+    }
+    // A run without error findings highlights nothing.
+    let calm = record(20, &[]);
+    let charts = report::charts(&calm).unwrap();
+    let svg = &charts
+        .iter()
+        .find(|c| c.file == "grad-norms.svg")
+        .unwrap()
+        .svg;
+    assert!(!svg.contains("named by"));
 }

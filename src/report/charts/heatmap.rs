@@ -18,9 +18,16 @@ enum Cell {
     NonFinite,
 }
 
-/// Cells `[layer][column]` and the first step of each column.
+/// Cells `[layer][column]` and the first step of each column, over the steps the line charts
+/// show (a run that stayed non-finite is cropped alike: issue 22).
 fn cells(r: &RunRecord) -> (Vec<Vec<Cell>>, Vec<usize>) {
-    let steps = &r.trace.steps;
+    let x_max = super::last_step(r);
+    let all = &r.trace.steps;
+    let end = all
+        .partition_point(|s| s.step as f64 <= x_max)
+        .max(1)
+        .min(all.len());
+    let steps = &all[..end];
     let n_layers = steps.first().map_or(0, |s| s.layers.len());
     let size = steps.len().div_ceil(MAX_COLUMNS).max(1);
     let starts = steps.chunks(size).map(|c| c[0].step).collect();

@@ -12,12 +12,13 @@ pub mod sharpness;
 pub mod stability_map;
 
 use lines::{Line, LineChart};
+use plotters::style::RGBColor;
 
 use super::style::{ALERT, OKABE_ITO, layer_color, tick, value_range};
 use crate::error::Error;
 use crate::record::RunRecord;
 use crate::record::trace::LayerStats;
-use crate::record::verdict::FindingKind;
+use crate::record::verdict::{FindingKind, Severity};
 
 /// Healthy band of update-to-weight ratios drawn on the update chart (≈1e-3, one decade each way).
 pub const HEALTHY_UPDATE_BAND: (f64, f64) = (1e-4, 1e-2);
@@ -158,7 +159,11 @@ fn per_layer(
     let n = layer_count(r);
     let mut chart = LineChart::new(name, title.to_string(), y_desc, last_step(r));
     chart.log = log;
-    chart.lines = (0..n)
+    let named = named_layers(r);
+    // The layers the findings name are drawn last, thick and in their own colours, so the
+    // layer a finding is about stands out of the other n − 1 (issue 22).
+    let others = (0..n).filter(|l| !named.iter().any(|(k, _)| k == l));
+    chart.lines = others
         .map(|l| Line {
             points: layer_of(r, l, f),
             color: layer_color(l, n),
@@ -175,7 +180,38 @@ fn per_layer(
         };
         chart.legend = vec![(first, layer_color(0, n)), (last, layer_color(n - 1, n))];
     }
+    for (i, (l, kind)) in named.iter().enumerate().filter(|(_, (l, _))| *l < n) {
+        let color = HIGHLIGHT[i % HIGHLIGHT.len()];
+        let points = layer_of(r, *l, f);
+        chart.lines.push(Line {
+            points,
+            color,
+            width: 3,
+        });
+        let label = format!("{} (named by {kind})", layer_label(r, *l));
+        chart.legend.push((label, color));
+    }
     with_rule(r, chart)
+}
+
+/// Colours of highlighted layers: blue, orange, reddish purple (Okabe-Ito, apart from the
+/// depth gradient of the other lines).
+const HIGHLIGHT: [RGBColor; 3] = [OKABE_ITO[4], OKABE_ITO[0], OKABE_ITO[6]];
+
+/// The layers the run's error findings name, cause first, each with the first finding that names
+/// it: at most three.
+fn named_layers(r: &RunRecord) -> Vec<(usize, &'static str)> {
+    let mut out: Vec<(usize, &'static str)> = Vec::new();
+    let findings = r.verdict.iter().flat_map(|v| &v.findings);
+    let errors = findings.filter(|f| f.severity == Severity::Error);
+    for f in errors {
+        for &l in &f.layers {
+            if out.len() < HIGHLIGHT.len() && !out.iter().any(|(k, _)| *k == l) {
+                out.push((l, f.kind.name()));
+            }
+        }
+    }
+    out
 }
 
 /// The vertical rule at the first non-finite step, with its legend entry, when there is one.
