@@ -48,7 +48,7 @@ pub struct RobustArgs {
 /// get the summary, not a stream of redraws.
 pub fn progress_bar(len: usize, what: &str) -> ProgressBar {
     let bar = ProgressBar::with_draw_target(Some(len as u64), ProgressDrawTarget::stderr());
-    let template = format!("{{bar:40}} {{pos}}/{{len}} {what} {{elapsed}}");
+    let template = format!("{{bar:40}} {{pos}}/{{len}} {what}, {{elapsed}} elapsed, ETA {{eta}}");
     if let Ok(style) = ProgressStyle::with_template(&template) {
         bar.set_style(style);
     }
