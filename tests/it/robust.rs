@@ -233,13 +233,22 @@ fn svg_texts(svg: &str) -> Vec<String> {
 fn the_robust_scatter_draws_the_axis_that_drove_the_minimal_failure_and_marks_it() {
     let s = scenario::resolve("loss-oscillation").unwrap();
     let r = robust(&s, 24, true);
-    let m = r.minimal_failure.as_ref().expect("loss-oscillation fails somewhere");
+    let m = r
+        .minimal_failure
+        .as_ref()
+        .expect("loss-oscillation fails somewhere");
     let svg = stabcheck::report::charts::stability_map::robust_cases(&r).unwrap();
     let texts = svg_texts(&svg);
-    assert!(texts.iter().any(|t| t.starts_with("minimal failure (")), "{texts:?}");
+    assert!(
+        texts.iter().any(|t| t.starts_with("minimal failure (")),
+        "{texts:?}"
+    );
     let moved = |key: &str| m.changes.iter().any(|c| c.key == key);
     if moved("data.input_scale") && !moved("model.init_scale") && !moved("data.batch") {
-        assert!(texts.iter().any(|t| t.starts_with("data.input_scale")), "{texts:?}");
+        assert!(
+            texts.iter().any(|t| t.starts_with("data.input_scale")),
+            "{texts:?}"
+        );
     }
     // Ticks on the 1-2-5 series: more than the three a bare log axis gets over 0.3..3.
     let ticks = texts.iter().filter(|t| t.parse::<f64>().is_ok()).count();

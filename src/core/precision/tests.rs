@@ -135,3 +135,59 @@ fn lost_updates_start_at_half_an_ulp() {
         assert!(format.round(1.0 + 1.5 * half_ulp) > 1.0, "{format:?}");
     }
 }
+
+#[test]
+fn the_vectorized_census_equals_a_value_by_value_tally() {
+    // Magnitudes from 1e-12 to 1e6, both signs, zeros, NaN and infinities, in both formats.
+    let mut xs: Vec<f32> = (0..70_001u32)
+        .map(|i| {
+            let m = (i as f32 * 0.618_034).fract();
+            let sign = if i % 3 == 0 { -1.0 } else { 1.0 };
+            sign * 10f32.powf(-12.0 + 18.0 * m)
+        })
+        .collect();
+    xs.extend([
+        0.0,
+        -0.0,
+        f32::NAN,
+        f32::INFINITY,
+        -f32::INFINITY,
+        65519.0,
+        65520.0,
+        3e-8,
+    ]);
+    for format in [Half::Bf16, Half::Fp16] {
+        let mut fast = xs.clone();
+        let c = round_counted(format, &mut fast);
+        let mut plain = xs.clone();
+        format.round_slice(&mut plain);
+        let same = |a: &f32, b: &f32| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan());
+        assert!(
+            plain.iter().zip(&fast).all(|(a, b)| same(a, b)),
+            "{format:?}"
+        );
+        let mut t = Census {
+            values: xs.len() as u64,
+            amin: f32::INFINITY,
+            ..Census::default()
+        };
+        for (&b, &r) in xs.iter().zip(&fast) {
+            assert!(r.to_bits() == format.round(b).to_bits() || r.is_nan());
+            let a = r.abs();
+            if b.is_finite() && a.is_infinite() {
+                t.overflow += 1;
+                t.crossed = t.crossed.max(b.abs());
+            }
+            t.zeros += u64::from(r == 0.0);
+            t.flushed += u64::from(b != 0.0 && b.is_finite() && r == 0.0);
+            t.subnormal += u64::from(a > 0.0 && a < format.min_normal());
+            if a.is_finite() {
+                t.amax = t.amax.max(a);
+                if a > 0.0 {
+                    t.amin = t.amin.min(a);
+                }
+            }
+        }
+        assert_eq!(c, t, "{format:?}");
+    }
+}
