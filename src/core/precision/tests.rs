@@ -191,3 +191,22 @@ fn the_vectorized_census_equals_a_value_by_value_tally() {
         assert_eq!(c, t, "{format:?}");
     }
 }
+
+#[test]
+fn the_census_rounds_every_16_bit_pattern_and_random_f32s_like_half() {
+    // The census rounds on the bits (`bits_bf16`, `bits_fp16`), separately from `Half::round`:
+    // it is checked against `half` the same way.
+    let mut rng = ChaCha8Rng::seed_from_u64(21);
+    let mut xs: Vec<f32> = (0..1_000_000)
+        .map(|_| f32::from_bits(rng.random::<u32>()))
+        .collect();
+    xs.extend((0..=u16::MAX).map(|b| f16::from_bits(b).to_f32()));
+    xs.extend((0..=u16::MAX).map(|b| bf16::from_bits(b).to_f32()));
+    for format in [Half::Bf16, Half::Fp16] {
+        let mut rounded = xs.clone();
+        round_counted(format, &mut rounded);
+        for (x, r) in xs.iter().zip(&rounded) {
+            assert!(same(*r, reference(format, *x)), "{format:?} {x:e}");
+        }
+    }
+}
