@@ -288,3 +288,55 @@ fn precision_check_finds_where_fp16_parts_from_f32_and_that_bf16_does_not() {
     let (_, again) = precision_check("1", "fp16-activation-overflow");
     assert_eq!(r, again, "identical at any thread count");
 }
+
+/// The four precision rules stay silent on healthy 16-bit runs across models, seeds,
+/// optimizers, scaling and a long run; and on f32 runs their gates are not even listed.
+#[test]
+fn precision_rules_stay_silent_on_healthy_runs_across_variants() {
+    let rules = [
+        FindingKind::Fp16Overflow,
+        FindingKind::GradientUnderflow,
+        FindingKind::LossScaleCollapse,
+        FindingKind::LostUpdates,
+    ];
+    let dynamic = "loss_scale.kind=\"dynamic\"";
+    let cases: &[(&str, &[&str])] = &[
+        ("deep-mlp", &["precision=\"bf16-mixed\"", "seed=1"]),
+        ("deep-mlp", &["precision=\"fp16-mixed\"", dynamic, "seed=2"]),
+        (
+            "tiny-gpt-fast",
+            &["precision=\"fp16-mixed\"", dynamic, "seed=3"],
+        ),
+        (
+            "tiny-gpt-fast",
+            &[
+                "precision=\"bf16-mixed\"",
+                "optimizer.kind=\"momentum\"",
+                "optimizer.lr=0.1",
+            ],
+        ),
+        ("fp16-dynamic-scale", &["steps=600"]),
+    ];
+    for (name, sets) in cases {
+        let r = run(name, sets);
+        for f in r
+            .verdict
+            .findings
+            .iter()
+            .filter(|f| rules.contains(&f.kind))
+        {
+            panic!("{name} {sets:?}: {:?} {}", f.kind, f.summary);
+        }
+    }
+    let f32 = run("deep-mlp", &["steps=50"]);
+    let keys: Vec<&str> = f32.verdict.gates.iter().map(|g| g.gate.key()).collect();
+    for key in [
+        "max_cast_overflow",
+        "max_grad_flushed_fraction",
+        "min_loss_scale",
+        "max_skipped_fraction",
+        "max_lost_update_fraction",
+    ] {
+        assert!(!keys.contains(&key), "{key} listed for an f32 run");
+    }
+}
