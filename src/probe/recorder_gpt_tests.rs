@@ -7,6 +7,7 @@ use crate::core::gpt::train::GptTrainer;
 use crate::core::gpt::{Gpt, GptSpec, MlpActivation};
 use crate::core::optim::{Optimizer, OptimizerKind, OptimizerSpec};
 use crate::core::schedule::Schedule;
+use crate::probe::stats::count_nonfinite;
 
 fn trainer() -> GptTrainer<f64> {
     let spec = GptSpec {
@@ -178,4 +179,44 @@ fn attention_statistics_are_recomputed_from_the_kept_probabilities_and_scores() 
         "AdamW"
     );
     assert!(stats.log_z_max >= stats.log_z_mean && stats.output_logit_max.is_finite());
+}
+
+/// The recorder counts a GPT layer's non-finite `grad_out` values only when its weight gradient
+/// is non-finite (`LayerView::grad_out`'s invariant). Guarded here by planting NaN, and a value
+/// that overflows to inf, into one element of every parameter tensor in turn: each layer's
+/// recorded count equals the hand count over its weights, gradients, output and `grad_out`.
+#[test]
+fn nonfinite_grad_out_is_counted_though_its_pass_is_skipped_when_the_weight_grad_is_finite() {
+    let tensors = trainer().gpt.params.segments.len();
+    let mut planted_into_grad_out = 0;
+    for k in 0..tensors {
+        for poison in [f64::NAN, 1e300] {
+            let mut t = trainer();
+            let at = t.gpt.params.segments[k].offset;
+            t.gpt.params.values[at] = poison;
+            let mut recorder = Recorder::<f64>::new(0, 1);
+            t.step_observed(&mut recorder);
+            let trace = recorder.into_trace();
+            let p = &t.gpt.params;
+            let count = |xs: &[f64]| count_nonfinite(xs).0;
+            for (l, stats) in trace.steps[0].layers.iter().enumerate() {
+                let v = t.gpt.layer_view(l);
+                let grad_out = v.grad_out.map_or(0, |g| count(contiguous(g)));
+                planted_into_grad_out += usize::from(grad_out > 0);
+                let tensor = |s: usize| {
+                    let r = p.segments[s].range();
+                    count(&p.values[r.clone()]) + count(&p.grads[r])
+                };
+                let expected = tensor(v.weight)
+                    + v.bias.map_or(0, tensor)
+                    + count(contiguous(v.output))
+                    + grad_out;
+                assert_eq!(stats.nonfinite, expected, "tensor {k}, {poison}, layer {l}");
+            }
+        }
+    }
+    assert!(
+        planted_into_grad_out > 0,
+        "some planting reached a grad_out"
+    );
 }

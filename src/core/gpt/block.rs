@@ -16,6 +16,7 @@ use super::qk_norm::QkNorm;
 use super::rownorm::RowNorm;
 use super::view::BlockLayers;
 use super::{GptSpec, MlpActivation, NormPosition};
+use crate::core::blocked::MomentSums;
 use crate::core::float::Real;
 use crate::core::model::emit::Emit;
 use crate::core::params::Params;
@@ -199,6 +200,43 @@ impl<T: Real> Block<T> {
         let k = self.first() + 1;
         let attn: &mut Box<Residual<T>> = part_mut(&mut self.body.parts[0]);
         part_mut(&mut attn.branch.parts[k])
+    }
+
+    /// Measures (`true`) or stops measuring the outputs probes read ([`Sequential::sums`]).
+    pub fn set_measure(&mut self, on: bool) {
+        let (pre, first) = (self.pre, self.first());
+        for k in 0..self.body.parts.len() {
+            // Post-LN, the norms are the body's parts 1 and 3; pre-LN, each branch's part 0.
+            self.body.measure[k] = on && !pre && k % 2 == 1;
+            let layer = &mut self.body.parts[k];
+            let Some(r) = Downcast::<Box<Residual<T>>>::get_mut(layer) else {
+                continue;
+            };
+            let chain = &mut r.branch;
+            let last = chain.parts.len() - 1;
+            for (i, m) in chain.measure.iter_mut().enumerate() {
+                *m = on && (i <= first || i == last);
+            }
+        }
+    }
+
+    /// `[ln1, qkv, proj, ln2, fc1, fc2]`: the sums of each output, when measured.
+    pub fn output_sums(&self) -> [Option<MomentSums>; 6] {
+        let (attn, mlp) = (&self.attn_sublayer().branch, &self.mlp_sublayer().branch);
+        let (first, last) = (self.first(), attn.parts.len() - 1);
+        let (ln1, ln2) = match self.pre {
+            true => (attn.sums[0], mlp.sums[0]),
+            false => (self.body.sums[1], self.body.sums[3]),
+        };
+        let mlp_last = mlp.parts.len() - 1;
+        [
+            ln1,
+            attn.sums[first],
+            attn.sums[last],
+            ln2,
+            mlp.sums[first],
+            mlp.sums[mlp_last],
+        ]
     }
 
     /// `ln1`'s output: the attention's input pre-LN, the residual stream `m` post-LN.

@@ -22,6 +22,7 @@ mod rownorm_rows;
 pub mod size;
 mod softmax;
 pub mod state_dict;
+pub mod sums;
 pub mod token_loss;
 pub mod train;
 pub mod view;

@@ -14,6 +14,7 @@ use super::embed::Embedding;
 use super::linear::Linear;
 use super::rownorm::RowNorm;
 use super::state_dict::name_new;
+use super::sums::GptSums;
 use super::token_loss::{self, TokenLoss};
 use super::{GptSpec, NormPosition};
 use crate::core::float::Real;
@@ -50,6 +51,7 @@ pub struct Gpt<T> {
     pub grad_scale: T,
     /// Model-level roundings under a 16-bit policy ([`Gpt::set_policy`]).
     pub cast: Option<GptCast<T>>,
+    pub sums: GptSums,
 }
 
 impl<T: Real> Gpt<T> {
@@ -113,6 +115,7 @@ impl<T: Real> Gpt<T> {
             last_loss: None,
             grad_scale: T::one(),
             cast: None,
+            sums: GptSums::default(),
         };
         gpt.init(seed);
         gpt
@@ -218,6 +221,7 @@ impl<T: Real> Gpt<T> {
         let h0 = self.stream[0].view();
         e.op(Some(0), Op::Embedding, Phase::Forward, &[tok, pos], h0);
         self.round_embedding(e);
+        self.sums.h0 = self.sums.take(&self.stream[0]);
         let p = &self.params;
         for (l, block) in self.blocks.iter_mut().enumerate() {
             let (done, rest) = self.stream.split_at_mut(l + 1);
@@ -228,6 +232,10 @@ impl<T: Real> Gpt<T> {
             norm.forward_reported(p, last, self.normed.view_mut(), e, ln_f);
             self.round_normed(e, ln_f);
         }
+        self.sums.normed = self
+            .sums
+            .take(&self.normed)
+            .filter(|_| self.final_norm.is_some());
         let x = match self.final_norm {
             Some(_) => self.normed.view(),
             None => self.stream[self.spec.blocks].view(),
@@ -236,6 +244,7 @@ impl<T: Real> Gpt<T> {
         let logits = self.logits.view_mut();
         self.head.forward_reported(&self.params, x, logits, e, head);
         self.round_logits(e, head, CastSite::Forward);
+        self.sums.logits = self.sums.take(&self.logits);
     }
 
     /// Backward from `d_logits`, writing `params.grads`.

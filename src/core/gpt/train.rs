@@ -157,6 +157,7 @@ impl<T: Real> GptTrainer<T> {
         }
         let wanted = observer.wants_stats();
         self.gpt.set_attention_stats(wanted.attention);
+        self.gpt.set_buffer_sums(wanted.buffer_sums);
         let mut e = Emit::new(observer, step);
         let active = self.precision.active();
         self.gpt.grad_scale = self.precision.loss_scale();

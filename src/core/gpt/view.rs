@@ -13,6 +13,7 @@ use super::Gpt;
 use super::NormPosition;
 use super::linear::Linear;
 use super::rownorm::RowNorm;
+use crate::core::blocked::MomentSums;
 use crate::core::float::Real;
 use crate::core::model::hidden::BufferSums;
 use crate::core::model::view::{LayerView, Probed, TransformerView, UnitsView};
@@ -207,6 +208,26 @@ impl<T: Real> Gpt<T> {
         }
     }
 
+    /// The sums the forward pass took of `part`'s output, when it measured them.
+    fn output_sums(&self, part: Part) -> Option<MomentSums> {
+        let block = |b: usize, k: usize| self.blocks[b].output_sums()[k];
+        match part {
+            Part::TokEmb | Part::PosEmb => self.sums.h0,
+            Part::Ln1(b) => block(b, 0),
+            Part::Qkv(b) => block(b, 1),
+            Part::QNorm(b) | Part::KNorm(b) => match self.spec.qk_norm {
+                true => None,
+                false => block(b, 1),
+            },
+            Part::Proj(b) => block(b, 2),
+            Part::Ln2(b) => block(b, 3),
+            Part::Fc1(b) => block(b, 4),
+            Part::Fc2(b) => block(b, 5),
+            Part::LnF if self.final_norm.is_some() => self.sums.normed,
+            Part::LnF | Part::Head => self.sums.logits,
+        }
+    }
+
     fn part_name(&self, part: Part) -> String {
         let name = |b: usize, module: &str| format!("blocks.{b}.{module}");
         match part {
@@ -252,7 +273,10 @@ impl<T: Real> Probed<T> for Gpt<T> {
     }
 
     fn layer_view(&self, l: usize) -> LayerView<'_, T> {
-        self.view_of(self.part(l))
+        let part = self.part(l);
+        let mut v = self.view_of(part);
+        v.sums.output = self.output_sums(part);
+        v
     }
 
     fn layer_name(&self, l: usize) -> Option<String> {

@@ -83,3 +83,54 @@ fn kept_outputs_and_gradients_are_this_steps_values() {
     assert!(err < 1e-12, "{err}");
     assert!(!gpt.sequential());
 }
+
+/// The sums the forward pass takes for probes are those of the buffers the view shows, bit for
+/// bit (every layout, under a 16-bit policy too), and none are kept once measuring stops.
+#[test]
+fn forward_sums_equal_the_shown_outputs_sums_and_vanish_when_not_measured() {
+    use crate::core::blocked::moment_sums;
+    use crate::core::model::contiguous;
+    use crate::core::precision::Half;
+    use crate::core::precision::policy::Policy;
+    for (qk, pos, tie, policy) in [
+        (false, NormPosition::Pre, false, None),
+        (true, NormPosition::Pre, true, None),
+        (false, NormPosition::Post, false, None),
+        (
+            true,
+            NormPosition::Post,
+            true,
+            Some(Policy {
+                half: Half::Bf16,
+                pure: false,
+            }),
+        ),
+    ] {
+        let mut gpt = small(qk, pos, tie);
+        if let Some(p) = policy {
+            gpt.set_policy(p, &[]);
+        }
+        let n = gpt.spec.tokens();
+        let tokens: Vec<u32> = (0..n as u32).map(|i| i * 7 % 11).collect();
+        let targets: Vec<u32> = (0..n as u32).map(|i| (i + 3) % 11).collect();
+        gpt.set_buffer_sums(true);
+        gpt.forward_backward(&tokens, &targets);
+        let mut measured = 0;
+        for l in 0..gpt.layer_count() {
+            let v = gpt.layer_view(l);
+            let name = gpt.layer_name(l).unwrap_or_default();
+            let norm_of_qk = name.contains("q_norm") || name.contains("k_norm");
+            match v.sums.output {
+                Some(s) => {
+                    assert_eq!(s, moment_sums(contiguous(v.output)), "{name}");
+                    measured += 1;
+                }
+                None => assert!(qk && norm_of_qk, "{name} unmeasured"),
+            }
+        }
+        assert!(measured >= gpt.layer_count() - 2 * gpt.spec.blocks);
+        gpt.set_buffer_sums(false);
+        gpt.forward_backward(&tokens, &targets);
+        assert!((0..gpt.layer_count()).all(|l| gpt.layer_view(l).sums.output.is_none()));
+    }
+}

@@ -32,7 +32,10 @@ pub struct LayerView<'a, T> {
     pub bias: Option<usize>,
     /// The layer's output (the next layer's input, or the logits).
     pub output: ArrayView2<'a, T>,
-    /// `∂L/∂output`, when the model keeps it after the backward pass.
+    /// `∂L/∂output`, when the model keeps it after the backward pass. Invariant the recorder
+    /// relies on: a non-finite value here makes the weight gradient non-finite too (true of
+    /// every layer whose weight gradient sums products with it: `Xᵀ·∂Y`, `Σ ∂Y ⊙ x̂`, since
+    /// NaN and ±inf survive any product and sum under IEEE 754).
     pub grad_out: Option<ArrayView2<'a, T>>,
     /// What the layer measured of its own buffers this step (empty when it measures nothing).
     pub sums: BufferSums,

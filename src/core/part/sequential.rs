@@ -8,6 +8,7 @@ use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 
 use super::cast::{ChainCast, copy_into, round_view, slice_mut};
 use super::{Io, Layer, Part};
+use crate::core::blocked::{MomentSums, moment_sums};
 use crate::core::float::Real;
 use crate::core::model::emit::Emit;
 use crate::core::observer::{CastOp, CastSite};
@@ -25,6 +26,11 @@ pub struct Sequential<T> {
     width: usize,
     /// The chain's 16-bit roundings, under a precision policy.
     pub cast: Option<ChainCast<T>>,
+    /// Which parts' outputs to measure in the forward pass (none unless set).
+    pub measure: Vec<bool>,
+    /// `sums[i]`: [`MomentSums`] of part i's output, taken right after it was written (while
+    /// in cache) when `measure[i]`; `None` otherwise, so they never describe an older buffer.
+    pub sums: Vec<Option<MomentSums>>,
 }
 
 impl<T: Real> Sequential<T> {
@@ -38,7 +44,10 @@ impl<T: Real> Sequential<T> {
         }
         widths.pop();
         let bufs = || widths.iter().map(|&w| Array2::zeros((rows, w))).collect();
+        let n = parts.len();
         Sequential {
+            measure: vec![false; n],
+            sums: vec![None; n],
             parts,
             outs: bufs(),
             grads: bufs(),
@@ -153,8 +162,18 @@ impl<T: Real> Part<T> for Sequential<T> {
                 .as_ref()
                 .and_then(|c| c.out16[i].then_some(c.half))
             {
-                round_view(e, half, out, (Some(layer), op, CastSite::Forward));
+                round_view(
+                    e,
+                    half,
+                    out.view_mut(),
+                    (Some(layer), op, CastSite::Forward),
+                );
             }
+            // After the rounding: the sums describe the buffer as probes read it.
+            self.sums[i] = match self.measure[i] {
+                true => out.as_slice().map(moment_sums),
+                false => None,
+            };
         }
     }
 
