@@ -24,7 +24,8 @@ pub struct Moments {
 
 /// [`Moments`] of `xs` in one pass (an empty buffer gives all zeros).
 ///
-/// Sums are of `x - shift` with `shift` the first (finite) value, the shifted one-pass variance,
+/// Sums are of `x - shift` with `shift` the mean of the first values ([`blocked::SHIFT_PREFIX`]),
+/// the shifted one-pass variance,
 /// which avoids most of the cancellation of `E[x²] - E[x]²` when the mean dwarfs the spread.
 /// They are first taken with block sums in the run's precision ([`blocked`]); the exact `f64`
 /// pass replaces them when squares underflowed or overflowed, or when the variance keeps less than
@@ -254,9 +255,12 @@ mod tests {
             xs[0] = first;
             xs
         };
-        // Squares of 1e-25 vanish in f32 and squares of 1e20 overflow it; a first value (the
-        // shift) 1e4 spreads away from the rest leaves a variance that cancels.
-        for xs in [spread(1e-25, 1e-25), spread(1e20, 1e20), spread(1.0, 1e4)] {
+        // Squares of 1e-25 vanish in f32 and squares of 1e20 overflow it; a shift (the mean of
+        // the first 64 values) 1000 spreads of the rest away from their mean leaves a variance
+        // that cancels.
+        let mut cancels: Vec<f32> = (0..64_000).map(|i| 1.0 + 1e-3 * (i as f32).sin()).collect();
+        cancels[..64].fill(2.0);
+        for xs in [spread(1e-25, 1e-25), spread(1e20, 1e20), cancels] {
             let m = moments(&xs);
             let want = exact_std(&xs);
             assert!((m.std - want).abs() <= 1e-9 * want, "{m:?} vs {want:e}");

@@ -6,7 +6,7 @@
 //! entropy's mean and minimum over positions `t ≥ 1` (position 0 attends only itself, so its
 //! entropy is 0 whatever the model does, and would pin every minimum at 0).
 
-use crate::core::blocked::fast_sq_norm;
+use crate::core::blocked::{MomentSums, fast_sq_norm};
 use crate::core::float::Real;
 use crate::core::model::contiguous;
 use crate::core::model::view::TransformerView;
@@ -23,14 +23,14 @@ pub fn transformer_stats<T: Real>(
     let blocks = v
         .attention
         .iter()
-        .zip(&v.stream[1..])
-        .filter_map(|(rows, out)| {
+        .zip(v.stream[1..].iter().zip(sums_of(v, 1..)))
+        .filter_map(|(rows, (out, sums))| {
             let (max, entropy) = (*rows)?;
             Some(BlockStats {
                 heads: (0..v.heads)
                     .map(|h| head_stats(v, h, max, entropy))
                     .collect(),
-                residual_rms: rms(*out),
+                residual_rms: rms(*out, sums),
             })
         })
         .collect();
@@ -46,7 +46,8 @@ pub fn transformer_stats<T: Real>(
     TransformerStats {
         blocks,
         uniform_entropy: uniform_entropy(v.context, v.future),
-        embed_rms: v.stream.first().map_or(f64::NAN, |h0| rms(*h0)),
+        embed_rms: (v.stream.first())
+            .map_or(f64::NAN, |h0| rms(*h0, sums_of(v, 0..).next().flatten())),
         output_logit_max: loss.map_or(f64::NAN, |l| l.logit_max),
         log_z_mean: loss.map_or(f64::NAN, |l| l.log_z_mean),
         log_z_max: loss.map_or(f64::NAN, |l| l.log_z_max),
@@ -100,8 +101,23 @@ fn uniform_entropy(context: usize, future: usize) -> f64 {
     }
 }
 
-fn rms<T: Real>(x: ndarray::ArrayView2<'_, T>) -> f64 {
-    (fast_sq_norm(contiguous(x)) / x.len().max(1) as f64).sqrt()
+/// `stream_sums[range]`, each `None` where the view has none.
+fn sums_of<'v, T>(
+    v: &'v TransformerView<'_, T>,
+    range: std::ops::RangeFrom<usize>,
+) -> impl Iterator<Item = Option<MomentSums>> + 'v {
+    let given = v.stream_sums.get(range.clone()).unwrap_or(&[]);
+    (range.start..v.stream.len()).map(move |i| given.get(i - range.start).copied().flatten())
+}
+
+/// RMS of `x`, from the forward pass's sums when they hold ([`MomentSums::sq_total`]), else
+/// from a pass over `x`.
+fn rms<T: Real>(x: ndarray::ArrayView2<'_, T>, sums: Option<MomentSums>) -> f64 {
+    let n = x.len();
+    let sq = sums
+        .and_then(|s| s.sq_total::<T>(n))
+        .unwrap_or_else(|| fast_sq_norm(contiguous(x)));
+    (sq / n.max(1) as f64).sqrt()
 }
 
 fn nan_max(m: f64, v: f64) -> f64 {
@@ -115,6 +131,7 @@ fn nan_max(m: f64, v: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::blocked::moment_sums;
     use crate::core::gpt::attention::Attention;
     use crate::core::gpt::token_loss;
     use crate::core::params::ParamKind;
@@ -158,6 +175,7 @@ mod tests {
             future: 0,
             attention: vec![Some((att.row_max.as_slice(), att.row_entropy.as_slice()))],
             stream: vec![h0.view(), out.view()],
+            stream_sums: vec![],
             loss: Some(loss),
         };
         let segments = [seg(0, 2, 2), seg(4, 1, 3)];
@@ -175,6 +193,24 @@ mod tests {
         assert!(close(stats.blocks[0].residual_rms, 1.0));
         assert!(close(stats.output_logit_max, 10.0));
         assert!(close(stats.log_z_mean, (z0 + z1) / 2.0) && close(stats.log_z_max, z1));
+        // The same RMS from the forward pass's sums, when the view carries them.
+        let sums = [&h0, &out].map(|x| Some(moment_sums(x.as_slice().expect("owned"))));
+        let summed = TransformerView {
+            stream_sums: sums.to_vec(),
+            ..view.clone()
+        };
+        let again = transformer_stats(&summed, &segments, &[16.0, 27.0], Some(1e-8));
+        assert!(close(again.embed_rms, stats.embed_rms));
+        assert!(close(again.blocks[0].residual_rms, 1.0));
+        // ... and they are what is read: sums of 2·out give twice its RMS.
+        let doubled = (&out * 2.0).as_slice().map(moment_sums);
+        let read = TransformerView {
+            stream_sums: vec![None, doubled],
+            ..view.clone()
+        };
+        let twice = transformer_stats(&read, &segments, &[16.0, 27.0], Some(1e-8));
+        assert!(close(twice.blocks[0].residual_rms, 2.0));
+        assert!(close(twice.embed_rms, stats.embed_rms));
         // RMS(g)/ε: sqrt(16/4)/1e-8 and sqrt(27/3)/1e-8.
         assert!(close(stats.grad_rms_over_eps[0], 2e8) && close(stats.grad_rms_over_eps[1], 3e8));
     }
@@ -188,6 +224,7 @@ mod tests {
             future: 0,
             attention: vec![None],
             stream: vec![h.view(), h.view()],
+            stream_sums: vec![],
             loss: None,
         };
         let stats = transformer_stats(&view, &[], &[], None);
@@ -206,6 +243,7 @@ mod tests {
             future: 0,
             attention: vec![Some((&max[..], &entropy[..]))],
             stream: vec![h.view(), h.view()],
+            stream_sums: vec![],
             loss: None,
         };
         let head = &transformer_stats(&view, &[], &[], None).blocks[0].heads[0];

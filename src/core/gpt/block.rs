@@ -207,7 +207,9 @@ impl<T: Real> Block<T> {
         let (pre, first) = (self.pre, self.first());
         for k in 0..self.body.parts.len() {
             // Post-LN, the norms are the body's parts 1 and 3; pre-LN, each branch's part 0.
-            self.body.measure[k] = on && !pre && k % 2 == 1;
+            // The last part writes the block's output (the residual stream).
+            let last = k + 1 == self.body.parts.len();
+            self.body.measure[k] = on && (last || !pre && k % 2 == 1);
             let layer = &mut self.body.parts[k];
             let Some(r) = Downcast::<Box<Residual<T>>>::get_mut(layer) else {
                 continue;
@@ -218,6 +220,11 @@ impl<T: Real> Block<T> {
                 *m = on && (i <= first || i == last);
             }
         }
+    }
+
+    /// The sums of the block's output, when measured.
+    pub fn out_sums(&self) -> Option<MomentSums> {
+        self.body.sums.last().copied().flatten()
     }
 
     /// `[ln1, qkv, proj, ln2, fc1, fc2]`: the sums of each output, when measured.

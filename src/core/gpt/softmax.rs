@@ -35,20 +35,25 @@ pub fn masked_softmax<T: Real>(
         seen.map_inplace(|x| *x -= m);
         if let Some(st) = &mut stats {
             st.max[i] = m;
+            // `e ln e → 0` as e → 0: a visible −inf score (e = 0) must add nothing, not 0·−inf,
+            // so it is kept as −MAX (0·−MAX = 0). A NaN row stays NaN through its `e`.
             for (c, &x) in st.scratch.iter_mut().zip(seen.iter()) {
-                *c = x;
+                *c = if x < T::min_value() {
+                    T::min_value()
+                } else {
+                    x
+                };
             }
         }
         exp_view(seen.view_mut());
         let z = seen.sum();
         if let Some(st) = &mut stats {
-            let dot = Zip::from(&seen)
-                .and(&st.scratch[..visible])
-                // `e ln e → 0` as e → 0: a visible −inf score (e = 0) adds nothing, not 0·−inf.
-                .fold(
-                    T::zero(),
-                    |a, &e, &x| if e == T::zero() { a } else { a + e * x },
-                );
+            let dot = match seen.as_slice() {
+                Some(e) => lane_dot(e, &st.scratch[..visible]),
+                None => Zip::from(&seen)
+                    .and(&st.scratch[..visible])
+                    .fold(T::zero(), |a, &e, &x| a + e * x),
+            };
             st.entropy[i] = z.ln() - dot / z;
         }
         let inv = T::one() / z;
@@ -56,6 +61,23 @@ pub fn masked_softmax<T: Real>(
         hidden.fill(T::zero());
     }
 }
+
+/// `Σ e·x` in [`DOT_LANES`] independent sums added in a fixed order: a single running sum
+/// waits on each add, and took a third of the softmax pass with statistics.
+fn lane_dot<T: Real>(e: &[T], x: &[T]) -> T {
+    let mut lanes = [T::zero(); DOT_LANES];
+    let (ec, xc) = (e.chunks_exact(DOT_LANES), x.chunks_exact(DOT_LANES));
+    let tail = ec.remainder().iter().zip(xc.remainder());
+    let tail = tail.fold(T::zero(), |a, (&e, &x)| a + e * x);
+    for (e, x) in ec.zip(xc) {
+        for k in 0..DOT_LANES {
+            lanes[k] += e[k] * x[k];
+        }
+    }
+    lanes.iter().fold(tail, |a, &l| a + l)
+}
+
+const DOT_LANES: usize = 8;
 
 /// `dS = P ⊙ (dP − rowsum(dP ⊙ P))`, in place over `dP`.
 pub fn softmax_backward<T: Real>(p: ArrayView2<'_, T>, mut dp: ArrayViewMut2<'_, T>) {

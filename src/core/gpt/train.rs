@@ -192,9 +192,17 @@ impl<T: Real> GptTrainer<T> {
             let r = seg.range();
             let values = &mut params.values[r.clone()];
             let grads = &params.grads[r];
-            self.update_sq[k] = self.optimizer.update_segment(seg, values, grads, lr);
+            // `‖θ‖²` in the update's own pass (bit-identical to `sq_norm` of the new values).
+            let m = (self.optimizer).update_segment_measured(
+                seg,
+                values,
+                grads,
+                lr,
+                wanted.param_norms,
+            );
+            self.update_sq[k] = m.change_sq;
             if wanted.param_norms {
-                self.param_sq[k] = sq_norm(values);
+                self.param_sq[k] = m.value_sq;
             }
             if e.on {
                 report_update(

@@ -307,6 +307,9 @@ impl<T: Real> Probed<T> for Gpt<T> {
             future: self.blocks.first().map_or(0, |b| b.attention().attn.future),
             attention,
             stream: self.stream.iter().map(|s| s.view()).collect(),
+            stream_sums: std::iter::once(self.sums.h0)
+                .chain(self.blocks.iter().map(|b| b.out_sums()))
+                .collect(),
             loss: self.last_loss,
         })
     }

@@ -56,6 +56,8 @@ pub struct TransformerView<'a, T> {
     pub attention: Vec<Option<(&'a [T], &'a [T])>>,
     /// `h₀`, then each block's output.
     pub stream: Vec<ArrayView2<'a, T>>,
+    /// The forward pass's sums of each `stream` buffer, when it took them.
+    pub stream_sums: Vec<Option<crate::core::blocked::MomentSums>>,
     pub loss: Option<crate::core::gpt::token_loss::TokenLoss>,
 }
 
