@@ -11,6 +11,7 @@ pub mod budget;
 pub mod cli;
 pub mod core;
 pub mod diagnose;
+pub mod diff;
 pub mod error;
 pub mod probe;
 pub mod record;

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+mod diff;
 mod fix;
 mod interrupt;
 #[cfg(test)]
@@ -18,6 +19,7 @@ mod predict;
 mod report;
 mod robust;
 mod run_scenario;
+mod scenario_json;
 mod summary;
 mod sweep;
 mod target;
@@ -63,6 +65,9 @@ pub enum Command {
     /// Search for verified repairs: try candidate fixes for each failing gate, re-run each with
     /// the same seed, rank the ones that pass every gate, write fixed.toml and fixed.diff.
     Fix(fix::FixArgs),
+    /// Compare a run with a baseline (a run.json or a seed ensemble) statistic by statistic
+    /// against the baseline's noise bands; exit 1 when one leaves its band.
+    Diff(diff::DiffArgs),
     /// List the built-in scenarios.
     List,
     /// Validate a scenario file without running it.
@@ -103,6 +108,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::LrSensitivity(args) => lr_sensitivity::run(&args),
         Command::Merge(args) => merge::run(&args),
         Command::Fix(args) => fix::run(&args),
+        Command::Diff(args) => diff::run(&args),
         Command::List => {
             for name in scenario::builtin_names() {
                 let description = scenario::resolve(name)

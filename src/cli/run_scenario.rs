@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
+use super::scenario_json::print_json;
 use super::summary::{headline, print_final, print_replay_warning, print_steps, verdict_text};
 use super::{Format, TargetArgs, interrupt, robust};
 use crate::diagnose::{Status, Verdict};
@@ -62,6 +63,19 @@ pub struct ScenarioArgs {
     /// (the f32 run for an f32 scenario) fails a gate.
     #[arg(long, conflicts_with_all = ["predict", "robust"])]
     pub precision_check: bool,
+    /// Run the scenario with seeds S, S+1, ..., S+N-1 (S: the scenario's seed) and write each
+    /// run's record as DIR/seed-S/run.json: a baseline ensemble for `stabcheck diff`. Exits 1
+    /// when any run fails a gate.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1000),
+          conflicts_with_all = ["predict", "robust", "precision_check", "save_weights", "junit", "summary"])]
+    pub seeds: Option<u64>,
+    /// Also judge the run against a baseline (a run.json or a `--seeds` ensemble folder) as
+    /// `stabcheck diff` does, writing diff.json; exit 1 when a statistic leaves its band.
+    #[arg(long, value_name = "DIR", conflicts_with = "seeds")]
+    pub baseline: Option<PathBuf>,
+    /// With `--baseline`: how far outside its band a statistic may go, in band half-widths.
+    #[arg(long, value_name = "X", requires = "baseline", default_value_t = crate::diff::MAX_REGRESSION)]
+    pub max_regression: f64,
 }
 
 pub(super) fn run(args: &ScenarioArgs) -> Result<ExitCode> {
@@ -75,10 +89,16 @@ pub(super) fn run(args: &ScenarioArgs) -> Result<ExitCode> {
         .out
         .clone()
         .unwrap_or_else(|| Path::new("reports").join(&s.name));
+    if let Some(n) = args.seeds {
+        return super::diff::run_seeds(&s, base_dir, &dir, n);
+    }
     if args.precision_check {
         let dir = (!args.no_report).then_some(dir.as_path());
         return super::precision_check::run(&s, base_dir, dir, args.format);
     }
+    let baseline = (args.baseline.as_deref())
+        .map(super::diff::load_runs)
+        .transpose()?;
     // The handler goes in before the headline: a caller (or test) that interrupts as soon as it
     // reads the headline must never meet the default SIGINT action (or SIG_IGN inherited from a
     // background shell, which silently ran the whole run).
@@ -119,7 +139,11 @@ pub(super) fn run(args: &ScenarioArgs) -> Result<ExitCode> {
         let index = (!args.no_report).then(|| dir.join("index.html").display().to_string());
         write_summary(path, &run, &s.name, index.as_deref())?;
     }
-    let passed = run.verdict.status == Status::Pass;
+    let mut passed = run.verdict.status == Status::Pass;
+    if let Some(base) = &baseline {
+        let out = (!args.no_report).then_some(dir.as_path());
+        passed &= super::diff::baseline_gate(base, &run, &s, (args.max_regression, out), text)?;
+    }
     let verdict = run.verdict.clone();
     let record = (!args.no_report)
         .then(|| write_report(run, &s, robust.as_ref(), &dir))
@@ -132,28 +156,6 @@ pub(super) fn run(args: &ScenarioArgs) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
-}
-
-/// The `--format json` object on stdout.
-fn print_json(
-    scenario: &str,
-    verdict: &Verdict,
-    record: Option<&Path>,
-    robust: Option<&RobustRecord>,
-) -> Result<()> {
-    let out = JsonOutput {
-        scenario,
-        verdict,
-        record,
-        robust: robust.map(|r| RobustGate {
-            stable_fraction: r.stable_fraction,
-            interval: r.interval,
-            min_stable_fraction: r.min_stable_fraction,
-            passed: r.passed,
-        }),
-    };
-    outln!("{}", serde_json::to_string(&out)?);
-    Ok(())
 }
 
 /// The per-step table, the final numbers, a replay warning and the verdict.
@@ -269,24 +271,4 @@ fn interrupted(step: usize, steps: usize, dir: &Path) -> ExitCode {
         dir.display()
     );
     ExitCode::from(interrupt::INTERRUPTED_EXIT)
-}
-
-/// The `--format json` object: the scenario name, its verdict (as in run.json) and the record's
-/// path (`null` with `--no-report`).
-#[derive(serde::Serialize)]
-struct JsonOutput<'a> {
-    scenario: &'a str,
-    verdict: &'a Verdict,
-    record: Option<&'a Path>,
-    /// With `--robust`: the robustness gate (robust.json holds the cases).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    robust: Option<RobustGate>,
-}
-
-#[derive(serde::Serialize)]
-struct RobustGate {
-    stable_fraction: f64,
-    interval: [f64; 2],
-    min_stable_fraction: f64,
-    passed: bool,
 }

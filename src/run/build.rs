@@ -90,7 +90,8 @@ pub fn build_trainer<T: Real>(s: &Scenario, base_dir: Option<&Path>) -> Result<T
     let std = m.init_std.unwrap_or(0.0);
     model.init_weights(m.bias_init, |layer, fan_in, fan_out| {
         let mut rng = stream_rng(s.seed, Stream::Init(layer));
-        init_weights(m.init, fan_in, fan_out, m.init_scale, std, &mut rng)
+        let scale = m.init_scale * m.layer_init_scale(layer);
+        init_weights(m.init, fan_in, fan_out, scale, std, &mut rng)
     });
     if let Some(path) = &m.weights {
         load_npz(&relative_to(base_dir, path), &mut model.params)?;

@@ -10,7 +10,7 @@ use super::defaults;
 use super::file_checks::{Gates, ProbeTable, RobustTable};
 use super::file_precision::LossScaleTable;
 pub use super::file_precision::Precision;
-use super::file_training::{ClipTable, LossTable, OptimizerTable, ScheduleTable};
+use super::file_training::{ClipTable, InitGroupTable, LossTable, OptimizerTable, ScheduleTable};
 use crate::core::data::DataKind;
 use crate::core::data::tokens::TokenTask;
 use crate::core::gpt::{MlpActivation, NormPosition};
@@ -209,6 +209,9 @@ pub struct ModelTable {
     /// Dropout probability after hidden activations, in [0, 1). Defaults to `0.0`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dropout: Option<f64>,
+    /// Per-layer multipliers of `init_scale` (an MLP's). Defaults to none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub init_groups: Vec<InitGroupTable>,
     /// Initial weights (npy/npz), e.g. exported from PyTorch; a transformer's npz holds its
     /// state_dict names. Defaults to none (use `init`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -292,6 +295,7 @@ impl Default for ModelTable {
             bias_init: None,
             residual: None,
             dropout: None,
+            init_groups: Vec::new(),
             weights: None,
         }
     }

@@ -78,6 +78,19 @@ pub struct GroupTable {
     pub lr_scale: f64,
 }
 
+/// `[[model.init_groups]]`: layers whose initial weights are drawn with `init_scale` times
+/// `model.init_scale` (the std of a random init, the gain of orthogonal; biases keep `bias_init`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InitGroupTable {
+    /// 0-based layer indices in 0..=depth (hidden layers, then the output layer at `depth`);
+    /// at least one, each in at most one group. Required.
+    pub layers: Vec<i64>,
+    /// Multiplier of `model.init_scale`, finite and > 0. Defaults to `1.0`.
+    #[serde(default = "defaults::one")]
+    pub init_scale: f64,
+}
+
 /// `[schedule]`: the learning rate at each 0-based step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

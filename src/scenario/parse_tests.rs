@@ -43,6 +43,7 @@ fn documented_defaults(name: &str) -> Scenario {
             bias_init: 0.0,
             residual: false,
             dropout: 0.0,
+            init_groups: Vec::new(),
             weights: None,
         }),
         loss: LossConfig {

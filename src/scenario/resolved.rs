@@ -114,8 +114,29 @@ pub struct MlpConfig {
     pub bias_init: f64,
     pub residual: bool,
     pub dropout: f64,
+    /// Disjoint groups of layer indices in 0..=depth with their `init_scale` multipliers.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub init_groups: Vec<InitGroupConfig>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub weights: Option<String>,
+}
+
+/// Validated `[[model.init_groups]]`.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct InitGroupConfig {
+    /// Non-empty; hidden layers are 0..depth, the output layer is `depth`.
+    pub layers: Vec<usize>,
+    /// Finite and > 0.
+    pub init_scale: f64,
+}
+
+impl MlpConfig {
+    /// Layer `layer`'s multiplier of `init_scale` (1 outside every group).
+    pub fn layer_init_scale(&self, layer: usize) -> f64 {
+        (self.init_groups.iter())
+            .find(|g| g.layers.contains(&layer))
+            .map_or(1.0, |g| g.init_scale)
+    }
 }
 
 /// Validated `[model]` of a transformer (`kind = "transformer"`); the batch shape comes from

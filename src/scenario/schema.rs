@@ -160,6 +160,7 @@ mod tests {
             "gates",
             "loss",
             "model",
+            "model.init_groups",
             "optimizer",
             "optimizer.groups",
             "probe",

@@ -4,7 +4,9 @@
 use super::file_checks::{ProbeTable, RobustTable};
 use super::file_precision::LossScaleTable;
 use super::file_scenario::{DataTable, ModelKind, ModelTable, NormName, ScenarioFile};
-use super::file_training::{ClipTable, GroupTable, LossTable, OptimizerTable, ScheduleTable};
+use super::file_training::{
+    ClipTable, GroupTable, InitGroupTable, LossTable, OptimizerTable, ScheduleTable,
+};
 use super::resolved::{DataConfig, MlpConfig, ModelConfig, Scenario, TransformerConfig};
 use super::resolved_training::{OptimizerConfig, RobustConfig};
 use crate::core::data::DataKind;
@@ -118,6 +120,12 @@ fn mlp_table(m: &MlpConfig) -> ModelTable {
         bias_init: Some(m.bias_init),
         residual: Some(m.residual),
         dropout: Some(m.dropout),
+        init_groups: (m.init_groups.iter())
+            .map(|g| InitGroupTable {
+                layers: g.layers.iter().copied().map(int).collect(),
+                init_scale: g.init_scale,
+            })
+            .collect(),
         weights: m.weights.clone(),
         ..ModelTable::default()
     }

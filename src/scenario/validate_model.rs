@@ -5,7 +5,8 @@ use super::checker::{Checker, choice, num};
 use super::defaults;
 use super::error::ScenarioError;
 use super::file_scenario::{ModelTable, NormName};
-use super::resolved::{DataConfig, MlpConfig};
+use super::resolved::{DataConfig, InitGroupConfig, MlpConfig};
+use super::validate_training::layer_sets;
 use super::validate_transformer::refuse_transformer_keys;
 use crate::core::data::DataKind;
 use crate::core::init::InitKind;
@@ -66,6 +67,7 @@ pub(crate) fn validate_model(
         );
         return Err(ck.conflict("model.norm", &["data.batch"], "\"batchnorm\"", reason));
     }
+    let init_groups = init_groups(ck, m, hidden.len())?;
     Ok(MlpConfig {
         hidden,
         activation: m.activation.unwrap_or(defaults::activation()),
@@ -82,8 +84,33 @@ pub(crate) fn validate_model(
         )?,
         residual: m.residual.unwrap_or(false),
         dropout: ck.below_one("model.dropout", m.dropout.unwrap_or(0.0))?,
+        init_groups,
         weights: m.weights.clone(),
     })
+}
+
+/// `[[model.init_groups]]`: layer sets as `optimizer.groups`, each with a positive multiplier.
+/// Given weights replace the init, so groups with `model.weights` are refused.
+fn init_groups(
+    ck: &Checker,
+    m: &ModelTable,
+    depth: usize,
+) -> Result<Vec<InitGroupConfig>, ScenarioError> {
+    if let (false, Some(path)) = (m.init_groups.is_empty(), &m.weights) {
+        let reason =
+            format!("model.weights = {path:?} replaces the drawn init that the groups scale");
+        let found = format!("{} groups", m.init_groups.len());
+        return Err(ck.conflict("model.init_groups", &["model.weights"], found, reason));
+    }
+    let lists: Vec<&[i64]> = m.init_groups.iter().map(|g| g.layers.as_slice()).collect();
+    let sets = layer_sets(ck, "model.init_groups", &lists, depth)?;
+    let mut out = Vec::with_capacity(sets.len());
+    for (g, layers) in sets.into_iter().enumerate() {
+        let key = format!("model.init_groups[{g}].init_scale");
+        let init_scale = ck.positive(&key, m.init_groups[g].init_scale)?;
+        out.push(InitGroupConfig { layers, init_scale });
+    }
+    Ok(out)
 }
 
 /// The MLP's norm (rmsnorm is the transformer's only).

@@ -118,16 +118,34 @@ fn validate_groups(
     groups: &[GroupTable],
     depth: usize,
 ) -> Result<Vec<GroupConfig>, ScenarioError> {
+    let lists: Vec<&[i64]> = groups.iter().map(|g| g.layers.as_slice()).collect();
+    let sets = layer_sets(ck, "optimizer.groups", &lists, depth)?;
+    let mut out = Vec::with_capacity(groups.len());
+    for (g, (group, layers)) in groups.iter().zip(sets).enumerate() {
+        let lr_scale = ck.positive(&format!("optimizer.groups[{g}].lr_scale"), group.lr_scale)?;
+        out.push(GroupConfig { layers, lr_scale });
+    }
+    Ok(out)
+}
+
+/// The layer indices of each of `table`'s groups (`optimizer.groups`, `model.init_groups`):
+/// non-empty, in 0..=depth, and disjoint.
+pub(crate) fn layer_sets(
+    ck: &Checker,
+    table: &str,
+    groups: &[&[i64]],
+    depth: usize,
+) -> Result<Vec<Vec<usize>>, ScenarioError> {
     let mut owner: Vec<Option<usize>> = vec![None; depth + 1];
     let mut out = Vec::with_capacity(groups.len());
     for (g, group) in groups.iter().enumerate() {
-        let key = format!("optimizer.groups[{g}]");
-        if group.layers.is_empty() {
+        let key = format!("{table}[{g}]");
+        if group.is_empty() {
             let expected = "at least one layer index";
             return Err(ck.range_error(&format!("{key}.layers"), &[], "[]", expected));
         }
-        let mut layers = Vec::with_capacity(group.layers.len());
-        for (i, &layer) in group.layers.iter().enumerate() {
+        let mut layers = Vec::with_capacity(group.len());
+        for (i, &layer) in group.iter().enumerate() {
             let layer_key = format!("{key}.layers[{i}]");
             let index = usize::try_from(layer)
                 .ok()
@@ -139,14 +157,13 @@ fn validate_groups(
                     ck.range_error(&layer_key, &[], layer, expected)
                 })?;
             if let Some(first) = owner[index] {
-                let reason = format!("layer {index} is already in optimizer.groups[{first}]");
+                let reason = format!("layer {index} is already in {table}[{first}]");
                 return Err(ck.conflict(&layer_key, &[], layer, reason));
             }
             owner[index] = Some(g);
             layers.push(index);
         }
-        let lr_scale = ck.positive(&format!("{key}.lr_scale"), group.lr_scale)?;
-        out.push(GroupConfig { layers, lr_scale });
+        out.push(layers);
     }
     Ok(out)
 }

@@ -157,6 +157,14 @@ fn refuse_mlp_keys(ck: &Checker, m: &ModelTable) -> Result<(), ScenarioError> {
         fmt(&m.residual),
         skip,
     )?;
+    let groups = why("a transformer's weights are N(0, model.init_std²)");
+    let found = format!("{} groups", m.init_groups.len());
+    ck.not_applicable(
+        "model.init_groups",
+        !m.init_groups.is_empty(),
+        found,
+        groups,
+    )?;
     let drop = why("the transformer has no dropout");
     ck.not_applicable("model.dropout", m.dropout.is_some(), fmt(&m.dropout), drop)
 }

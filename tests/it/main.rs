@@ -8,6 +8,7 @@ mod cli_exit_codes;
 mod cli_gates;
 mod determinism;
 mod diagnose_rules;
+mod diff;
 mod fuzz_seeds;
 mod gpt_dead_units;
 mod gpt_nan_origin;
