@@ -157,15 +157,14 @@ fn describe(e: &Excursion) -> String {
     )
 }
 
-/// `scenario --baseline`: `run` judged against `base` (diff.json written into `out` when given);
-/// returns whether every statistic stayed inside its band.
+/// `scenario --baseline`: `run` judged against `base` (diff.json written into `out` when given).
 pub fn baseline_gate(
     base: &[RunRecord],
     run: &RecordedRun,
     s: &Scenario,
     (max_regression, out): (f64, Option<&Path>),
     text: bool,
-) -> Result<bool> {
+) -> Result<DiffRecord> {
     check_max_regression(max_regression)?;
     let record = diff(base, &run.clone().into_record(s), max_regression);
     if text {
@@ -174,7 +173,7 @@ pub fn baseline_gate(
     if let Some(dir) = out {
         eprintln!("wrote {}", record.write_in(dir)?.display());
     }
-    Ok(record.passed)
+    Ok(record)
 }
 
 fn check_max_regression(x: f64) -> Result<()> {

@@ -13,6 +13,7 @@ use super::{Format, TargetArgs, interrupt, robust};
 use crate::diagnose::{Status, Verdict};
 use crate::record::Record;
 use crate::record::atomic::write_atomic;
+use crate::record::diff::DiffRecord;
 use crate::record::junit::junit_xml;
 use crate::record::markdown::{SummaryFacts, summary_markdown};
 use crate::robust::RobustRecord;
@@ -135,15 +136,15 @@ pub(super) fn run(args: &ScenarioArgs) -> Result<ExitCode> {
         write_atomic(path, xml.as_bytes())?;
         eprintln!("wrote {}", path.display());
     }
+    let out = (!args.no_report).then_some(dir.as_path());
+    let diff = (baseline.as_deref())
+        .map(|base| super::diff::baseline_gate(base, &run, &s, (args.max_regression, out), text))
+        .transpose()?;
     if let Some(path) = &args.summary {
         let index = (!args.no_report).then(|| dir.join("index.html").display().to_string());
-        write_summary(path, &run, &s.name, index.as_deref())?;
+        write_summary(path, &run, (&s.name, diff.as_ref()), index.as_deref())?;
     }
-    let mut passed = run.verdict.status == Status::Pass;
-    if let Some(base) = &baseline {
-        let out = (!args.no_report).then_some(dir.as_path());
-        passed &= super::diff::baseline_gate(base, &run, &s, (args.max_regression, out), text)?;
-    }
+    let passed = run.verdict.status == Status::Pass && diff.as_ref().is_none_or(|d| d.passed);
     let verdict = run.verdict.clone();
     let record = (!args.no_report)
         .then(|| write_report(run, &s, robust.as_ref(), &dir))
@@ -206,7 +207,7 @@ fn robust_gate(
 fn write_summary(
     path: &Path,
     run: &RecordedRun,
-    scenario: &str,
+    (scenario, diff): (&str, Option<&DiffRecord>),
     report: Option<&str>,
 ) -> Result<()> {
     let steps = &run.summary.steps;
@@ -216,6 +217,7 @@ fn write_summary(
         initial_loss: steps.first().map_or(f64::NAN, |s| s.loss),
         final_loss: steps.last().map_or(f64::NAN, |s| s.loss),
         report,
+        diff,
     };
     write_atomic(path, summary_markdown(&run.verdict, &facts).as_bytes())?;
     eprintln!("wrote {}", path.display());

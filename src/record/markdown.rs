@@ -9,6 +9,7 @@
 
 use std::fmt::Write as _;
 
+use super::diff::{DiffRecord, Excursion};
 use super::text::fmt;
 use super::verdict::{Finding, GateStatus, Outcome, Severity, Status, Verdict};
 
@@ -21,6 +22,8 @@ pub struct SummaryFacts<'a> {
     pub final_loss: f64,
     /// Where index.html was written (`None` with `--no-report`).
     pub report: Option<&'a str>,
+    /// The comparison with a baseline (`--baseline`), when made.
+    pub diff: Option<&'a DiffRecord>,
 }
 
 /// Backslash-escapes every ASCII punctuation character GitHub's markdown could read as syntax
@@ -40,8 +43,9 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-fn headline(v: &Verdict) -> &'static str {
+fn headline(v: &Verdict, diff: Option<&DiffRecord>) -> &'static str {
     match (v.status, v.outcome) {
+        (Status::Pass, _) if diff.is_some_and(|d| !d.passed) => "❌ FAIL (against the baseline)",
         (Status::Pass, _) => "✅ PASS",
         (Status::Fail, Outcome::Unstable) => "❌ FAIL (unstable)",
         (Status::Fail, Outcome::NoProgress) => "❌ FAIL (no progress)",
@@ -56,7 +60,7 @@ pub fn summary_markdown(v: &Verdict, facts: &SummaryFacts) -> String {
         out,
         "## stabcheck {}: {}\n",
         escape(facts.scenario),
-        headline(v)
+        headline(v, facts.diff)
     );
     let held = v
         .gates
@@ -119,6 +123,9 @@ pub fn summary_markdown(v: &Verdict, facts: &SummaryFacts) -> String {
         }
         out.push('\n');
     }
+    if let Some(d) = facts.diff {
+        diff_section(&mut out, d);
+    }
     match facts.report {
         Some(path) => {
             let _ = writeln!(
@@ -165,4 +172,67 @@ fn first_finding(out: &mut String, f: &Finding) {
             escape(&s.why)
         );
     }
+}
+
+/// "### Against the baseline": the diff's outcome, its first excursion and the others (a table),
+/// and the layers only one side has.
+fn diff_section(out: &mut String, d: &DiffRecord) {
+    let runs = d.baseline_seeds.len();
+    out.push_str("### Against the baseline\n\n");
+    match &d.first {
+        None => {
+            let _ = writeln!(
+                out,
+                "Every statistic stayed inside the noise band of {runs} baseline run(s) (largest excess {} band widths).\n",
+                escape(&fmt(d.max_excess))
+            );
+        }
+        Some(first) => {
+            let _ = writeln!(
+                out,
+                "{} statistic(s) left the noise band of {runs} baseline run(s). First: {}.\n",
+                d.excursions.len(),
+                escape(&excursion_text(first))
+            );
+            out.push_str(
+                "| statistic | layer | steps | head / baseline | excess |\n|---|---|---|---|---|\n",
+            );
+            for e in d.excursions.iter().take(10) {
+                let _ = writeln!(
+                    out,
+                    "| `{}` | {} | {}-{} | {} | {} |",
+                    e.stat.name(),
+                    escape(e.layer.as_deref().unwrap_or("(loss)")),
+                    e.first_steps[0],
+                    e.first_steps[1],
+                    escape(&fmt(e.ratio)),
+                    escape(&fmt(e.excess))
+                );
+            }
+            out.push('\n');
+        }
+    }
+    for (which, layers) in [("head", &d.added_layers), ("baseline", &d.removed_layers)] {
+        if !layers.is_empty() {
+            let _ = writeln!(
+                out,
+                "Layers only in the {which}: {}.\n",
+                escape(&layers.join(", "))
+            );
+        }
+    }
+}
+
+fn excursion_text(e: &Excursion) -> String {
+    let layer = e
+        .layer
+        .as_deref()
+        .map_or(String::new(), |l| format!("{l} "));
+    format!(
+        "{layer}{} at steps {}-{}, {}x the baseline",
+        e.stat.name(),
+        e.first_steps[0],
+        e.first_steps[1],
+        fmt(e.ratio)
+    )
 }

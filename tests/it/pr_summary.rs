@@ -150,7 +150,78 @@ fn record_text_cannot_break_the_table_or_inject_html() {
         initial_loss: f64::NAN,
         final_loss: f64::NAN,
         report: None,
+        diff: None,
     };
     let p = parse(&summary_markdown(&v, &facts));
     assert!(!p.html && p.headings[0].1.contains("<b>x</b>"));
+}
+
+/// With `--baseline`, the summary adds the diff: a passing verdict with a failed diff heads as a
+/// failure against the baseline, the first excursion is named, the others are a table, and
+/// layers only one side has are listed.
+#[test]
+fn the_summary_holds_the_diff_against_the_baseline() {
+    use stabcheck::record::diff::{DiffRecord, DiffStat, Excursion};
+    let excursion = |stat, layer: &str, ratio| Excursion {
+        stat,
+        layer: Some(layer.to_string()),
+        first_steps: [0, 0],
+        excess: -2.5,
+        ratio,
+        max_excess: 2.5,
+    };
+    let first = excursion(DiffStat::WeightNorm, "layer 3", 0.5);
+    let diff = DiffRecord {
+        schema: 1,
+        baseline_seeds: vec![1, 2, 3, 4, 5],
+        head_seed: 9,
+        max_regression: 1.0,
+        max_excess: 2.5,
+        half_width: 30.0,
+        std_floor: 0.01,
+        windows: vec![[0, 0]],
+        added_layers: vec!["blocks.4.attn.qkv".to_string()],
+        removed_layers: vec![],
+        excursions: vec![
+            first.clone(),
+            excursion(DiffStat::UpdateRatio, "layer 3", 1.9),
+        ],
+        first: Some(first),
+        passed: false,
+    };
+    let v = stabcheck::diagnose::Verdict {
+        status: stabcheck::diagnose::Status::Pass,
+        outcome: stabcheck::diagnose::Outcome::Stable,
+        gates: vec![],
+        findings: vec![],
+    };
+    let facts = SummaryFacts {
+        scenario: "deep-mlp",
+        steps: 300,
+        initial_loss: 2.5,
+        final_loss: 1.0,
+        report: None,
+        diff: Some(&diff),
+    };
+    let p = parse(&summary_markdown(&v, &facts));
+    assert!(
+        p.headings[0].1.contains("FAIL (against the baseline)"),
+        "{:?}",
+        p.headings
+    );
+    assert!(p.headings.iter().any(|h| h.1 == "Against the baseline"));
+    assert!(
+        p.text
+            .contains("First: layer 3 weight_norm at steps 0-0, 0.5x the baseline"),
+        "{}",
+        p.text
+    );
+    assert!(p.code.iter().any(|c| c == "update_ratio") && p.cells.iter().any(|c| c == "layer 3"));
+    assert!(
+        p.text
+            .contains("Layers only in the head: blocks.4.attn.qkv"),
+        "{}",
+        p.text
+    );
+    assert!(!p.html);
 }
