@@ -24,7 +24,7 @@ pub struct DiffArgs {
     /// How far outside its band a statistic may go, in band half-widths (1: the band's edge).
     #[arg(long, value_name = "X", default_value_t = MAX_REGRESSION)]
     pub max_regression: f64,
-    /// Folder for diff.json (default: the head's folder).
+    /// Folder for diff.json and the head's report with its overlay (default: the head's folder).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// `text` (a summary) or `json` (diff.json's content on stdout).
@@ -46,11 +46,13 @@ pub fn run(args: &DiffArgs) -> Result<ExitCode> {
     let record = diff(&base, &head, args.max_regression);
     let dir = args.out.clone().unwrap_or_else(|| folder_of(&args.head));
     let path = record.write_in(&dir)?;
+    // The head's page, with the overlay section diff.json adds.
+    let page = crate::report::render(&head, &dir)?;
     match args.format {
         super::Format::Json => outln!("{}", record.to_json()?),
         super::Format::Text => print_text(&record),
     }
-    eprintln!("wrote {}", path.display());
+    eprintln!("wrote {} and {}", path.display(), page.index.display());
     Ok(exit(record.passed))
 }
 

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use band::{Band, STD_FLOOR, half_width, window_mean};
 
 use crate::record::RunRecord;
-use crate::record::diff::{DiffRecord, DiffStat, Excursion};
+use crate::record::diff::{DiffRecord, DiffStat, Excursion, Overlay};
 
 /// Windows after step 0.
 pub const WINDOWS: usize = 20;
@@ -115,6 +115,27 @@ pub fn diff(base: &[RunRecord], head: &RunRecord, max_regression: f64) -> DiffRe
     }
     excursions.sort_by(|a, b| (a.0.cmp(&b.0)).then(b.1.excess.abs().total_cmp(&a.1.excess.abs())));
     let excursions: Vec<Excursion> = excursions.into_iter().map(|(_, e)| e).collect();
+    let loss: Key = (DiffStat::Loss, None);
+    let shown = std::iter::once(&loss).chain(keys.iter().copied().filter(|k| {
+        **k != loss
+            && excursions
+                .iter()
+                .take(3)
+                .any(|e| (e.stat, &e.layer) == (k.0, &k.1))
+    }));
+    let overlays = shown
+        .filter(|k| head_series.contains_key(*k) && bases.iter().all(|b| b.contains_key(*k)))
+        .map(|key| {
+            let base_s: Vec<&Vec<(usize, f64)>> = bases.iter().map(|b| &b[key]).collect();
+            overlay(
+                key,
+                &head_series[key],
+                &base_s,
+                &windows,
+                (width, floor, max_regression),
+            )
+        })
+        .collect();
     DiffRecord {
         schema: crate::record::SCHEMA,
         baseline_seeds: base.iter().map(|r| r.scenario.seed).collect(),
@@ -129,7 +150,43 @@ pub fn diff(base: &[RunRecord], head: &RunRecord, max_regression: f64) -> DiffRe
         first: excursions.first().cloned(),
         passed: excursions.is_empty(),
         excursions,
+        overlays,
     }
+}
+
+/// `key`'s band edges, mean and head per window, in the statistic's units.
+fn overlay(
+    key: &Key,
+    head: &[(usize, f64)],
+    base: &[&Vec<(usize, f64)>],
+    windows: &[[usize; 2]],
+    (width, floor, max_regression): (f64, f64, f64),
+) -> Overlay {
+    let mut o = Overlay {
+        stat: key.0,
+        layer: key.1.clone(),
+        steps: Vec::new(),
+        mean: Vec::new(),
+        lo: Vec::new(),
+        hi: Vec::new(),
+        head: Vec::new(),
+    };
+    for &w in windows {
+        let values: Vec<f64> = base
+            .iter()
+            .filter_map(|s| in_window(s, w).flatten())
+            .collect();
+        let band = Band::of(&values, floor);
+        let reach = band.map_or(f64::NAN, |b| max_regression * width * b.std);
+        let mean = band.map_or(f64::NAN, |b| b.mean);
+        o.steps.push((w[0] + w[1]) as f64 / 2.0);
+        o.mean.push(mean.exp());
+        o.lo.push((mean - reach).exp());
+        o.hi.push((mean + reach).exp());
+        o.head
+            .push(in_window(head, w).flatten().map_or(f64::NAN, f64::exp));
+    }
+    o
 }
 
 /// The first window where `key` leaves its band by more than `max_regression` (with that

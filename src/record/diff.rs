@@ -57,6 +57,27 @@ pub struct Excursion {
     pub max_excess: f64,
 }
 
+/// One statistic's band and head, window by window, for the report's overlay chart; values in
+/// the statistic's own units (the exp of the log-space window means), NaN where a window has no
+/// band or a non-finite head.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Overlay {
+    pub stat: DiffStat,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layer: Option<String>,
+    /// Each window's middle step.
+    pub steps: Vec<f64>,
+    #[serde(with = "crate::record::nonfinite::vec")]
+    pub mean: Vec<f64>,
+    /// The band's edges: mean · exp(∓ max_regression · half_width · std).
+    #[serde(with = "crate::record::nonfinite::vec")]
+    pub lo: Vec<f64>,
+    #[serde(with = "crate::record::nonfinite::vec")]
+    pub hi: Vec<f64>,
+    #[serde(with = "crate::record::nonfinite::vec")]
+    pub head: Vec<f64>,
+}
+
 /// The comparison of one head run with a baseline ensemble.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DiffRecord {
@@ -85,10 +106,13 @@ pub struct DiffRecord {
     pub first: Option<Excursion>,
     /// Whether the `max_regression` gate holds (no excursion).
     pub passed: bool,
+    /// Band and head of the loss and of the first three statistics that left their band.
+    #[serde(default)]
+    pub overlays: Vec<Overlay>,
 }
 
 impl super::Record for DiffRecord {
     fn file_name(&self) -> String {
-        "diff.json".to_string()
+        super::DIFF_FILE.to_string()
     }
 }

@@ -48,6 +48,7 @@ pub const RUN_FILE: &str = "run.json";
 pub const ROBUST_FILE: &str = "robust.json";
 pub const SWEEP_FILE: &str = "sweep.json";
 pub const FIX_FILE: &str = "fix.json";
+pub const DIFF_FILE: &str = "diff.json";
 pub const LR_SENSITIVITY_FILE: &str = "lr-sensitivity.json";
 pub const MINIMAL_FAILURE_FILE: &str = "minimal-failure.toml";
 pub const FIXED_TOML_FILE: &str = "fixed.toml";

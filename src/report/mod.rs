@@ -5,6 +5,7 @@
 //! leaves a half-written report over a good one; `index.html` is written last.
 
 pub mod charts;
+pub mod diff_section;
 pub mod fix_section;
 pub mod html;
 pub mod lr_section;

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use super::Chart;
 use crate::error::Error;
+use crate::record::diff::DiffRecord;
 use crate::record::fix::FixRecord;
 use crate::record::lr_sensitivity::LrSensitivityRecord;
 use crate::record::read_json;
@@ -32,9 +33,11 @@ pub struct Extras {
     pub sweep: Option<SweepRecord>,
     pub fix: Option<FixRecord>,
     pub lr_sensitivity: Option<LrSensitivityRecord>,
+    /// `diff.json` from `scenario --baseline` or `stabcheck diff`.
+    pub diff: Option<DiffRecord>,
 }
 
-pub use crate::record::{FIX_FILE, LR_SENSITIVITY_FILE, ROBUST_FILE, SWEEP_FILE};
+pub use crate::record::{DIFF_FILE, FIX_FILE, LR_SENSITIVITY_FILE, ROBUST_FILE, SWEEP_FILE};
 
 impl Extras {
     /// Reads every known record present in `dir`; a file that is there but unreadable is an
@@ -45,12 +48,16 @@ impl Extras {
             sweep: read_if_present(&dir.join(SWEEP_FILE))?,
             fix: read_if_present(&dir.join(FIX_FILE))?,
             lr_sensitivity: read_if_present(&dir.join(LR_SENSITIVITY_FILE))?,
+            diff: read_if_present(&dir.join(DIFF_FILE))?,
         })
     }
 
     /// Every section, in page order.
     pub fn sections(&self) -> Result<Vec<Section>, Error> {
         let mut out = Vec::new();
+        if let Some(d) = &self.diff {
+            out.push(super::diff_section::diff(d)?);
+        }
         if let Some(r) = &self.robust {
             out.push(super::robust_section::robust(r)?);
         }

@@ -142,6 +142,10 @@ fn seeds_write_an_ensemble_that_diff_reads_and_bad_paths_exit_2() {
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stdout).contains("PASS"));
     assert!(base.join("seed-8/diff.json").is_file());
+    // The head's page gains the overlay section: the loss drawn over its band.
+    let page = std::fs::read_to_string(base.join("seed-8/index.html")).unwrap();
+    assert!(page.contains("Against the baseline") && page.contains("loss against the baseline"));
+    assert!(base.join("seed-8/diff-0.svg").is_file());
     // `scenario --baseline`: seed 7 again is inside every band; a halved layer init is not.
     let gate = |sets: &[&str]| {
         let mut cmd = bin();

@@ -188,6 +188,7 @@ fn the_summary_holds_the_diff_against_the_baseline() {
         ],
         first: Some(first),
         passed: false,
+        overlays: vec![],
     };
     let v = stabcheck::diagnose::Verdict {
         status: stabcheck::diagnose::Status::Pass,
