@@ -144,15 +144,9 @@ fn print_text(r: &DiffRecord) {
 
 /// "layer 3 weight_norm at steps 0-0: 0.502x the baseline (excess -3.1 band widths, at most 3.4)".
 fn describe(e: &Excursion) -> String {
-    let layer = e
-        .layer
-        .as_deref()
-        .map_or(String::new(), |l| format!("{l} "));
     format!(
-        "{layer}{} at steps {}-{}: {:.3}x the baseline (excess {:.2} band widths, at most {:.2})",
-        e.stat.name(),
-        e.first_steps[0],
-        e.first_steps[1],
+        "{}: {:.3}x the baseline (excess {:.2} band widths, at most {:.2})",
+        e.headline(),
         e.ratio,
         e.excess,
         e.max_excess

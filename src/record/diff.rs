@@ -78,6 +78,18 @@ pub struct Overlay {
     pub head: Vec<f64>,
 }
 
+impl Excursion {
+    /// "layer 3 weight_norm at steps 0-0": what left its band, and where first.
+    pub fn headline(&self) -> String {
+        let layer = self
+            .layer
+            .as_deref()
+            .map_or(String::new(), |l| format!("{l} "));
+        let [a, b] = self.first_steps;
+        format!("{layer}{} at steps {a}-{b}", self.stat.name())
+    }
+}
+
 /// The comparison of one head run with a baseline ensemble.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DiffRecord {

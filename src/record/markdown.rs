@@ -224,15 +224,5 @@ fn diff_section(out: &mut String, d: &DiffRecord) {
 }
 
 fn excursion_text(e: &Excursion) -> String {
-    let layer = e
-        .layer
-        .as_deref()
-        .map_or(String::new(), |l| format!("{l} "));
-    format!(
-        "{layer}{} at steps {}-{}, {}x the baseline",
-        e.stat.name(),
-        e.first_steps[0],
-        e.first_steps[1],
-        fmt(e.ratio)
-    )
+    format!("{}, {}x the baseline", e.headline(), fmt(e.ratio))
 }

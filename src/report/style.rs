@@ -3,6 +3,8 @@
 
 use std::sync::Once;
 
+use plotters::chart::MeshStyle;
+use plotters::coord::ranged1d::ValueFormatter;
 use plotters::prelude::*;
 use plotters::style::colors::colormaps::ViridisRGB;
 
@@ -56,6 +58,24 @@ pub fn layer_color(l: usize, n: usize) -> RGBColor {
 /// Colour of a value in `[0, 1]` on the viridis scale.
 pub fn scale_color(t: f64) -> RGBColor {
     ViridisRGB::get_color(t.clamp(0.0, 1.0))
+}
+
+/// The mesh every chart shares (grid colour, one light line per step, fonts); callers add their
+/// axis descriptions and label formatters, then `draw`.
+pub fn mesh<'a, 'b, X, Y, DB>(
+    chart: &'b mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+) -> MeshStyle<'a, 'b, X, Y, DB>
+where
+    DB: DrawingBackend,
+    X: Ranged + ValueFormatter<X::ValueType>,
+    Y: Ranged + ValueFormatter<Y::ValueType>,
+{
+    let mut m = chart.configure_mesh();
+    m.light_line_style(GRID)
+        .max_light_lines(1)
+        .label_style((FONT, 13))
+        .axis_desc_style((FONT, 14));
+    m
 }
 
 /// Draws into an SVG string of the standard size.

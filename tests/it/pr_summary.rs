@@ -138,12 +138,7 @@ fn record_text_cannot_break_the_table_or_inject_html() {
     assert!(!p.html);
     assert_eq!(p.cells, ["h", &nasty.replace('\n', " ")]);
     // And through the whole summary: an empty verdict still names the scenario, escaped.
-    let v = stabcheck::diagnose::Verdict {
-        status: stabcheck::diagnose::Status::Pass,
-        outcome: stabcheck::diagnose::Outcome::Stable,
-        gates: vec![],
-        findings: vec![],
-    };
+    let v = passing_verdict();
     let facts = SummaryFacts {
         scenario: "<b>x</b>",
         steps: 0,
@@ -190,12 +185,7 @@ fn the_summary_holds_the_diff_against_the_baseline() {
         passed: false,
         overlays: vec![],
     };
-    let v = stabcheck::diagnose::Verdict {
-        status: stabcheck::diagnose::Status::Pass,
-        outcome: stabcheck::diagnose::Outcome::Stable,
-        gates: vec![],
-        findings: vec![],
-    };
+    let v = passing_verdict();
     let facts = SummaryFacts {
         scenario: "deep-mlp",
         steps: 300,
@@ -225,4 +215,14 @@ fn the_summary_holds_the_diff_against_the_baseline() {
         p.text
     );
     assert!(!p.html);
+}
+
+/// A passing verdict with no gates and no findings.
+fn passing_verdict() -> stabcheck::diagnose::Verdict {
+    stabcheck::diagnose::Verdict {
+        status: stabcheck::diagnose::Status::Pass,
+        outcome: stabcheck::diagnose::Outcome::Stable,
+        gates: vec![],
+        findings: vec![],
+    }
 }

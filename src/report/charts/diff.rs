@@ -5,7 +5,7 @@ use plotters::prelude::*;
 use super::lines::{legend, log_tick, message, split_legend};
 use crate::error::Error;
 use crate::record::diff::Overlay;
-use crate::report::style::{self, ALERT, FONT, GRID, HEIGHT, OKABE_ITO, WIDTH, err};
+use crate::report::style::{self, ALERT, FONT, HEIGHT, OKABE_ITO, WIDTH, err};
 
 /// The band (shaded, its mean dashed) and the head's window means (a line with dots).
 pub fn overlay(o: &Overlay, title: &str) -> Result<String, Error> {
@@ -30,12 +30,7 @@ pub fn overlay(o: &Overlay, title: &str) -> Result<String, Error> {
             .y_label_area_size(72)
             .build_cartesian_2d(0.0..x_max, (lo..hi).log_scale())
             .map_err(err)?;
-        chart
-            .configure_mesh()
-            .light_line_style(GRID)
-            .max_light_lines(1)
-            .label_style((FONT, 13))
-            .axis_desc_style((FONT, 14))
+        style::mesh(&mut chart)
             .x_desc("step (window middle)")
             .y_desc("value (log scale)")
             .x_label_formatter(&|v| format!("{v:.0}"))

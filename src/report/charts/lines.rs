@@ -5,7 +5,7 @@ use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::prelude::*;
 
 use super::super::style::{
-    self, ALERT, FONT, GRID, HEIGHT, WIDTH, decimate, err, finite_runs, tick, value_range,
+    self, ALERT, FONT, HEIGHT, WIDTH, decimate, err, finite_runs, tick, value_range,
 };
 use crate::error::Error;
 
@@ -103,12 +103,7 @@ impl LineChart {
             .build_cartesian_2d(0.0..self.x_max, y)
             .map_err(err)?
             .set_secondary_coord(0.0..self.x_max, lo2..hi2);
-        chart
-            .configure_mesh()
-            .light_line_style(GRID)
-            .max_light_lines(1)
-            .label_style((FONT, 13))
-            .axis_desc_style((FONT, 14))
+        style::mesh(&mut chart)
             .x_desc("step")
             .y_desc(self.y_desc.as_str())
             .y_label_formatter(&|v| if self.log { log_tick(v) } else { tick(v) })

@@ -6,7 +6,7 @@ use plotters::prelude::*;
 use super::lines::{legend, log_tick, message, split_legend};
 use crate::error::Error;
 use crate::record::lr_sensitivity::LrSensitivityRecord;
-use crate::report::style::{self, ALERT, FONT, GRID, HEIGHT, OKABE_ITO, WIDTH, err, tick};
+use crate::report::style::{self, ALERT, FONT, HEIGHT, OKABE_ITO, WIDTH, err, tick};
 
 pub fn chart(r: &LrSensitivityRecord) -> Result<String, Error> {
     let lines: Vec<(String, Vec<(f64, f64)>)> = (r.variants.iter())
@@ -46,12 +46,7 @@ pub fn chart(r: &LrSensitivityRecord) -> Result<String, Error> {
             .y_label_area_size(72)
             .build_cartesian_2d(x.log_scale(), lo..hi)
             .map_err(err)?;
-        chart
-            .configure_mesh()
-            .light_line_style(GRID)
-            .max_light_lines(1)
-            .label_style((FONT, 13))
-            .axis_desc_style((FONT, 14))
+        style::mesh(&mut chart)
             .x_desc("learning rate (log scale)")
             .y_desc("final loss")
             .x_label_formatter(&|v| log_tick(v))
