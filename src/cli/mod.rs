@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+mod diagnose;
 mod diff;
 mod fix;
 mod interrupt;
@@ -68,6 +69,9 @@ pub enum Command {
     /// Compare a run with a baseline (a run.json or a seed ensemble) statistic by statistic
     /// against the baseline's noise bands; exit 1 when one leaves its band.
     Diff(diff::DiffArgs),
+    /// Apply the diagnoses and gates to a trace of a real run (JSONL, one object per step);
+    /// exit 1 when a gate fails.
+    Diagnose(diagnose::DiagnoseArgs),
     /// List the built-in scenarios.
     List,
     /// Validate a scenario file without running it.
@@ -109,6 +113,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Merge(args) => merge::run(&args),
         Command::Fix(args) => fix::run(&args),
         Command::Diff(args) => diff::run(&args),
+        Command::Diagnose(args) => diagnose::run(&args),
         Command::List => {
             for name in scenario::builtin_names() {
                 let description = scenario::resolve(name)

@@ -77,6 +77,10 @@ pub struct ScenarioArgs {
     /// With `--baseline`: how far outside its band a statistic may go, in band half-widths.
     #[arg(long, value_name = "X", requires = "baseline", default_value_t = crate::diff::MAX_REGRESSION)]
     pub max_regression: f64,
+    /// Also write the run as a trace (JSONL, one object per step, the format `stabcheck
+    /// diagnose` reads and `stabcheck_torch.py` writes) to this file.
+    #[arg(long, value_name = "FILE", conflicts_with = "seeds")]
+    pub trace: Option<PathBuf>,
 }
 
 pub(super) fn run(args: &ScenarioArgs) -> Result<ExitCode> {
@@ -131,6 +135,9 @@ pub(super) fn run(args: &ScenarioArgs) -> Result<ExitCode> {
     } else {
         None
     };
+    if let Some(path) = &args.trace {
+        super::diagnose::write_trace(path, &run)?;
+    }
     if let Some(path) = &args.junit {
         let xml = junit_xml(&s.name, &run.verdict, run.elapsed)?;
         write_atomic(path, xml.as_bytes())?;

@@ -23,6 +23,7 @@ pub mod shard;
 pub mod sweep;
 pub mod text;
 pub mod trace;
+pub mod trace_lines;
 pub mod transformer;
 pub mod verdict;
 
