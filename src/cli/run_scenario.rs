@@ -68,7 +68,7 @@ pub struct ScenarioArgs {
     /// run's record as DIR/seed-S/run.json: a baseline ensemble for `stabcheck diff`. Exits 1
     /// when any run fails a gate.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1000),
-          conflicts_with_all = ["predict", "robust", "precision_check", "save_weights", "junit", "summary"])]
+          conflicts_with_all = ["predict", "robust", "precision_check", "save_weights", "junit", "summary", "no_report"])]
     pub seeds: Option<u64>,
     /// Also judge the run against a baseline (a run.json or a `--seeds` ensemble folder) as
     /// `stabcheck diff` does, writing diff.json; exit 1 when a statistic leaves its band.
