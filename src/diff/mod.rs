@@ -78,6 +78,15 @@ fn in_window(s: &[(usize, f64)], w: [usize; 2]) -> Option<Option<f64>> {
     Some(window_mean(values.map(|&(_, v)| v)))
 }
 
+/// The band of window `w` from the baseline runs finite there; `None` without any.
+fn band_at(base: &[&Vec<(usize, f64)>], w: [usize; 2], floor: f64) -> Option<Band> {
+    let values: Vec<f64> = base
+        .iter()
+        .filter_map(|s| in_window(s, w).flatten())
+        .collect();
+    Band::of(&values, floor)
+}
+
 fn last_step(record: &RunRecord) -> usize {
     record.trace.steps.last().map_or(0, |s| s.step)
 }
@@ -172,11 +181,7 @@ fn overlay(
         head: Vec::new(),
     };
     for &w in windows {
-        let values: Vec<f64> = base
-            .iter()
-            .filter_map(|s| in_window(s, w).flatten())
-            .collect();
-        let band = Band::of(&values, floor);
+        let band = band_at(base, w, floor);
         let reach = band.map_or(f64::NAN, |b| max_regression * width * b.std);
         let mean = band.map_or(f64::NAN, |b| b.mean);
         o.steps.push((w[0] + w[1]) as f64 / 2.0);
@@ -204,11 +209,7 @@ fn excursion(
         let Some(h) = in_window(head, w) else {
             continue;
         };
-        let values: Vec<f64> = base
-            .iter()
-            .filter_map(|s| in_window(s, w).flatten())
-            .collect();
-        let Some(band) = Band::of(&values, floor) else {
+        let Some(band) = band_at(base, w, floor) else {
             continue;
         };
         let excess = band.z(h) / width;
