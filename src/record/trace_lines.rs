@@ -51,6 +51,16 @@ pub struct ModuleLine {
     pub nonfinite: u64,
 }
 
+/// A module a trace line does not describe: its moments read as NaN (never 0), and
+/// `dead_fraction` as 0, as when a module line omits it.
+const NOT_MEASURED: ModuleLine = ModuleLine {
+    activation_mean: f64::NAN,
+    activation_std: f64::NAN,
+    activation_max_abs: f64::NAN,
+    dead_fraction: 0.0,
+    nonfinite: 0,
+};
+
 fn nan() -> f64 {
     f64::NAN
 }
@@ -183,7 +193,7 @@ pub fn from_jsonl(text: &str, path: &std::path::Path) -> Result<Trace, Error> {
             )));
         }
         if trace.layer_names.is_empty() {
-            trace.layer_names = line.modules.0.iter().map(|(n, _)| n.clone()).collect();
+            trace.layer_names = layer_names(&line);
         }
         let layers = layers_of(&line, &trace.layer_names).map_err(bad)?;
         trace.steps.push(StepRecord {
@@ -200,15 +210,27 @@ pub fn from_jsonl(text: &str, path: &std::path::Path) -> Result<Trace, Error> {
     Ok(trace)
 }
 
+/// The trace's layers: the first line's modules in order, or without `modules`, every tensor
+/// `M.weight` as module `M`, in order.
+fn layer_names(line: &TraceLine) -> Vec<String> {
+    if !line.modules.0.is_empty() {
+        return line.modules.0.iter().map(|(n, _)| n.clone()).collect();
+    }
+    (line.tensors.0.iter())
+        .filter_map(|(n, _)| n.strip_suffix(".weight").map(str::to_string))
+        .collect()
+}
+
 /// One [`LayerStats`] per module of `names`, from its statistics and its tensors'.
 fn layers_of(line: &TraceLine, names: &[String]) -> Result<Vec<LayerStats>, String> {
     let tensor = |name: &str| line.tensors.0.iter().find(|(n, _)| n == name).map(|p| p.1);
     (names.iter().enumerate())
         .map(|(l, name)| {
-            let module = (line.modules.0.iter())
-                .find(|(n, _)| n == name)
-                .map(|p| p.1)
-                .ok_or_else(|| format!("module `{name}` of the first line is missing"))?;
+            let module = match line.modules.0.iter().find(|(n, _)| n == name) {
+                Some(m) => m.1,
+                None if line.modules.0.is_empty() => NOT_MEASURED,
+                None => return Err(format!("module `{name}` of the first line is missing")),
+            };
             let weight = tensor(&format!("{name}.weight"))
                 .ok_or_else(|| format!("tensor `{name}.weight` is missing"))?;
             let bias = tensor(&format!("{name}.bias"));

@@ -34,6 +34,7 @@ mod shards_and_sweeps;
 mod sharpness;
 mod sweep_theory;
 mod torch_crosscheck;
+mod torch_trace;
 mod trace_lines;
 mod transformer_findings;
 mod transformer_rules;

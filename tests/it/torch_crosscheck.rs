@@ -20,14 +20,14 @@ use stabcheck::core::gpt::{Gpt, GptSpec, MlpActivation, NormPosition, TokenNorm}
 use stabcheck::core::optim::{Optimizer, OptimizerKind, OptimizerSpec};
 use stabcheck::core::schedule::Schedule;
 
-const PYTHON: &str = "/usr/bin/python3";
+pub(crate) const PYTHON: &str = "/usr/bin/python3";
 const STEPS: usize = 20;
 const LR: f64 = 1e-3;
 const DISTINCT_BATCHES: usize = 4;
 /// A gradient off by 0.1%: ten times the script's tolerance.
 const SABOTAGE: f32 = 1.001;
 
-fn torch_available() -> bool {
+pub(crate) fn torch_available() -> bool {
     let ok = Command::new(PYTHON)
         .args(["-c", "import torch, numpy"])
         .output()
