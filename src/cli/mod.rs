@@ -80,7 +80,11 @@ pub enum Command {
         target: String,
     },
     /// Print the scenario format as a JSON Schema (for editor completion and validation).
-    Schema,
+    Schema {
+        /// Print instead the JSON Schema of one line of a trace (`stabcheck diagnose` input).
+        #[arg(long)]
+        trace: bool,
+    },
 }
 
 /// What `stabcheck scenario` prints on stdout.
@@ -132,11 +136,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Schema => {
-            outln!(
-                "{}",
-                serde_json::to_string_pretty(&scenario::json_schema())?
-            );
+        Command::Schema { trace } => {
+            let schema = match trace {
+                true => crate::record::trace_schema::trace_json_schema(),
+                false => scenario::json_schema(),
+            };
+            outln!("{}", serde_json::to_string_pretty(&schema)?);
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -24,6 +24,7 @@ pub mod sweep;
 pub mod text;
 pub mod trace;
 pub mod trace_lines;
+pub mod trace_schema;
 pub mod transformer;
 pub mod verdict;
 

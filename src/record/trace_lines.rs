@@ -21,32 +21,44 @@ use crate::error::Error;
 pub const TRACE_SCHEMA: u32 = 1;
 
 /// One parameter tensor's statistics at one step.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TensorLine {
     /// `‖∂L/∂θ‖₂` (before clipping).
+    #[schemars(schema_with = "super::trace_schema::number")]
     #[serde(with = "crate::record::nonfinite")]
     pub grad_norm: f64,
     /// `‖θ‖₂` after the update.
+    #[schemars(schema_with = "super::trace_schema::number")]
     #[serde(default = "nan", with = "crate::record::nonfinite")]
     pub norm: f64,
     /// `‖Δθ‖₂ / ‖θ_before‖₂` (weights).
+    #[schemars(schema_with = "super::trace_schema::number")]
     #[serde(default = "nan", with = "crate::record::nonfinite")]
     pub update_ratio: f64,
 }
 
 /// One module's output statistics at one step (run.json's names).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ModuleLine {
+    /// Mean of the module's output over every element.
+    #[schemars(schema_with = "super::trace_schema::number")]
     #[serde(default = "nan", with = "crate::record::nonfinite")]
     pub activation_mean: f64,
+    /// Population standard deviation of the output over every element.
+    #[schemars(schema_with = "super::trace_schema::number")]
     #[serde(default = "nan", with = "crate::record::nonfinite")]
     pub activation_std: f64,
+    /// Largest `|x|` of the output.
+    #[schemars(schema_with = "super::trace_schema::number")]
     #[serde(default = "nan", with = "crate::record::nonfinite")]
     pub activation_max_abs: f64,
+    /// Fraction of output units exactly 0 (ReLU) for every sample of the batch.
+    #[schemars(schema_with = "super::trace_schema::number")]
     #[serde(default, with = "crate::record::nonfinite")]
     pub dead_fraction: f64,
+    /// Count of NaN and ±inf values in the output.
     #[serde(default)]
     pub nonfinite: u64,
 }
@@ -66,18 +78,28 @@ fn nan() -> f64 {
 }
 
 /// One step of a trace.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TraceLine {
+    /// The trace schema version: 1.
     pub schema: u32,
+    /// 0-based step: step k is the k-th update.
     pub step: usize,
+    /// Mean loss of the step's forward pass, before the update.
+    #[schemars(schema_with = "super::trace_schema::number")]
     #[serde(with = "crate::record::nonfinite")]
     pub loss: f64,
+    /// Learning rate of the update.
+    #[schemars(schema_with = "super::trace_schema::number")]
     #[serde(with = "crate::record::nonfinite")]
     pub lr: f64,
+    /// `‖∂L/∂θ‖₂` over every parameter together, before clipping.
+    #[schemars(schema_with = "super::trace_schema::number")]
     #[serde(with = "crate::record::nonfinite")]
     pub grad_norm: f64,
+    /// Per-tensor statistics under state_dict names, in order (`M.weight` required per module).
     pub tensors: Ordered<TensorLine>,
+    /// Per-module output statistics, modules in forward order (an addition to DESIGN's format).
     #[serde(default)]
     pub modules: Ordered<ModuleLine>,
 }

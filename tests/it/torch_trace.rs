@@ -130,12 +130,27 @@ fn both(name: &str) -> Pair {
         String::from_utf8_lossy(&out.stderr)
     );
     let torch_path = dir.path().join("torch.jsonl");
+    assert_matches_schema(&torch_path);
     let read = |p: &Path| from_jsonl(&std::fs::read_to_string(p).unwrap(), p).unwrap();
     Pair {
         core: read(&core_path),
         torch: read(&torch_path),
         core_diag: diagnose(&core_path, &file),
         torch_diag: diagnose(&torch_path, &file),
+    }
+}
+
+/// Every line the Python recorder wrote validates against `stabcheck schema --trace`.
+fn assert_matches_schema(path: &Path) {
+    let schema = stabcheck::record::trace_schema::trace_json_schema();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    for (i, line) in std::fs::read_to_string(path).unwrap().lines().enumerate() {
+        let value: serde_json::Value = serde_json::from_str(line).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&value)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "line {}: {errors:?}", i + 1);
     }
 }
 

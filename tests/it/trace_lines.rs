@@ -118,3 +118,78 @@ fn the_cli_writes_a_trace_that_diagnose_judges_like_the_run() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("bad.jsonl") && err.contains("line 1"), "{err}");
 }
+
+/// Lines written by the core (with a NaN run's non-finite strings) validate against `stabcheck
+/// schema --trace`; lines the reader refuses do not, so the schema and the reader agree.
+#[test]
+fn trace_lines_validate_against_the_printed_json_schema() {
+    let out = assert_cmd::Command::cargo_bin("stabcheck")
+        .unwrap()
+        .args(["schema", "--trace"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let schema: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    for name in ["deep-mlp", "adam-eps-0"] {
+        let s = builtin_with(name, None, &["steps=30"]);
+        let run = run_recorded(&s, None, None).unwrap();
+        let names: Vec<String> = (0..run.trace.steps[0].layers.len())
+            .map(|l| format!("layer{l}"))
+            .collect();
+        let text = to_jsonl(&to_lines(&run.trace, &names)).unwrap();
+        assert_eq!(
+            text.contains(r#""loss":"NaN""#),
+            name == "adam-eps-0",
+            "{name}"
+        );
+        for line in text.lines() {
+            let value: serde_json::Value = serde_json::from_str(line).unwrap();
+            let errors: Vec<String> = validator
+                .iter_errors(&value)
+                .map(|e| e.to_string())
+                .collect();
+            assert!(errors.is_empty(), "{name}: {errors:?}\n{line}");
+        }
+    }
+    let refused = [
+        r#"{"schema":2,"step":0,"loss":1,"lr":0.1,"grad_norm":1,"tensors":{}}"#,
+        r#"{"schema":1,"step":0,"loss":1,"lr":0.1,"grad_norm":1,"tensors":{},"extra":1}"#,
+        r#"{"schema":1,"step":0,"loss":"nan","lr":0.1,"grad_norm":1,"tensors":{}}"#,
+        r#"{"schema":1,"step":0,"loss":1,"lr":0.1,"tensors":{}}"#,
+        r#"{"schema":1,"step":0,"loss":1,"lr":0.1,"grad_norm":1,"tensors":{"a.weight":{"norm":1}}}"#,
+    ];
+    for line in refused {
+        let value: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(!validator.is_valid(&value), "the schema accepts {line}");
+        assert!(
+            from_jsonl(line, Path::new("t.jsonl")).is_err(),
+            "the reader accepts {line}"
+        );
+    }
+}
+
+/// A trace in DESIGN's shared format, without `modules`: its layers are the `.weight` tensors in
+/// order, their output statistics not measured (NaN), and the gates that need them not judged.
+#[test]
+fn a_trace_without_modules_takes_its_layers_from_the_weight_tensors() {
+    let line = |k: usize| {
+        format!(
+            r#"{{"schema":1,"step":{k},"loss":{},"lr":0.1,"grad_norm":1.0,"tensors":{{"enc.weight":{{"grad_norm":0.5}},"enc.bias":{{"grad_norm":0.1}},"head.weight":{{"grad_norm":0.7,"norm":2.0}}}}}}"#,
+            2.0 / (k as f64 + 1.0)
+        )
+    };
+    let text: String = (0..20).map(|k| line(k) + "\n").collect();
+    let trace = from_jsonl(&text, Path::new("t.jsonl")).unwrap();
+    assert_eq!(
+        trace.layer_names,
+        vec!["enc".to_string(), "head".to_string()]
+    );
+    let enc = &trace.steps[3].layers[0];
+    assert_eq!((enc.weight_grad_norm, enc.bias_grad_norm), (0.5, 0.1));
+    assert!(enc.activation_std.is_nan() && enc.weight_norm.is_nan());
+    assert_eq!(trace.steps[3].layers[1].weight_norm, 2.0);
+    let s = stabcheck::scenario::parse_str("name = \"t\"\n", "t.toml").unwrap();
+    let verdict = diagnose::run(&trace, &s, None);
+    assert_eq!(verdict.status, diagnose::Status::Pass, "{verdict:?}");
+}
