@@ -7,11 +7,12 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 
-use crate::diagnose::Status;
-use crate::diff::{MAX_REGRESSION, diff};
+use crate::diagnose::baseline_gate::BaselineEvidence;
+use crate::diagnose::{Status, Verdict};
+use crate::diff::{MAX_REGRESSION, diff, layer_name};
 use crate::record::diff::{DiffRecord, Excursion};
 use crate::record::{RUN_FILE, Record, RunRecord};
-use crate::run::{RecordedRun, run_recorded};
+use crate::run::run_recorded;
 use crate::scenario::Scenario;
 
 #[derive(Debug, clap::Args)]
@@ -153,23 +154,52 @@ fn describe(e: &Excursion) -> String {
     )
 }
 
-/// `scenario --baseline`: `run` judged against `base` (diff.json written into `out` when given).
+/// `--baseline`: `head` judged against `base` (diff.json written into `out` when given); its
+/// verdict with the `max_regression` gate folded in, and the diff.
 pub fn baseline_gate(
     base: &[RunRecord],
-    run: &RecordedRun,
-    s: &Scenario,
+    head: &RunRecord,
     (max_regression, out): (f64, Option<&Path>),
     text: bool,
-) -> Result<DiffRecord> {
+) -> Result<(Verdict, DiffRecord)> {
     check_max_regression(max_regression)?;
-    let record = diff(base, &run.clone().into_record(s), max_regression);
+    let record = diff(base, head, max_regression);
     if text {
         print_text(&record);
     }
     if let Some(dir) = out {
         eprintln!("wrote {}", record.write_in(dir)?.display());
     }
-    Ok(record)
+    let verdict = head.verdict.clone().unwrap_or_else(|| {
+        crate::diagnose::run(&head.trace, &head.scenario, head.nan_origin.as_ref())
+    });
+    let verdict = verdict.with_baseline(&evidence(&record, head));
+    if text {
+        let line = super::summary::verdict_text(&verdict);
+        let line = line.lines().next().unwrap_or_default();
+        outln!(
+            "{}",
+            line.replacen("verdict:", "verdict with the baseline:", 1)
+        );
+    }
+    Ok((verdict, record))
+}
+
+/// The diff's numbers for the `max_regression` gate; the first excursion's layer found by name
+/// among the head's layers.
+fn evidence(d: &DiffRecord, head: &RunRecord) -> BaselineEvidence {
+    let layers = head.trace.steps.first().map_or(0, |s| s.layers.len());
+    let layer = (d.first.as_ref())
+        .and_then(|e| e.layer.as_deref())
+        .and_then(|name| (0..layers).find(|&l| layer_name(head, l) == name));
+    BaselineEvidence {
+        max_regression: d.max_regression,
+        max_excess: d.max_excess,
+        runs: d.baseline_seeds.len(),
+        excursions: d.excursions.len(),
+        first: (d.first.as_ref()).map(|e| (e.headline(), e.ratio, e.first_steps)),
+        layer,
+    }
 }
 
 fn check_max_regression(x: f64) -> Result<()> {

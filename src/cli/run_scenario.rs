@@ -74,9 +74,10 @@ pub struct ScenarioArgs {
     /// `stabcheck diff` does, writing diff.json; exit 1 when a statistic leaves its band.
     #[arg(long, value_name = "DIR", conflicts_with = "seeds")]
     pub baseline: Option<PathBuf>,
-    /// With `--baseline`: how far outside its band a statistic may go, in band half-widths.
-    #[arg(long, value_name = "X", requires = "baseline", default_value_t = crate::diff::MAX_REGRESSION)]
-    pub max_regression: f64,
+    /// With `--baseline`: how far outside its band a statistic may go, in band half-widths
+    /// (default: the scenario's `[gates] max_regression`, 1).
+    #[arg(long, value_name = "X", requires = "baseline")]
+    pub max_regression: Option<f64>,
     /// Also write the run as a trace (JSONL, one object per step, the format `stabcheck
     /// diagnose` reads and `stabcheck_torch.py` writes) to this file.
     #[arg(long, value_name = "FILE", conflicts_with = "seeds")]
@@ -138,20 +139,30 @@ pub(super) fn run(args: &ScenarioArgs) -> Result<ExitCode> {
     if let Some(path) = &args.trace {
         super::diagnose::write_trace(path, &run)?;
     }
+    let out = (!args.no_report).then_some(dir.as_path());
+    let max_regression = args.max_regression.unwrap_or(s.gates.max_regression);
+    let diff = match baseline.as_deref() {
+        Some(base) => {
+            let head = run.clone().into_record(&s);
+            let (verdict, d) =
+                super::diff::baseline_gate(base, &head, (max_regression, out), text)?;
+            run.verdict = verdict;
+            Some(d)
+        }
+        None => None,
+    };
     if let Some(path) = &args.junit {
         let xml = junit_xml(&s.name, &run.verdict, run.elapsed)?;
         write_atomic(path, xml.as_bytes())?;
         eprintln!("wrote {}", path.display());
     }
-    let out = (!args.no_report).then_some(dir.as_path());
-    let diff = (baseline.as_deref())
-        .map(|base| super::diff::baseline_gate(base, &run, &s, (args.max_regression, out), text))
-        .transpose()?;
     if let Some(path) = &args.summary {
         let index = (!args.no_report).then(|| dir.join("index.html").display().to_string());
-        write_summary(path, &run, (&s.name, diff.as_ref()), index.as_deref())?;
+        let losses: Vec<f64> = run.summary.steps.iter().map(|st| st.loss).collect();
+        let facts = (&s.name[..], diff.as_ref());
+        write_summary(path, (&run.verdict, &losses), facts, index.as_deref())?;
     }
-    let passed = run.verdict.status == Status::Pass && diff.as_ref().is_none_or(|d| d.passed);
+    let passed = run.verdict.status == Status::Pass;
     let verdict = run.verdict.clone();
     let record = (!args.no_report)
         .then(|| write_report(run, &s, robust.as_ref(), &dir))
@@ -209,28 +220,27 @@ fn robust_gate(
     Ok((verdict, r))
 }
 
-/// Writes run.json (and robust.json), then the report page; returns run.json's path.
-/// The `--summary` markdown, written atomically.
-fn write_summary(
+/// The `--summary` markdown of a run with these `losses`, written atomically.
+pub(super) fn write_summary(
     path: &Path,
-    run: &RecordedRun,
+    (verdict, losses): (&Verdict, &[f64]),
     (scenario, diff): (&str, Option<&DiffRecord>),
     report: Option<&str>,
 ) -> Result<()> {
-    let steps = &run.summary.steps;
     let facts = SummaryFacts {
         scenario,
-        steps: steps.len(),
-        initial_loss: steps.first().map_or(f64::NAN, |s| s.loss),
-        final_loss: steps.last().map_or(f64::NAN, |s| s.loss),
+        steps: losses.len(),
+        initial_loss: losses.first().copied().unwrap_or(f64::NAN),
+        final_loss: losses.last().copied().unwrap_or(f64::NAN),
         report,
         diff,
     };
-    write_atomic(path, summary_markdown(&run.verdict, &facts).as_bytes())?;
+    write_atomic(path, summary_markdown(verdict, &facts).as_bytes())?;
     eprintln!("wrote {}", path.display());
     Ok(())
 }
 
+/// Writes run.json (and robust.json), then the report page; returns run.json's path.
 fn write_report(
     run: RecordedRun,
     s: &Scenario,

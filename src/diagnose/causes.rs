@@ -39,7 +39,7 @@ fn rank(kind: FindingKind) -> u8 {
         VanishingGradients | DepthScaling => 3,
         NoProgress | Plateau => 4,
         // The neighbourhood's failures are not this run's: the run's own cause comes first.
-        NotRobust => 5,
+        NotRobust | BaselineRegression => 5,
     }
 }
 

@@ -7,6 +7,7 @@
 
 pub mod adam_eps;
 pub mod attention;
+pub mod baseline_gate;
 pub mod causes;
 pub mod context;
 pub mod depth;
@@ -67,10 +68,14 @@ fn verdict(findings: Vec<Finding>, book: GateBook) -> Verdict {
 }
 
 /// The verdict of these gates and findings: failed when a gate failed; unstable when an error is
-/// an instability, no progress when the errors are only about progress.
+/// an instability, no progress when the errors are only about progress. A baseline regression
+/// says the run changed, not how it trained, so it leaves the outcome alone.
 pub(crate) fn settle(gates: Vec<GateResult>, findings: Vec<Finding>) -> Verdict {
     let failed = gates.iter().any(GateResult::failed);
-    let errors = || findings.iter().filter(|f| f.severity == Severity::Error);
+    let errors = || {
+        (findings.iter())
+            .filter(|f| f.severity == Severity::Error && f.kind != FindingKind::BaselineRegression)
+    };
     let outcome = if errors().any(|f| f.kind.is_instability()) {
         Outcome::Unstable
     } else if errors().next().is_some() {

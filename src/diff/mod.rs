@@ -25,9 +25,20 @@ type Key = (DiffStat, Option<String>);
 /// A run's statistics: `(step, value)` pairs in step order, by statistic and layer name.
 type Series = BTreeMap<Key, Vec<(usize, f64)>>;
 
-/// A layer's name in records: its state_dict module, or `layer L` for an MLP.
+/// A layer's name in records: its state_dict module, or for an MLP `layerL`, the name its
+/// weights have in npz files and traces (`layerL.weight`), so a trace and a run match.
 pub fn layer_name(record: &RunRecord, l: usize) -> String {
-    (record.trace.layer_names.get(l).cloned()).unwrap_or_else(|| format!("layer {l}"))
+    (record.trace.layer_names.get(l).cloned()).unwrap_or_else(|| format!("layer{l}"))
+}
+
+/// `record`'s layer names that `keep` accepts, in the model's order (not name order, which
+/// would put `layer10` before `layer2`).
+fn in_model_order(record: &RunRecord, keep: impl Fn(&String) -> bool) -> Vec<String> {
+    let layers = record.trace.steps.first().map_or(0, |s| s.layers.len());
+    (0..layers)
+        .map(|l| layer_name(record, l))
+        .filter(|n| keep(n))
+        .collect()
 }
 
 fn series(record: &RunRecord) -> Series {
@@ -154,8 +165,10 @@ pub fn diff(base: &[RunRecord], head: &RunRecord, max_regression: f64) -> DiffRe
         half_width: width,
         std_floor: floor,
         windows,
-        added_layers: head_names.difference(&base_names).cloned().collect(),
-        removed_layers: base_names.difference(&head_names).cloned().collect(),
+        added_layers: in_model_order(head, |n| !base_names.contains(n)),
+        removed_layers: base
+            .first()
+            .map_or_else(Vec::new, |b| in_model_order(b, |n| !head_names.contains(n))),
         first: excursions.first().cloned(),
         passed: excursions.is_empty(),
         excursions,

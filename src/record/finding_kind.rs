@@ -50,6 +50,8 @@ pub enum FindingKind {
     LostUpdates,
     /// Too few of the `[robust]` perturbations of the scenario were stable (`--robust`).
     NotRobust,
+    /// A statistic left the baseline's noise band by more than `max_regression` (`--baseline`).
+    BaselineRegression,
 }
 
 impl FindingKind {
@@ -63,6 +65,7 @@ impl FindingKind {
                 | FindingKind::AdamEpsilon
                 | FindingKind::GradientUnderflow
                 | FindingKind::LostUpdates
+                | FindingKind::BaselineRegression
         )
     }
 
@@ -94,6 +97,7 @@ impl FindingKind {
             FindingKind::LossScaleCollapse => "loss-scale-collapse",
             FindingKind::LostUpdates => "lost-updates",
             FindingKind::NotRobust => "not-robust",
+            FindingKind::BaselineRegression => "baseline-regression",
         }
     }
 }

@@ -44,6 +44,9 @@ pub enum Gate {
     MaxLostUpdateFraction,
     /// `[robust] min_stable_fraction`, judged only by `stabcheck scenario --robust`.
     MinStableFraction,
+    /// How far outside the baseline's noise band a statistic may go, judged only against a
+    /// baseline (`scenario --baseline`, `diagnose --baseline`).
+    MaxRegression,
 }
 
 impl Gate {
@@ -73,11 +76,12 @@ impl Gate {
             Gate::MaxSkippedFraction => "max_skipped_fraction",
             Gate::MaxLostUpdateFraction => "max_lost_update_fraction",
             Gate::MinStableFraction => "min_stable_fraction",
+            Gate::MaxRegression => "max_regression",
         }
     }
 
     /// Every gate, in documented order.
-    pub const ALL: [Gate; 23] = [
+    pub const ALL: [Gate; 24] = [
         Gate::Nonfinite,
         Gate::MaxGradNorm,
         Gate::MinGradNorm,
@@ -101,11 +105,12 @@ impl Gate {
         Gate::MaxSkippedFraction,
         Gate::MaxLostUpdateFraction,
         Gate::MinStableFraction,
+        Gate::MaxRegression,
     ];
 }
 
 // `ALL` lists every variant: the last one's discriminant is its length minus one.
-const _: () = assert!(Gate::MinStableFraction as usize + 1 == Gate::ALL.len());
+const _: () = assert!(Gate::MaxRegression as usize + 1 == Gate::ALL.len());
 
 impl fmt::Display for Gate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

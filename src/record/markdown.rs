@@ -49,6 +49,9 @@ fn headline(v: &Verdict, diff: Option<&DiffRecord>) -> &'static str {
         (Status::Pass, _) => "✅ PASS",
         (Status::Fail, Outcome::Unstable) => "❌ FAIL (unstable)",
         (Status::Fail, Outcome::NoProgress) => "❌ FAIL (no progress)",
+        (Status::Fail, Outcome::Stable) if diff.is_some_and(|d| !d.passed) => {
+            "❌ FAIL (against the baseline)"
+        }
         (Status::Fail, Outcome::Stable) => "❌ FAIL",
     }
 }

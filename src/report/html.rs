@@ -36,6 +36,7 @@ pub fn chart_for(kind: FindingKind) -> &'static str {
         FindingKind::SaturatedUnits => "saturated-units.svg",
         FindingKind::EdgeOfStability => "sharpness.svg",
         FindingKind::NotRobust => "robust-cases.svg",
+        FindingKind::BaselineRegression => "diff-1.svg",
         FindingKind::AttentionLogitGrowth => "attention.svg",
         FindingKind::AttentionEntropyCollapse => "attention-entropy.svg",
         FindingKind::AdamEpsilon => "adam-eps.svg",

@@ -130,6 +130,11 @@ pub struct Gates {
     /// run, in [0, 1]. Defaults to `0.25`.
     #[serde(default = "defaults::max_lost_update_fraction")]
     pub max_lost_update_fraction: f64,
+    /// How far outside the baseline's noise band any compared statistic may go, in band
+    /// half-widths (1: the band's edge), judged only against a baseline (`--baseline`;
+    /// docs/diff.md); finite and > 0. Defaults to `1.0`.
+    #[serde(default = "defaults::one")]
+    pub max_regression: f64,
 }
 
 /// `[robust]`: perturbations drawn by `stabcheck robust`. `lr`, `init_scale` and `input_scale`
@@ -198,6 +203,7 @@ impl Default for Gates {
             min_loss_scale: 1.0,
             max_skipped_fraction: defaults::max_skipped_fraction(),
             max_lost_update_fraction: defaults::max_lost_update_fraction(),
+            max_regression: 1.0,
         }
     }
 }

@@ -100,6 +100,7 @@ fn documented_defaults(name: &str) -> Scenario {
             min_loss_scale: 1.0,
             max_skipped_fraction: 0.1,
             max_lost_update_fraction: 0.25,
+            max_regression: 1.0,
             max_log_z: 20.0,
             max_output_grad_imbalance: 50.0,
         },

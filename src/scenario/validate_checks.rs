@@ -58,6 +58,7 @@ pub(crate) fn validate_gates(ck: &Checker, g: &Gates) -> Result<Gates, ScenarioE
         max_skipped_fraction: ck.fraction("gates.max_skipped_fraction", g.max_skipped_fraction)?,
         max_lost_update_fraction: ck
             .fraction("gates.max_lost_update_fraction", g.max_lost_update_fraction)?,
+        max_regression: ck.positive("gates.max_regression", g.max_regression)?,
     })
 }
 

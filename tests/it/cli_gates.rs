@@ -70,7 +70,8 @@ fn junit_xml_parses_and_has_one_testcase_per_gate() {
         .collect();
     let names: Vec<&str> = cases.iter().map(|n| n.attribute("name").unwrap()).collect();
     // max_sharpness_ratio is listed only when the sharpness probe ran (`[probe] sharpness_every`),
-    // min_stable_fraction only with `--robust`, the transformer gates only for a transformer,
+    // min_stable_fraction only with `--robust`, max_regression only with `--baseline`, the
+    // transformer gates only for a transformer,
     // the precision gates only under a 16-bit policy or loss scaling.
     let listed: Vec<&str> = Gate::ALL
         .into_iter()
@@ -79,6 +80,7 @@ fn junit_xml_parses_and_has_one_testcase_per_gate() {
                 g,
                 Gate::MaxSharpnessRatio
                     | Gate::MinStableFraction
+                    | Gate::MaxRegression
                     | Gate::MaxAttentionLogit
                     | Gate::MinGradRmsOverEps
                     | Gate::MaxLogZ

@@ -42,7 +42,7 @@ fn halving_one_hidden_layers_init_is_flagged_at_that_layer_and_step_0() {
         assert!(!d.passed);
         assert_eq!(
             first.layer.as_deref(),
-            Some(format!("layer {layer}").as_str())
+            Some(format!("layer{layer}").as_str())
         );
         assert_eq!(first.first_steps, [0, 0], "{first:?}");
         // The weight norm after one small Adam step is still half the baseline's.
@@ -80,11 +80,11 @@ fn a_seed_change_alone_is_not_flagged_over_20_seed_pairs() {
 fn layers_are_matched_by_name_and_the_unmatched_listed() {
     let head = record(&["model.depth=17"], 50);
     let d = diff(baseline(), &head, MAX_REGRESSION);
-    assert_eq!(d.added_layers, vec!["layer 17".to_string()]);
+    assert_eq!(d.added_layers, vec!["layer17".to_string()]);
     assert!(d.removed_layers.is_empty());
     let shallow = record(&["model.depth=15"], 50);
     let d = diff(baseline(), &shallow, MAX_REGRESSION);
-    assert_eq!(d.removed_layers, vec!["layer 16".to_string()]);
+    assert_eq!(d.removed_layers, vec!["layer16".to_string()]);
 }
 
 #[test]
@@ -172,7 +172,7 @@ fn seeds_write_an_ensemble_that_diff_reads_and_bad_paths_exit_2() {
     assert_eq!(half.status.code(), Some(1), "{half:?}");
     let text = String::from_utf8_lossy(&half.stdout);
     assert!(
-        text.contains("first: layer 5 weight_norm at steps 0-0"),
+        text.contains("first: layer5 weight_norm at steps 0-0"),
         "{text}"
     );
     let out = bin().arg("diff").arg(&base).arg(&base).output().unwrap();
@@ -187,4 +187,96 @@ fn seeds_write_an_ensemble_that_diff_reads_and_bad_paths_exit_2() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing"));
+}
+
+/// `--baseline` folds a `max_regression` gate into the verdict, so the exit code, JSON, JUnit and
+/// the summary agree; `[gates] max_regression` sets it and `--max-regression` overrides it; and
+/// a trace of the same run (`diagnose --baseline`) is judged like the run.
+#[test]
+fn the_max_regression_gate_joins_the_verdict_junit_summary_and_a_traces_diagnosis() {
+    let dir = TempDir::new().unwrap();
+    let base = dir.path().join("base");
+    let bin = || Command::cargo_bin("stabcheck").unwrap();
+    let steps = ["--set", "steps=20"];
+    let made = (bin().args(["scenario", "deep-mlp", "--seeds", "5", "--out"]))
+        .arg(&base)
+        .args(steps)
+        .output()
+        .unwrap();
+    assert!(made.status.code().is_some_and(|c| c <= 1), "{made:?}");
+    let half = ["--set", "model.init_groups=[{layers=[5],init_scale=0.5}]"];
+    let run = |extra: &[&str]| {
+        let mut cmd = bin();
+        cmd.args(["scenario", "deep-mlp", "--no-report", "--baseline"]);
+        cmd.arg(&base).args(steps).args(half).args(extra);
+        cmd.output().unwrap()
+    };
+    let trace = dir.path().join("half.jsonl");
+    let (junit, summary) = (dir.path().join("j.xml"), dir.path().join("s.md"));
+    let failed = run(&["--trace", trace.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&failed.stdout);
+    assert_eq!(failed.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains(
+            "verdict with the baseline: FAIL (stable): 1 of 13 gates failed: max_regression"
+        ),
+        "{text}"
+    );
+    // The gate's key in the scenario, and the flag over the key.
+    assert_eq!(
+        run(&["--set", "gates.max_regression=1e6"]).status.code(),
+        Some(0)
+    );
+    let flag = run(&["--set", "gates.max_regression=1e6", "--max-regression", "1"]);
+    assert_eq!(flag.status.code(), Some(1));
+    assert_eq!(
+        run(&["--set", "gates.max_regression=0"]).status.code(),
+        Some(2)
+    );
+    // The trace of the same run, judged against the same ensemble.
+    let out = bin()
+        .arg("diagnose")
+        .arg(&trace)
+        .args([
+            "--scenario",
+            "deep-mlp",
+            "--no-report",
+            "--format",
+            "json",
+            "--baseline",
+        ])
+        .arg(&base)
+        .arg("--junit")
+        .arg(&junit)
+        .arg("--summary")
+        .arg(&summary)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let gates = json["verdict"]["gates"].as_array().unwrap();
+    let gate = gates
+        .iter()
+        .find(|g| g["gate"] == "max_regression")
+        .unwrap();
+    assert_eq!(gate["status"], "fail");
+    let finding = &json["verdict"]["findings"][0];
+    assert_eq!(finding["kind"], "baseline-regression", "{json}");
+    assert!(
+        finding["summary"]
+            .as_str()
+            .unwrap()
+            .contains("layer5 weight_norm at steps 0-0")
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let case = (doc.descendants())
+        .find(|n| n.attribute("name") == Some("max_regression"))
+        .unwrap();
+    assert!(case.children().any(|c| c.has_tag_name("failure")), "{xml}");
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        md.contains("FAIL (against the baseline)") && md.contains("layer5"),
+        "{md}"
+    );
 }
