@@ -7,7 +7,7 @@ use super::gates::{Gate, GateBook};
 use super::root_cause::{self, RootCause, Symptom};
 use super::suggest;
 use crate::core::observer::Phase;
-use crate::record::trace::NanOrigin;
+use crate::record::trace::{LayerStats, NanOrigin};
 use crate::scenario::{ModelConfig, NonfinitePolicy};
 
 pub fn check(cx: &Context, book: &mut GateBook) -> Vec<Finding> {
@@ -40,8 +40,9 @@ pub fn check(cx: &Context, book: &mut GateBook) -> Vec<Finding> {
     let cause = root_cause::find(cx, first).filter(|c| is_earlier(c, cx.origin));
     let origin_text = cx.origin.map_or_else(
         || {
+            let seen = first_seen(cx, first).map_or(String::new(), |w| format!(", first in {w}"));
             format!(
-                "step {} is the first with a non-finite value",
+                "step {} is the first with a non-finite value{seen}",
                 cx.step[first]
             )
         },
@@ -65,6 +66,35 @@ pub fn check(cx: &Context, book: &mut GateBook) -> Vec<Finding> {
         out.push(root_cause_finding(cx, &c, severity, &origin_text));
     }
     out
+}
+
+/// Without a replay, where step `i`'s statistics first show a non-finite value, in the order a
+/// step computes them: a module's output (forward, first layer first), a gradient (backward,
+/// last layer first), then the weights after the update (all layers of one update are alike
+/// here, so their count and the first are named).
+fn first_seen(cx: &Context, i: usize) -> Option<String> {
+    let layers = &cx.trace.steps[i].layers;
+    // A module's moments are NaN also when not measured: its count of non-finite values says
+    // whether they are NaN because the output was.
+    let output = |l: &&LayerStats| l.nonfinite > 0 && !l.activation_max_abs.is_finite();
+    let grad = |l: &&LayerStats| !(l.weight_grad_norm.is_finite() && l.bias_grad_norm.is_finite());
+    if let Some(l) = layers.iter().find(output) {
+        return Some(format!("{}'s output (forward)", cx.layer_name(l.layer)));
+    }
+    if let Some(l) = layers.iter().rev().find(grad) {
+        return Some(format!("{}'s gradient (backward)", cx.layer_name(l.layer)));
+    }
+    let weights: Vec<usize> = (layers.iter())
+        // A NaN norm may be one a trace did not record: the count tells.
+        .filter(|l| l.weight_norm.is_infinite() || (l.weight_norm.is_nan() && l.nonfinite > 0))
+        .map(|l| l.layer)
+        .collect();
+    let first = *weights.first()?;
+    Some(format!(
+        "the weights after the update ({} layer(s), first {})",
+        weights.len(),
+        cx.layer_name(first)
+    ))
 }
 
 /// A root cause is worth naming only when it precedes the first non-finite op or sits elsewhere.
@@ -91,11 +121,17 @@ fn explain(cx: &Context, bad_steps: usize) -> String {
          step is too.",
         cx.len()
     );
-    if let Some(o) = cx.origin {
-        text.push_str(&format!(
+    match cx.origin {
+        Some(o) => text.push_str(&format!(
             " The replay found the first op to produce one from finite inputs: {}.",
             o.explanation
-        ));
+        )),
+        None => text.push_str(
+            " No replay named the op that produced it (a trace of a real run cannot be replayed): \
+             the step and layer above come from the recorded statistics. To find the op, rerun \
+             that step under torch.autograd.detect_anomaly(), or reproduce the model as a \
+             scenario, whose replay names it.",
+        ),
     }
     text
 }

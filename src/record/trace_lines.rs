@@ -28,10 +28,15 @@ pub struct TensorLine {
     #[schemars(schema_with = "super::trace_schema::number")]
     #[serde(with = "crate::record::nonfinite")]
     pub grad_norm: f64,
-    /// `‖θ‖₂` after the update.
+    /// `‖θ‖₂` after the update; absent when not measured. A non-finite norm counts as a
+    /// non-finite value of its module.
     #[schemars(schema_with = "super::trace_schema::number")]
-    #[serde(default = "nan", with = "crate::record::nonfinite")]
-    pub norm: f64,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::record::nonfinite::option"
+    )]
+    pub norm: Option<f64>,
     /// `‖Δθ‖₂ / ‖θ_before‖₂` (weights).
     #[schemars(schema_with = "super::trace_schema::number")]
     #[serde(default = "nan", with = "crate::record::nonfinite")]
@@ -150,13 +155,13 @@ pub fn to_lines(trace: &Trace, names: &[String]) -> Vec<TraceLine> {
                 let name = names.get(ls.layer).cloned().unwrap_or_default();
                 let weight = TensorLine {
                     grad_norm: ls.weight_grad_norm,
-                    norm: ls.weight_norm,
+                    norm: Some(ls.weight_norm),
                     update_ratio: ls.update_ratio,
                 };
                 tensors.push((format!("{name}.weight"), weight));
                 let bias = TensorLine {
                     grad_norm: ls.bias_grad_norm,
-                    norm: f64::NAN,
+                    norm: None,
                     update_ratio: f64::NAN,
                 };
                 tensors.push((format!("{name}.bias"), bias));
@@ -261,14 +266,20 @@ fn layers_of(line: &TraceLine, names: &[String]) -> Result<Vec<LayerStats>, Stri
                 weight_grad_norm: weight.grad_norm,
                 bias_grad_norm: bias.map_or(0.0, |b| b.grad_norm),
                 input_grad_norm: None,
-                weight_norm: weight.norm,
+                weight_norm: weight.norm.unwrap_or(f64::NAN),
                 update_ratio: weight.update_ratio,
                 activation_mean: module.activation_mean,
                 activation_std: module.activation_std,
                 activation_max_abs: module.activation_max_abs,
                 dead_fraction: module.dead_fraction,
                 saturated_fraction: 0.0,
-                nonfinite: module.nonfinite,
+                // A module's own count is of its output; a tensor recorded with a non-finite
+                // norm holds at least one non-finite value (the count is a lower bound).
+                nonfinite: module.nonfinite.max(u64::from(
+                    [Some(weight), bias].into_iter().flatten().any(|t| {
+                        !t.grad_norm.is_finite() || t.norm.is_some_and(|n| !n.is_finite())
+                    }),
+                )),
             })
         })
         .collect()

@@ -41,6 +41,7 @@ fn builtin(name: &str) -> (Scenario, String) {
     let text = match name {
         "deep-mlp" => include_str!("../../scenarios/deep-mlp.toml"),
         "adam-lr-too-high" => include_str!("../../scenarios/adam-lr-too-high.toml"),
+        "adam-eps-0" => include_str!("../../scenarios/adam-eps-0.toml"),
         other => panic!("no such scenario here: {other}"),
     };
     let s = scenario::parse_str(text, &format!("{name}.toml")).unwrap();
@@ -256,4 +257,33 @@ fn a_pytorch_run_with_a_hundredfold_lr_is_diagnosed_like_the_cores() {
         line(&p.core_diag.1, "  error"),
         line(&p.torch_diag.1, "  error")
     );
+}
+
+/// Adam with eps 0 in PyTorch: NaN from the first update. The trace cannot be replayed, so the
+/// finding names the step and where the statistics first show it, and says what is unknown.
+#[test]
+fn a_pytorch_run_that_goes_nan_is_found_at_its_first_step_without_a_replay() {
+    if !torch_available() {
+        return;
+    }
+    let p = both("adam-eps-0");
+    assert_eq!(p.core_diag.0, 1, "{}", p.core_diag.1);
+    assert_eq!(p.torch_diag.0, 1, "{}", p.torch_diag.1);
+    let nonfinite = |t: &str| {
+        (t.lines())
+            .find(|l| l.starts_with("  error    nonfinite:"))
+            .map(str::to_string)
+            .unwrap_or_default()
+    };
+    let torch = nonfinite(&p.torch_diag.1);
+    assert!(
+        torch.contains(
+            "step 0 is the first with a non-finite value, first in the weights after the update"
+        ),
+        "{}",
+        p.torch_diag.1
+    );
+    assert!(p.torch_diag.1.contains("cannot be replayed"));
+    // The core's own trace says the same; its run (not shown here) names the op by replay.
+    assert_eq!(nonfinite(&p.core_diag.1), torch);
 }
