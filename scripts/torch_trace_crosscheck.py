@@ -7,9 +7,10 @@ DIR holds what the Rust test exported:
   `layer{L}.bias`;
 - data.npz: `x` [samples, inputs] f32, `y` [samples] int64 class labels, `idx` [steps, batch]
   int64, the sample indices of every step's batch in the core's order;
-- config.json: {"activation": "relu", "lr", "betas", "eps", "steps", "step_size", "gamma"}.
+- config.json: {"activation": "relu", "betas", "eps", "steps", "lrs"}, `lrs` the core's
+  learning rate of every step (its schedule), set on the optimizer before each update.
 Writes DIR/torch.jsonl. Adam and cross-entropy are torch's own (`torch.optim.Adam`,
-`F.cross_entropy`), the lr schedule `StepLR(step_size, gamma)` when step_size > 0.
+`F.cross_entropy`).
 """
 import json
 import os
@@ -67,22 +68,19 @@ def main(folder):
     data = np.load(os.path.join(folder, "data.npz"))
     x, y, idx = torch.from_numpy(data["x"]), torch.from_numpy(data["y"]), data["idx"]
     model = Mlp(init, cfg["activation"])
-    opt = torch.optim.Adam(model.parameters(), lr=cfg["lr"], betas=tuple(cfg["betas"]),
+    opt = torch.optim.Adam(model.parameters(), lr=cfg["lrs"][0], betas=tuple(cfg["betas"]),
                            eps=cfg["eps"])
-    sched = None
-    if cfg.get("step_size", 0) > 0:
-        sched = torch.optim.lr_scheduler.StepLR(opt, cfg["step_size"], cfg["gamma"])
     with Recorder(model, os.path.join(folder, "torch.jsonl")) as rec:
         for step in range(cfg["steps"]):
             rows = torch.from_numpy(idx[step])
+            for group in opt.param_groups:
+                group["lr"] = cfg["lrs"][step]
             opt.zero_grad(set_to_none=True)
             loss = F.cross_entropy(model(x[rows]), y[rows])
             loss.backward()
             rec.after_backward(loss, opt)
             opt.step()
             rec.after_step()
-            if sched is not None:
-                sched.step()
 
 
 if __name__ == "__main__":

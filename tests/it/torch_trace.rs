@@ -2,7 +2,9 @@
 //! batch exported by the core, the same model trained by `torch.optim.Adam` and recorded by
 //! `python/stabcheck_torch.py` (scripts/torch_trace_crosscheck.py); its trace and the core's own
 //! (`scenario --trace`) must get the same verdict from `stabcheck diagnose`, with per-layer norms
-//! within the f32 tolerances below. Then a planted lr blow-up (×1000 at step 150) in both.
+//! within the f32 tolerances below. Then runs that fail in both: a 100x lr, an lr warmed up to
+//! 50x mid-run (a planted blow-up: the core's per-step lr is set on torch's optimizer), and Adam
+//! with eps 0 (NaN).
 //!
 //! Needs `/usr/bin/python3` with torch (Debian's `python3-torch`); skipped, saying so, without it,
 //! and failed when `STABCHECK_REQUIRE_TORCH=1` (`.ci/run` sets it).
@@ -42,6 +44,12 @@ fn builtin(name: &str) -> (Scenario, String) {
         "deep-mlp" => include_str!("../../scenarios/deep-mlp.toml"),
         "adam-lr-too-high" => include_str!("../../scenarios/adam-lr-too-high.toml"),
         "adam-eps-0" => include_str!("../../scenarios/adam-eps-0.toml"),
+        // deep-mlp (the defaults) warming its lr up to 50x the reference's over 150 steps: it
+        // trains, then blows up as the lr climbs (planted here, in both frameworks).
+        "lr-warmup-blow-up" => {
+            "name = \"lr-warmup-blow-up\"\nsteps = 300\n[optimizer]\nkind = \"adam\"\nlr = 0.05\n\
+             [schedule]\nkind = \"warmup-cosine\"\nwarmup = 150\n"
+        }
         other => panic!("no such scenario here: {other}"),
     };
     let s = scenario::parse_str(text, &format!("{name}.toml")).unwrap();
@@ -64,14 +72,15 @@ fn export(s: &Scenario, dir: &Path) {
         panic!("deep-mlp is a classification scenario")
     };
     let y: Array1<i64> = classes.iter().map(|&c| c as i64).collect();
+    let lrs: Vec<f64> = (0..s.steps).map(|k| trainer.schedule.lr_at(k)).collect();
     let mut npz = NpzWriter::new(std::fs::File::create(dir.join("data.npz")).unwrap());
     npz.add_array("x", &trainer.data.x).unwrap();
     npz.add_array("y", &y).unwrap();
     npz.add_array("idx", &idx).unwrap();
     npz.finish().unwrap();
     let config = serde_json::json!({
-        "activation": "relu", "lr": s.optimizer.lr, "betas": s.optimizer.betas,
-        "eps": s.optimizer.eps, "steps": s.steps,
+        "activation": "relu", "betas": s.optimizer.betas, "eps": s.optimizer.eps,
+        "steps": s.steps, "lrs": lrs,
     });
     std::fs::write(dir.join("config.json"), config.to_string()).unwrap();
 }
@@ -231,32 +240,7 @@ fn a_pytorch_run_with_a_hundredfold_lr_is_diagnosed_like_the_cores() {
         return;
     }
     let p = both("adam-lr-too-high");
-    assert_eq!(p.core_diag.0, 1, "{}", p.core_diag.1);
-    assert_eq!(p.torch_diag.0, 1, "{}", p.torch_diag.1);
-    // The same gates fail, and the first finding is the same kind of finding.
-    let line = |t: &str, prefix: &str| {
-        (t.lines())
-            .find(|l| l.starts_with(prefix))
-            .map(|l| l.split(':').next().unwrap_or_default().to_string())
-    };
-    let verdict = |t: &str| {
-        t.lines()
-            .find(|l| l.starts_with("verdict"))
-            .map(str::to_string)
-    };
-    assert_eq!(verdict(&p.core_diag.1), verdict(&p.torch_diag.1));
-    let failed = |t: &str| -> Vec<String> {
-        t.lines()
-            .filter(|l| l.trim_start().starts_with("FAIL "))
-            .map(|l| l.split_whitespace().nth(1).unwrap_or_default().to_string())
-            .collect()
-    };
-    assert_eq!(failed(&p.core_diag.1), failed(&p.torch_diag.1));
-    assert!(!failed(&p.core_diag.1).is_empty());
-    assert_eq!(
-        line(&p.core_diag.1, "  error"),
-        line(&p.torch_diag.1, "  error")
-    );
+    assert_same_failure(&p);
 }
 
 /// Adam with eps 0 in PyTorch: NaN from the first update. The trace cannot be replayed, so the
@@ -286,4 +270,63 @@ fn a_pytorch_run_that_goes_nan_is_found_at_its_first_step_without_a_replay() {
     assert!(p.torch_diag.1.contains("cannot be replayed"));
     // The core's own trace says the same; its run (not shown here) names the op by replay.
     assert_eq!(nonfinite(&p.core_diag.1), torch);
+}
+
+/// A planted mid-run lr blow-up: the lr warms up to 50x deep-mlp's; the core's run trains, then
+/// spikes as the lr climbs. PyTorch's, from the same weights, batches and per-step lr, must be
+/// diagnosed alike: the same gates fail and the spike comes during the warm-up.
+#[test]
+fn a_planted_mid_run_lr_blow_up_in_pytorch_is_diagnosed_like_the_cores() {
+    if !torch_available() {
+        return;
+    }
+    let p = both("lr-warmup-blow-up");
+    assert_same_failure(&p);
+    // Measured: the core's spike at step 148, PyTorch's at 144 (the runs part by rounding from
+    // step ~78 on, so not at the same step): both while the lr climbs, after training went well.
+    let spike = |t: &str| -> usize {
+        let line = (t.lines())
+            .find(|l| l.starts_with("  error"))
+            .unwrap_or_default();
+        let at = line.split("at step ").nth(1).unwrap_or_default();
+        at.split(|c: char| !c.is_ascii_digit())
+            .next()
+            .unwrap_or_default()
+            .parse()
+            .unwrap()
+    };
+    for t in [&p.core_diag.1, &p.torch_diag.1] {
+        assert!((100..150).contains(&spike(t)), "{t}");
+    }
+}
+
+/// Both runs fail (exit 1), fail the same gates, and lead with the same kind of finding.
+fn assert_same_failure(p: &Pair) {
+    assert_eq!(p.core_diag.0, 1, "{}", p.core_diag.1);
+    assert_eq!(p.torch_diag.0, 1, "{}", p.torch_diag.1);
+    let verdict = |t: &str| {
+        t.lines()
+            .find(|l| l.starts_with("verdict"))
+            .map(str::to_string)
+    };
+    assert_eq!(verdict(&p.core_diag.1), verdict(&p.torch_diag.1));
+    let failed = |t: &str| -> Vec<String> {
+        (t.lines())
+            .filter(|l| l.trim_start().starts_with("FAIL "))
+            .map(|l| l.split_whitespace().nth(1).unwrap_or_default().to_string())
+            .collect()
+    };
+    assert_eq!(failed(&p.core_diag.1), failed(&p.torch_diag.1));
+    assert!(!failed(&p.core_diag.1).is_empty());
+    let kind = |t: &str| {
+        (t.lines())
+            .find(|l| l.starts_with("  error"))
+            .map(|l| l.split(':').next().unwrap_or_default().to_string())
+    };
+    assert_eq!(
+        kind(&p.core_diag.1),
+        kind(&p.torch_diag.1),
+        "{}",
+        p.torch_diag.1
+    );
 }
