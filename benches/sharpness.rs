@@ -34,7 +34,10 @@ fn whole_run_ms(s: &Scenario, every: usize) -> f64 {
         every,
         s.seed,
         &mut NoopObserver,
-        &std::sync::atomic::AtomicBool::new(false),
+        stabcheck::core::train::Control {
+            stop: &std::sync::atomic::AtomicBool::new(false),
+            done: &std::sync::atomic::AtomicUsize::new(0),
+        },
     ));
     t0.elapsed().as_secs_f64() * 1e3
 }

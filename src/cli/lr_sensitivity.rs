@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Result, anyhow};
 
 use super::TargetArgs;
-use super::robust::progress_bar;
+use super::progress::progress_bar;
 use crate::diagnose::series::fmt;
 use crate::record::Record;
 use crate::report::{Extras, render_folder};

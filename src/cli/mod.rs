@@ -17,6 +17,7 @@ mod merge;
 mod out;
 mod precision_check;
 mod predict;
+mod progress;
 mod report;
 mod robust;
 mod run_scenario;

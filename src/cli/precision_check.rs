@@ -9,7 +9,7 @@ use anyhow::Result;
 
 use super::Format;
 use super::out::{out, outln};
-use super::robust::progress_bar;
+use super::progress::progress_bar;
 use crate::diagnose::Status;
 use crate::record::Record;
 use crate::record::precision_check::{PolicyRun, PrecisionCheckRecord};

@@ -8,8 +8,8 @@ use crate::record::Record;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use super::progress::progress_bar;
 use anyhow::Result;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{Format, TargetArgs};
 use crate::diagnose::series::fmt;
@@ -42,17 +42,6 @@ pub struct RobustArgs {
     /// the shards with `stabcheck merge`.
     #[arg(long, value_name = "K/N", value_parser = Shard::parse)]
     pub shard: Option<Shard>,
-}
-
-/// A progress bar on stderr, drawn only on a terminal (indicatif hides it otherwise), so CI logs
-/// get the summary, not a stream of redraws.
-pub fn progress_bar(len: usize, what: &str) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(Some(len as u64), ProgressDrawTarget::stderr());
-    let template = format!("{{bar:40}} {{pos}}/{{len}} {what}, {{elapsed}} elapsed, ETA {{eta}}");
-    if let Ok(style) = ProgressStyle::with_template(&template) {
-        bar.set_style(style);
-    }
-    bar
 }
 
 pub fn run(args: &RobustArgs) -> Result<ExitCode> {

@@ -112,7 +112,11 @@ pub(super) fn run(args: &ScenarioArgs) -> Result<ExitCode> {
     if text {
         outln!("{}", headline(&s));
     }
-    let mut run = match run_recorded_until(&s, base_dir, args.save_weights.as_deref(), stop) {
+    let save = args.save_weights.as_deref();
+    let recorded = super::progress::with_steps(s.steps, stop, |control| {
+        run_recorded_until(&s, base_dir, save, control)
+    });
+    let mut run = match recorded {
         Err(crate::Error::Interrupted { step, steps }) => {
             return Ok(interrupted(step, steps, &dir));
         }

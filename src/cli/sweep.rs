@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use super::TargetArgs;
-use super::robust::progress_bar;
+use super::progress::progress_bar;
 use crate::diagnose::series::fmt;
 use crate::record::Record;
 use crate::report::{Extras, render_folder};

@@ -1,6 +1,6 @@
 //! The train loop: batch → forward → loss → backward → penalties → clip → scheduled update → step event.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
@@ -44,6 +44,24 @@ pub(crate) fn batch_loss<T: Real>(
         BatchTargets::Values(v) => LossTarget::Values(v.view()),
     };
     model.loss_forward_backward(loss, &target, e)
+}
+
+/// What a run shares with whoever started it: a flag asking it to stop at the next step
+/// boundary (Ctrl-C), and the count of steps finished (for a progress display).
+#[derive(Debug, Clone, Copy)]
+pub struct Control<'a> {
+    pub stop: &'a AtomicBool,
+    pub done: &'a AtomicUsize,
+}
+
+impl Control<'_> {
+    pub fn stopped(self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    pub fn step_done(self) {
+        self.done.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 /// Everything a run needs, built once; [`Trainer::step`] allocates nothing.
@@ -189,21 +207,23 @@ impl<T: Real> Trainer<T> {
         (0..steps).map(|_| self.step(observer)).collect()
     }
 
-    /// Like [`Trainer::run`], but checks `stop` before each step and returns early (fewer
-    /// summaries than `steps`) once it is set: an interrupt ends a run at a step boundary, never
-    /// inside one. The flag is the core's only view of interrupts; who sets it is not its business.
+    /// Like [`Trainer::run`], but checks `control.stop` before each step and returns early
+    /// (fewer summaries than `steps`) once it is set: an interrupt ends a run at a step boundary,
+    /// never inside one. The flag is the core's only view of interrupts; who sets it is not its
+    /// business. Each finished step is counted in `control.done`.
     pub fn run_until(
         &mut self,
         steps: usize,
         observer: &mut dyn Observer<T>,
-        stop: &AtomicBool,
+        control: Control<'_>,
     ) -> Vec<StepSummary> {
         let mut summaries = Vec::with_capacity(steps);
         for _ in 0..steps {
-            if stop.load(Ordering::Relaxed) {
+            if control.stopped() {
                 break;
             }
             summaries.push(self.step(observer));
+            control.step_done();
         }
         summaries
     }

@@ -2,7 +2,6 @@
 //! the per-step recorder attached, as `run::recorded_in` does for an MLP.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::build::{optimizer_spec, relative_to, schedule_and_clip};
 use super::{RunSummary, checksum};
@@ -12,6 +11,7 @@ use crate::core::gpt::Gpt;
 use crate::core::gpt::state_dict::{Buffer, npz_bytes};
 use crate::core::gpt::train::GptTrainer;
 use crate::core::optim::Optimizer;
+use crate::core::train::Control;
 use crate::core::weights::WeightsError;
 use crate::error::Error;
 use crate::probe::recorder::Recorder;
@@ -69,7 +69,7 @@ pub fn gpt_recorded_in<T: Real>(
     mut trainer: GptTrainer<T>,
     s: &Scenario,
     save_weights: Option<&Path>,
-    stop: &AtomicBool,
+    control: Control<'_>,
 ) -> Result<(RunSummary, Trace), Error> {
     let mut recorder = Recorder::<T>::new(s.probe.histogram_every, s.steps);
     let mut steps = Vec::with_capacity(s.steps);
@@ -79,7 +79,7 @@ pub fn gpt_recorded_in<T: Real>(
     let mut probe = (every > 0).then(|| SharpnessProbe::for_gpt(&trainer, s.seed, RECORD_OPTIONS));
     let mut sharpness = Vec::new();
     for _ in 0..s.steps {
-        if stop.load(Ordering::Relaxed) {
+        if control.stopped() {
             break;
         }
         if let Some(probe) = &mut probe
@@ -88,6 +88,7 @@ pub fn gpt_recorded_in<T: Real>(
             sharpness.push(probe.sample_at(ProbePoint::of_gpt(&trainer)));
         }
         steps.push(trainer.step_observed(&mut recorder).summary());
+        control.step_done();
     }
     if steps.len() < s.steps {
         return Err(Error::Interrupted {

@@ -6,13 +6,13 @@ pub mod precision_check;
 pub mod replay;
 
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 
 use std::time::{Duration, Instant};
 
 use crate::core::float::Real;
 use crate::core::observer::NoopObserver;
-use crate::core::train::{StepSummary, Trainer};
+use crate::core::train::{Control, StepSummary, Trainer};
 use crate::diagnose::{self, Verdict};
 use crate::error::Error;
 use crate::probe::nan_origin::{CheckedOrigin, first_nonfinite_step};
@@ -60,16 +60,26 @@ pub fn run_recorded(
     base_dir: Option<&Path>,
     save_weights: Option<&Path>,
 ) -> Result<RecordedRun, Error> {
-    run_recorded_until(s, base_dir, save_weights, &AtomicBool::new(false))
+    let (stop, done) = (AtomicBool::new(false), AtomicUsize::new(0));
+    run_recorded_until(
+        s,
+        base_dir,
+        save_weights,
+        Control {
+            stop: &stop,
+            done: &done,
+        },
+    )
 }
 
-/// [`run_recorded`] that stops at the next step boundary once `stop` is set (Ctrl-C), with
-/// [`Error::Interrupted`]: an interrupted run has no verdict and writes nothing.
+/// [`run_recorded`] that stops at the next step boundary once `control.stop` is set (Ctrl-C),
+/// with [`Error::Interrupted`]: an interrupted run has no verdict and writes nothing. Finished
+/// steps are counted in `control.done`.
 pub fn run_recorded_until(
     s: &Scenario,
     base_dir: Option<&Path>,
     save_weights: Option<&Path>,
-    stop: &AtomicBool,
+    stop: Control<'_>,
 ) -> Result<RecordedRun, Error> {
     let started = Instant::now();
     let (summary, trace) = match (s.transformer(), is_f64(s)) {
@@ -125,7 +135,7 @@ fn recorded_in<T: Real>(
     mut trainer: Trainer<T>,
     s: &Scenario,
     save_weights: Option<&Path>,
-    stop: &AtomicBool,
+    stop: Control<'_>,
 ) -> Result<(RunSummary, Trace), Error> {
     let mut recorder = Recorder::<T>::new(s.probe.histogram_every, s.steps);
     let every = s.probe.sharpness_every;

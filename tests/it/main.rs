@@ -26,6 +26,7 @@ mod no_alloc_in_step;
 mod pr_summary;
 mod precision;
 mod probe_values;
+mod progress;
 mod report_browser;
 mod report_render;
 mod resource_limits;

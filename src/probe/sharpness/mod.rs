@@ -12,8 +12,6 @@ pub mod limit;
 pub mod net;
 pub mod power;
 
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use rand_distr::{Distribution, StandardNormal};
 
 use self::hvp::HvpOperator;
@@ -25,7 +23,7 @@ use crate::core::observer::Observer;
 use crate::core::optim::Optimizer;
 use crate::core::params::Segment;
 use crate::core::rng::{Stream, stream_rng};
-use crate::core::train::{StepSummary, Trainer};
+use crate::core::train::{Control, StepSummary, Trainer};
 use crate::record::trace::SharpnessSample;
 
 /// Power-iteration budget of the samples recorded during training: at most 20 HVPs per run
@@ -168,22 +166,23 @@ pub fn run_with_sharpness<T: Real>(
     every: usize,
     seed: u64,
     observer: &mut dyn Observer<T>,
-    stop: &AtomicBool,
+    control: Control<'_>,
 ) -> (Vec<StepSummary>, Vec<SharpnessSample>) {
     if every == 0 {
-        return (trainer.run_until(steps, observer, stop), Vec::new());
+        return (trainer.run_until(steps, observer, control), Vec::new());
     }
     let mut probe = SharpnessProbe::new(trainer, seed, RECORD_OPTIONS);
     let mut samples = Vec::with_capacity(steps / every + 1);
     let mut summaries = Vec::with_capacity(steps);
     for _ in 0..steps {
-        if stop.load(Ordering::Relaxed) {
+        if control.stopped() {
             break;
         }
         if trainer.step.is_multiple_of(every) {
             samples.push(probe.sample(trainer));
         }
         summaries.push(trainer.step(observer));
+        control.step_done();
     }
     (summaries, samples)
 }

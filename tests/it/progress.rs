@@ -1,0 +1,45 @@
+//! Progress on long runs: on a terminal, `stabcheck scenario` draws a bar of finished steps with
+//! an ETA on stderr once the run has taken a second; off a terminal (CI logs, pipes) it draws
+//! nothing. The terminal comes from util-linux's `script`, skipped (saying so) without it.
+
+use std::process::Command;
+
+use assert_cmd::cargo::cargo_bin;
+
+#[test]
+fn a_long_scenario_shows_steps_and_an_eta_on_a_terminal_and_nothing_in_a_pipe() {
+    let bin = cargo_bin("stabcheck");
+    let args = "scenario tiny-gpt --set steps=40 --no-report";
+    let piped = Command::new(&bin).args(args.split(' ')).output().unwrap();
+    assert!(piped.status.code().is_some_and(|c| c <= 1), "{piped:?}");
+    assert!(!String::from_utf8_lossy(&piped.stderr).contains("ETA"));
+    if which::which("script").is_err() {
+        eprintln!("SKIPPED: no `script` (util-linux) to give the run a terminal");
+        return;
+    }
+    let tty = Command::new("script")
+        .args(["-q", "-e", "-c"])
+        .arg(format!("{} {args}", bin.display()))
+        .arg("/dev/null")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&tty.stdout);
+    assert!(
+        text.contains("/40 steps, ") && text.contains(" elapsed, ETA "),
+        "{text}"
+    );
+    // The count moves: some redraw shows steps done.
+    let counts: Vec<usize> = (text.split("/40 steps").filter_map(|before| {
+        let digits: String = before
+            .chars()
+            .rev()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.chars().rev().collect::<String>().parse().ok()
+    }))
+    .collect();
+    assert!(counts.iter().any(|&n| n > 0 && n <= 40), "{counts:?}");
+    // The bar is cleared before the summary; the run and its exit code are the pipe's.
+    assert!(text.contains("verdict: "), "{text}");
+    assert_eq!(tty.status.code(), piped.status.code());
+}
