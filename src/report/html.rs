@@ -89,6 +89,7 @@ pub fn page(
         if let Some(o) = &r.nan_origin {
             origin(&mut out, o);
         }
+        out.push_str(&super::interactive::section(r));
     }
     for s in sections {
         section(&mut out, s);

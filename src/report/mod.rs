@@ -8,6 +8,7 @@ pub mod charts;
 pub mod diff_section;
 pub mod fix_section;
 pub mod html;
+pub mod interactive;
 pub mod lr_section;
 pub mod robust_section;
 pub mod section;

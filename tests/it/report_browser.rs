@@ -22,7 +22,7 @@ const BROWSERS: &[&str] = &[
 /// Chromium can hang (e.g. waiting on a D-Bus it will never get); never wait forever.
 const BROWSER_TIMEOUT: Duration = Duration::from_secs(90);
 
-fn browser() -> Option<PathBuf> {
+pub(crate) fn browser() -> Option<PathBuf> {
     let found = BROWSERS.iter().find_map(|b| which::which(b).ok());
     if found.is_none() {
         let required = std::env::var("STABCHECK_REQUIRE_BROWSER").is_ok_and(|v| v == "1");

@@ -1,0 +1,131 @@
+//! The run page used as a person would, in headless Chromium driven over the DevTools protocol
+//! (`headless_chrome`, with the system chromium): the first screen holds the cause card; hovering
+//! the loss chart shows the value run.json has at that step; clicking a layer in the legend hides
+//! its line; the layers the findings name are drawn wide.
+//!
+//! Skipped, saying so, without Chromium; `.ci/run` installs it and sets
+//! `STABCHECK_REQUIRE_BROWSER=1`, under which a missing browser fails the test.
+
+use std::path::Path;
+use std::time::Duration;
+
+use assert_cmd::Command;
+use headless_chrome::browser::tab::point::Point;
+use headless_chrome::{Browser, LaunchOptions, Tab};
+use stabcheck::record::{Record, RunRecord};
+use tempfile::TempDir;
+
+use super::report_browser::browser;
+
+/// Evaluates the expression `js` in the page and returns its value, passed through JSON.
+fn eval(tab: &Tab, js: &str) -> serde_json::Value {
+    let out = tab
+        .evaluate(&format!("JSON.stringify({js})"), false)
+        .unwrap();
+    let text = out.value.and_then(|v| v.as_str().map(str::to_string));
+    serde_json::from_str(&text.expect("a JSON string")).unwrap()
+}
+
+fn open(chromium: &Path, page: &Path) -> (Browser, std::sync::Arc<Tab>) {
+    let options = LaunchOptions::default_builder()
+        .path(Some(chromium.to_path_buf()))
+        .headless(true)
+        .sandbox(false)
+        .window_size(Some((1400, 900)))
+        .idle_browser_timeout(Duration::from_secs(120))
+        .build()
+        .unwrap();
+    let browser = Browser::new(options).unwrap();
+    let tab = browser.new_tab().unwrap();
+    let url = format!("file://{}", page.display());
+    tab.navigate_to(&url)
+        .unwrap()
+        .wait_until_navigated()
+        .unwrap();
+    tab.wait_for_element("#ip-grad .uplot").unwrap();
+    (browser, tab)
+}
+
+#[test]
+fn the_page_shows_the_cause_first_hovers_values_and_toggles_layers() {
+    let Some(chromium) = browser() else {
+        return;
+    };
+    let dir = TempDir::new().unwrap();
+    let out = Command::cargo_bin("stabcheck")
+        .unwrap()
+        .args(["scenario", "layer-lr-100x", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let run = RunRecord::read(&dir.path().join("run.json")).unwrap();
+    let (_browser, tab) = open(&chromium, &dir.path().join("index.html"));
+
+    // The first screen (1400 x 900) holds the cause: the first finding card, an error naming
+    // layer 9, the layer whose lr is 100x.
+    let card = eval(
+        &tab,
+        "(() => { const c = document.querySelector('.card'); const r = c.getBoundingClientRect(); \
+         return {top: r.top, screen: innerHeight, error: c.classList.contains('error'), \
+         text: c.textContent}; })()",
+    );
+    assert!(
+        card["top"].as_f64().unwrap() < card["screen"].as_f64().unwrap(),
+        "{card}"
+    );
+    assert_eq!(card["error"], true);
+    assert!(card["text"].as_str().unwrap().contains("layer 9"), "{card}");
+
+    // Hovering the loss chart shows, in its legend, the loss run.json holds at that step.
+    let over = tab.find_element("#ip-loss .u-over").unwrap();
+    over.scroll_into_view().unwrap();
+    let b = over.get_box_model().unwrap();
+    let (x, y) = (b.content.top_left.x, b.content.top_left.y);
+    let (w, h) = (b.content.width(), b.content.height());
+    tab.move_mouse_to_point(Point {
+        x: x + 0.2 * w,
+        y: y + 0.5 * h,
+    })
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let hover = eval(
+        &tab,
+        "(() => { const u = stabcheckCharts.loss; \
+         const v = document.querySelectorAll('#ip-loss .u-legend .u-series')[1] \
+         .querySelector('.u-value').textContent; return {idx: u.cursor.idx, shown: v}; })()",
+    );
+    let idx = hover["idx"].as_u64().expect("the cursor is on a step") as usize;
+    let shown: f64 = hover["shown"].as_str().unwrap().parse().unwrap();
+    let loss = run.trace.steps[idx].loss;
+    assert!(
+        (shown - loss).abs() <= 1e-3 * loss.abs(),
+        "{hover} against {loss}"
+    );
+
+    // Clicking layer 3 in the legend hides its line; the named layer 9 is drawn wide.
+    tab.find_element("#ip-grad .u-legend tr.u-series:nth-child(5)")
+        .unwrap()
+        .click()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let series = eval(
+        &tab,
+        "(() => { const s = stabcheckCharts.grad.series; \
+         const row = document.querySelectorAll('#ip-grad .u-legend .u-series')[4]; \
+         return {label: s[4].label, show: s[4].show, off: row.classList.contains('u-off'), \
+         shown: s.filter(x => x.show).length, named: s[10].label, wide: s[10].width, \
+         other: s[4].width}; })()",
+    );
+    assert_eq!(series["label"], "layer3", "{series}");
+    assert_eq!(
+        (series["show"].clone(), series["off"].clone()),
+        (false.into(), true.into())
+    );
+    assert_eq!(series["shown"], 17, "step and 16 other layers: {series}");
+    assert_eq!(series["named"], "layer9");
+    assert!(
+        series["wide"].as_f64() > series["other"].as_f64(),
+        "{series}"
+    );
+}
