@@ -83,7 +83,12 @@ fn check_page(r: &RunRecord, html: &str) {
             f.summary
         );
     }
-    assert!(!html.contains("<script"), "the page needs no script");
+    // Scripts are inline only (the vendored chart library and its data): one offline file.
+    assert!(!html.contains("<script src"), "the page loads no script file");
+    assert!(
+        html.contains("id=\"interactive\"") && html.contains("id=\"ip-data\""),
+        "the interactive charts and their data are on the page"
+    );
     assert!(
         !html.contains("src=\"http"),
         "the page loads nothing from the network"
