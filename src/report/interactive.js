@@ -16,7 +16,8 @@
     };
     return new uPlot(opts, data, document.getElementById(id));
   }
-  var loss = chart("ip-loss", "loss (log scale)",
+  var every = d.bucket > 1 ? " (each point: the largest of " + d.bucket + " steps)" : "";
+  var loss = chart("ip-loss", "loss (log scale)" + every,
     [{ label: "loss", stroke: "#1f5fa8", width: 2, value: fmt }], [d.steps, d.loss]);
   var named = {};
   d.highlight.forEach(function (i) { named[i] = true; });
@@ -25,7 +26,7 @@
       ? { label: name, stroke: "#c62828", width: 3, value: fmt }
       : { label: name, stroke: hue(i), width: 1.25, value: fmt };
   });
-  var grad = chart("ip-grad", "weight gradient norm per layer (log scale)", series,
+  var grad = chart("ip-grad", "weight gradient norm per layer (log scale)" + every, series,
     [d.steps].concat(d.grad));
   window.stabcheckCharts = { loss: loss, grad: grad, data: d };
   window.addEventListener("resize", function () {

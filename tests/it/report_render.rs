@@ -84,7 +84,10 @@ fn check_page(r: &RunRecord, html: &str) {
         );
     }
     // Scripts are inline only (the vendored chart library and its data): one offline file.
-    assert!(!html.contains("<script src"), "the page loads no script file");
+    assert!(
+        !html.contains("<script src"),
+        "the page loads no script file"
+    );
     assert!(
         html.contains("id=\"interactive\"") && html.contains("id=\"ip-data\""),
         "the interactive charts and their data are on the page"
