@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use super::Format;
 use super::run_scenario::write_summary;
 use super::scenario_json::print_json;
 use super::summary::verdict_text;
+use super::{Format, VerdictOutputs};
 use crate::diagnose::{self, Status, Verdict};
 use crate::record::atomic::write_atomic;
 use crate::record::diff::DiffRecord;
@@ -42,16 +42,8 @@ pub struct DiagnoseArgs {
     /// Write neither run.json nor the report.
     #[arg(long)]
     pub no_report: bool,
-    /// `text` (a summary for people) or `json` (only JSON on stdout: the verdict and where the
-    /// record went; messages go to stderr).
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
-    /// Also write JUnit XML (one test case per gate) to this file.
-    #[arg(long, value_name = "FILE")]
-    pub junit: Option<PathBuf>,
-    /// Also write a GitHub-flavoured markdown summary to this file (replaces it).
-    #[arg(long, value_name = "FILE")]
-    pub summary: Option<PathBuf>,
+    #[command(flatten)]
+    pub outputs: VerdictOutputs,
     /// Also judge the trace against a baseline (a run.json, a trace's run.json, or a `--seeds`
     /// ensemble folder), writing diff.json; the `max_regression` gate fails (exit 1) when a
     /// statistic leaves its band.
@@ -78,7 +70,7 @@ pub fn run(args: &DiagnoseArgs) -> Result<ExitCode> {
     let baseline = (args.baseline.as_deref())
         .map(super::diff::load_runs)
         .transpose()?;
-    let human = args.format == Format::Text;
+    let human = args.outputs.format == Format::Text;
     let mut verdict = diagnose::run(&trace, &s, None);
     if human {
         out!("{}", verdict_text(&verdict));
@@ -134,12 +126,12 @@ fn write_extras(
     diff: Option<&DiffRecord>,
     (dir, elapsed): (&Path, Duration),
 ) -> Result<()> {
-    if let Some(path) = &args.junit {
+    if let Some(path) = &args.outputs.junit {
         let xml = junit_xml(&record.scenario.name, verdict, elapsed)?;
         write_atomic(path, xml.as_bytes())?;
         eprintln!("wrote {}", path.display());
     }
-    if let Some(path) = &args.summary {
+    if let Some(path) = &args.outputs.summary {
         let losses: Vec<f64> = record.trace.steps.iter().map(|st| st.loss).collect();
         let index = (!args.no_report).then(|| dir.join("index.html").display().to_string());
         let facts = (&record.scenario.name[..], diff);

@@ -29,7 +29,7 @@ mod target;
 use out::outln;
 pub(crate) use report::existing_run;
 use report::report_command;
-pub use target::{BudgetArgs, TargetArgs};
+pub use target::{BudgetArgs, TargetArgs, VerdictOutputs};
 
 use crate::scenario;
 

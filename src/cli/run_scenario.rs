@@ -9,7 +9,7 @@ use anyhow::Result;
 
 use super::scenario_json::print_json;
 use super::summary::{headline, print_final, print_replay_warning, print_steps, verdict_text};
-use super::{Format, TargetArgs, interrupt, robust};
+use super::{Format, TargetArgs, VerdictOutputs, interrupt, robust};
 use crate::diagnose::{Status, Verdict};
 use crate::record::Record;
 use crate::record::atomic::write_atomic;
@@ -39,17 +39,8 @@ pub struct ScenarioArgs {
     /// Print every K-th step (default: about 20 lines per run).
     #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..))]
     pub every: Option<u64>,
-    /// `text` (a summary for people) or `json` (only JSON on stdout: the verdict and where
-    /// the record went; messages go to stderr).
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
-    /// Also write JUnit XML (one test case per gate) to this file, for CI systems.
-    #[arg(long, value_name = "FILE")]
-    pub junit: Option<PathBuf>,
-    /// Also write a GitHub-flavoured markdown summary (verdict, failed gates, the first finding
-    /// with its fix, where the report is) to this file, e.g. `"$GITHUB_STEP_SUMMARY"`; replaces it.
-    #[arg(long, value_name = "FILE")]
-    pub summary: Option<PathBuf>,
+    #[command(flatten)]
+    pub outputs: VerdictOutputs,
     /// Do not train: print the step-0 sharpness and the largest stable learning rate of the
     /// optimizer (exit 1 when the scenario's lr is above it).
     #[arg(long)]
@@ -87,10 +78,10 @@ pub struct ScenarioArgs {
 pub(super) fn run(args: &ScenarioArgs) -> Result<ExitCode> {
     let (s, base_dir) = args.target.resolve(args.seed)?;
     if args.predict {
-        return super::predict::run(&s, base_dir.as_deref(), args.format);
+        return super::predict::run(&s, base_dir.as_deref(), args.outputs.format);
     }
     let base_dir = base_dir.as_deref();
-    let text = args.format == Format::Text;
+    let text = args.outputs.format == Format::Text;
     let dir = args
         .out
         .clone()
@@ -100,7 +91,7 @@ pub(super) fn run(args: &ScenarioArgs) -> Result<ExitCode> {
     }
     if args.precision_check {
         let dir = (!args.no_report).then_some(dir.as_path());
-        return super::precision_check::run(&s, base_dir, dir, args.format);
+        return super::precision_check::run(&s, base_dir, dir, args.outputs.format);
     }
     let baseline = (args.baseline.as_deref())
         .map(super::diff::load_runs)
@@ -155,12 +146,12 @@ pub(super) fn run(args: &ScenarioArgs) -> Result<ExitCode> {
         }
         None => None,
     };
-    if let Some(path) = &args.junit {
+    if let Some(path) = &args.outputs.junit {
         let xml = junit_xml(&s.name, &run.verdict, run.elapsed)?;
         write_atomic(path, xml.as_bytes())?;
         eprintln!("wrote {}", path.display());
     }
-    if let Some(path) = &args.summary {
+    if let Some(path) = &args.outputs.summary {
         let index = (!args.no_report).then(|| dir.join("index.html").display().to_string());
         let losses: Vec<f64> = run.summary.steps.iter().map(|st| st.loss).collect();
         let facts = (&s.name[..], diff.as_ref());

@@ -90,3 +90,20 @@ impl TargetArgs {
         path.parent().filter(|_| path.is_file())
     }
 }
+
+/// How a verdict is reported besides the report folder: stdout's format, JUnit and markdown.
+#[derive(Debug, Clone, clap::Args)]
+pub struct VerdictOutputs {
+    /// `text` (a summary for people) or `json` (only JSON on stdout: the verdict and where
+    /// the record went; messages go to stderr).
+    #[arg(long, value_enum, default_value_t = super::Format::Text)]
+    pub format: super::Format,
+    /// Also write JUnit XML (one test case per gate) to this file, for CI systems.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Also write a GitHub-flavoured markdown summary (verdict, failed gates, the first finding
+    /// with its fix, the diff against a baseline, where the report is) to this file, e.g.
+    /// `"$GITHUB_STEP_SUMMARY"`; replaces it.
+    #[arg(long, value_name = "FILE")]
+    pub summary: Option<PathBuf>,
+}

@@ -113,8 +113,11 @@ struct Pair {
 }
 
 /// Runs the core (`scenario --trace`) and PyTorch (the script) on the same export and diagnoses
-/// both traces with the same scenario's gates.
-fn both(name: &str) -> Pair {
+/// both traces with the same scenario's gates; `None` (the test skipped) without torch.
+fn both(name: &str) -> Option<Pair> {
+    if !torch_available() {
+        return None;
+    }
     let dir = tempfile::tempdir().unwrap();
     let (s, text) = builtin(name);
     let file = dir.path().join("scenario.toml");
@@ -142,12 +145,12 @@ fn both(name: &str) -> Pair {
     let torch_path = dir.path().join("torch.jsonl");
     assert_matches_schema(&torch_path);
     let read = |p: &Path| from_jsonl(&std::fs::read_to_string(p).unwrap(), p).unwrap();
-    Pair {
+    Some(Pair {
         core: read(&core_path),
         torch: read(&torch_path),
         core_diag: diagnose(&core_path, &file),
         torch_diag: diagnose(&torch_path, &file),
-    }
+    })
 }
 
 /// Every line the Python recorder wrote validates against `stabcheck schema --trace`.
@@ -184,10 +187,9 @@ type Gap = fn(&LayerStats, &LayerStats) -> f64;
 
 #[test]
 fn deep_mlp_trained_in_pytorch_gets_the_cores_verdict_and_norms() {
-    if !torch_available() {
+    let Some(p) = both("deep-mlp") else {
         return;
-    }
-    let p = both("deep-mlp");
+    };
     assert_eq!(p.core.layer_names, p.torch.layer_names);
     assert_eq!(p.core.steps.len(), p.torch.steps.len());
     let norms = worst(&p, 0..p.core.steps.len(), |a, b| {
@@ -236,10 +238,9 @@ fn deep_mlp_trained_in_pytorch_gets_the_cores_verdict_and_norms() {
 
 #[test]
 fn a_pytorch_run_with_a_hundredfold_lr_is_diagnosed_like_the_cores() {
-    if !torch_available() {
+    let Some(p) = both("adam-lr-too-high") else {
         return;
-    }
-    let p = both("adam-lr-too-high");
+    };
     assert_same_failure(&p);
 }
 
@@ -247,10 +248,9 @@ fn a_pytorch_run_with_a_hundredfold_lr_is_diagnosed_like_the_cores() {
 /// finding names the step and where the statistics first show it, and says what is unknown.
 #[test]
 fn a_pytorch_run_that_goes_nan_is_found_at_its_first_step_without_a_replay() {
-    if !torch_available() {
+    let Some(p) = both("adam-eps-0") else {
         return;
-    }
-    let p = both("adam-eps-0");
+    };
     assert_eq!(p.core_diag.0, 1, "{}", p.core_diag.1);
     assert_eq!(p.torch_diag.0, 1, "{}", p.torch_diag.1);
     let nonfinite = |t: &str| {
@@ -277,10 +277,9 @@ fn a_pytorch_run_that_goes_nan_is_found_at_its_first_step_without_a_replay() {
 /// diagnosed alike: the same gates fail and the spike comes during the warm-up.
 #[test]
 fn a_planted_mid_run_lr_blow_up_in_pytorch_is_diagnosed_like_the_cores() {
-    if !torch_available() {
+    let Some(p) = both("lr-warmup-blow-up") else {
         return;
-    }
-    let p = both("lr-warmup-blow-up");
+    };
     assert_same_failure(&p);
     // Measured: the core's spike at step 148, PyTorch's at 144 (the runs part by rounding from
     // step ~78 on, so not at the same step): both while the lr climbs, after training went well.
