@@ -2,13 +2,14 @@
 (function () {
   "use strict";
   var d = JSON.parse(document.getElementById("ip-data").textContent);
-  var main = document.querySelector("main");
-  function width() { return Math.max(320, Math.min(main.clientWidth - 8, 1400)); }
+  // The chart fills its box's content width (clientWidth less the 8 px padding each side), so
+  // the page never scrolls sideways.
+  function width(id) { return Math.max(320, document.getElementById(id).clientWidth - 16); }
   function hue(i) { return "hsl(" + ((i * 47) % 360) + ", 45%, 55%)"; }
   function fmt(u, v) { return v == null ? "--" : Number(v).toPrecision(4); }
   function chart(id, title, series, data) {
     var opts = {
-      title: title, width: width(), height: 320,
+      title: title, width: width(id), height: 320,
       scales: { x: { time: false }, y: { distr: 3 } },
       axes: [{ label: "step" }, { size: 70 }],
       series: [{ label: "step" }].concat(series),
@@ -30,7 +31,7 @@
     [d.steps].concat(d.grad));
   window.stabcheckCharts = { loss: loss, grad: grad, data: d };
   window.addEventListener("resize", function () {
-    loss.setSize({ width: width(), height: 320 });
-    grad.setSize({ width: width(), height: 320 });
+    loss.setSize({ width: width("ip-loss"), height: 320 });
+    grad.setSize({ width: width("ip-grad"), height: 320 });
   });
 })();
