@@ -81,7 +81,7 @@ pub fn page(
         match &r.verdict {
             Some(v) => {
                 banner(&mut out, v);
-                findings(&mut out, v, charts, &mut shown);
+                findings(&mut out, (v, &r.trace.layer_names), charts, &mut shown);
             }
             None => out
                 .push_str("<section class=\"banner none\">This record has no verdict.</section>\n"),
@@ -161,14 +161,19 @@ fn banner(out: &mut String, v: &Verdict) {
     );
 }
 
-fn findings(out: &mut String, v: &Verdict, charts: &[Chart], shown: &mut HashSet<&'static str>) {
+fn findings(
+    out: &mut String,
+    (v, names): (&Verdict, &[String]),
+    charts: &[Chart],
+    shown: &mut HashSet<&'static str>,
+) {
     if v.findings.is_empty() {
         out.push_str("<section><h2>Findings</h2><p>No findings: nothing unusual was measured.</p></section>\n");
         return;
     }
     out.push_str("<section><h2>Findings</h2>\n");
     for f in &v.findings {
-        card(out, f);
+        card(out, f, names);
         let file = chart_for(f.kind);
         if let Some(c) = charts.iter().find(|c| c.file == file) {
             if shown.insert(c.file) {
@@ -188,7 +193,9 @@ fn findings(out: &mut String, v: &Verdict, charts: &[Chart], shown: &mut HashSet
 }
 
 /// Opens a finding's `<article>` (closed by the caller after its chart).
-fn card(out: &mut String, f: &Finding) {
+/// One finding's card; its layers by index and name (`names`: the record's, else `layerL`, as in
+/// npz files, traces and the interactive charts' legend).
+fn card(out: &mut String, f: &Finding, names: &[String]) {
     let severity = match f.severity {
         Severity::Error => "error",
         Severity::Warning => "warning",
@@ -215,7 +222,12 @@ fn card(out: &mut String, f: &Finding) {
     }
     row("steps", steps);
     if !f.layers.is_empty() {
-        let layers: Vec<String> = f.layers.iter().map(|l| l.to_string()).collect();
+        let layers: Vec<String> = (f.layers.iter())
+            .map(|&l| {
+                let name = names.get(l).cloned().unwrap_or_else(|| format!("layer{l}"));
+                format!("{l} ({name})")
+            })
+            .collect();
         row("layers", layers.join(", "));
     }
     row("measured", fmt(f.measured));
