@@ -77,7 +77,10 @@ fn the_page_shows_the_cause_first_hovers_values_and_toggles_layers() {
     assert_eq!(card["error"], true);
     assert!(card["text"].as_str().unwrap().contains("layer 9"), "{card}");
     // Its layers row names the layer as the legend and npz files do, not by index alone.
-    assert!(card["text"].as_str().unwrap().contains("10 (layer10)"), "{card}");
+    assert!(
+        card["text"].as_str().unwrap().contains("10 (layer10)"),
+        "{card}"
+    );
 
     // Hovering the loss chart shows, in its legend, the loss run.json holds at that step.
     let over = tab.find_element("#ip-loss .u-over").unwrap();
