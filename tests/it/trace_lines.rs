@@ -193,3 +193,77 @@ fn a_trace_without_modules_takes_its_layers_from_the_weight_tensors() {
     let verdict = diagnose::run(&trace, &s, None);
     assert_eq!(verdict.status, diagnose::Status::Pass, "{verdict:?}");
 }
+
+/// The (module, weight) JSON of one step and layer of a built trace.
+type Cell = dyn Fn(usize, usize) -> (String, String);
+
+/// Without a replay, the nonfinite finding names where a trace's statistics first show the value,
+/// in the order a step computes them, on traces built to put it in each place: a module's output
+/// (forward), a gradient (backward: the deepest layer first), the weights after the update.
+#[test]
+fn a_traces_first_non_finite_value_is_placed_by_phase_without_a_replay() {
+    // 3 layers, 12 steps; `bad(step, layer)` returns the JSON of (module, weight) for that cell.
+    let trace = |bad: &Cell| -> String {
+        (0..12)
+            .map(|k| {
+                let (mut modules, mut tensors) = (Vec::new(), Vec::new());
+                for l in 0..3 {
+                    let (m, w) = bad(k, l);
+                    modules.push(format!(r#""fc{l}":{m}"#));
+                    tensors.push(format!(r#""fc{l}.weight":{w}"#));
+                }
+                format!(
+                    r#"{{"schema":1,"step":{k},"loss":{},"lr":0.1,"grad_norm":1.0,"tensors":{{{}}},"modules":{{{}}}}}"#,
+                    2.0 / (k as f64 + 1.0),
+                    tensors.join(","),
+                    modules.join(",")
+                ) + "\n"
+            })
+            .collect()
+    };
+    let ok_m =
+        r#"{"activation_mean":0.1,"activation_std":1.0,"activation_max_abs":3.0,"nonfinite":0}"#;
+    let ok_w = r#"{"grad_norm":0.5,"norm":2.0,"update_ratio":0.001}"#;
+    let nan_m = r#"{"activation_mean":"NaN","activation_std":"NaN","activation_max_abs":"NaN","nonfinite":7}"#;
+    let cases: [(&str, Box<Cell>); 3] = [
+        (
+            "step 4 is the first with a non-finite value, first in layer 1 (fc1)'s output (forward)",
+            Box::new(|k, l| match (k >= 4 && l >= 1, l) {
+                (true, _) => (nan_m.into(), ok_w.into()),
+                _ => (ok_m.into(), ok_w.into()),
+            }),
+        ),
+        (
+            "step 6 is the first with a non-finite value, first in layer 2 (fc2)'s gradient (backward)",
+            Box::new(|k, _| match k >= 6 {
+                true => (ok_m.into(), r#"{"grad_norm":"inf","norm":2.0}"#.into()),
+                false => (ok_m.into(), ok_w.into()),
+            }),
+        ),
+        (
+            "step 2 is the first with a non-finite value, first in the weights after the update (2 layer(s), first layer 0 (fc0))",
+            Box::new(|k, l| match k >= 2 && l != 1 {
+                true => (ok_m.into(), r#"{"grad_norm":0.5,"norm":"NaN"}"#.into()),
+                false => (ok_m.into(), ok_w.into()),
+            }),
+        ),
+    ];
+    let s = stabcheck::scenario::parse_str("name = \"t\"\n", "t.toml").unwrap();
+    for (expected, bad) in cases {
+        let t = from_jsonl(&trace(&*bad), Path::new("t.jsonl")).unwrap();
+        let verdict = diagnose::run(&t, &s, None);
+        let f = (verdict.findings.iter())
+            .find(|f| f.kind == diagnose::FindingKind::Nonfinite)
+            .expect("a nonfinite finding");
+        assert!(
+            f.summary.contains(expected),
+            "{}\nexpected: {expected}",
+            f.summary
+        );
+        assert!(
+            f.explanation.contains("cannot be replayed"),
+            "{}",
+            f.explanation
+        );
+    }
+}
