@@ -128,5 +128,10 @@ pub fn run_json_report(data: &[u8]) {
     let Ok(charts) = stabcheck::report::charts(&record) else {
         return;
     };
-    let _ = stabcheck::report::html::page(Some(&record), &charts, &[], &record.scenario);
+    let _ = stabcheck::report::html::page(
+        (Some(&record), &Default::default()),
+        &charts,
+        &[],
+        &record.scenario,
+    );
 }

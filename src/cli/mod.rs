@@ -48,11 +48,16 @@ pub enum Command {
     /// Render the SVG charts and index.html of a record (run.json, robust.json or sweep.json,
     /// with the other records found beside it) into a folder.
     Report {
-        /// The record to render.
+        /// The record to render, or a folder holding one (its run.json, else its robust.json,
+        /// sweep.json, fix.json or lr-sensitivity.json).
         record: PathBuf,
         /// Folder for the report (default: the record's own folder).
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
+        /// Another run (its run.json or folder) drawn over this one: loss and per-layer
+        /// gradient norms in the interactive charts, the loss in a static chart.
+        #[arg(long, value_name = "RUN")]
+        compare: Option<PathBuf>,
     },
     /// Run many perturbed copies of a scenario: the stable fraction with a 95% confidence
     /// interval, the findings, and the first failure shrunk to a minimal failing configuration.
@@ -111,7 +116,11 @@ pub fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Scenario(args) => run_scenario::run(&args),
-        Command::Report { record, out } => report_command(&record, out),
+        Command::Report {
+            record,
+            out,
+            compare,
+        } => report_command(&record, out, compare.as_deref()),
         Command::Robust(args) => robust::run(&args),
         Command::Sweep(args) => sweep::run(&args),
         Command::LrSensitivity(args) => lr_sensitivity::run(&args),

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use similar::TextDiff;
 
 use super::atomic::write_atomic;
+use super::curve::LossCurve;
 use super::robust::Change;
 use super::verdict::{FindingKind, Outcome, Status, Verdict};
 use super::{FIX_FILE, FIXED_DIFF_FILE, FIXED_TOML_FILE, Record};
@@ -31,6 +32,9 @@ pub struct RunOutcome {
     pub initial_loss: f64,
     #[serde(with = "super::nonfinite")]
     pub final_loss: f64,
+    /// The loss over the run, for the page's before/after chart (empty in older records).
+    #[serde(default, skip_serializing_if = "LossCurve::is_empty")]
+    pub curve: LossCurve,
 }
 
 impl RunOutcome {
@@ -56,6 +60,7 @@ impl RunOutcome {
             .filter(|g| g.failed())
             .map(|g| g.gate.key().to_string())
             .collect();
+        let points: Vec<(usize, f64)> = steps.iter().map(|s| (s.step, s.loss)).collect();
         RunOutcome {
             status: v.status,
             outcome: v.outcome,
@@ -65,6 +70,7 @@ impl RunOutcome {
             errors: v.errors().map(|f| f.kind).collect(),
             initial_loss: steps.first().map_or(f64::NAN, |s| s.loss),
             final_loss: steps.last().map_or(f64::NAN, |s| s.loss),
+            curve: LossCurve::new(&points),
         }
     }
 }

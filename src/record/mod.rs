@@ -6,6 +6,7 @@
 //! version is bumped on any incompatible change.
 
 pub mod atomic;
+pub mod curve;
 pub mod diff;
 pub mod finding_kind;
 pub mod fix;

@@ -244,6 +244,7 @@ mod tests {
                 errors: vec![],
                 initial_loss: 2.3,
                 final_loss,
+                curve: Default::default(),
             },
             robust: None,
             verified: passed,

@@ -11,7 +11,8 @@ use std::fmt::Write as _;
 use html_escape::encode_text as esc;
 
 use super::Chart;
-use super::section::Section;
+use super::interactive::Overlay;
+use super::section::{Extras, Section};
 use super::tables::{gates, origin};
 use crate::error::Error;
 use crate::record::RunRecord;
@@ -53,7 +54,7 @@ pub fn chart_for(kind: FindingKind) -> &'static str {
 /// extra section (robustness, stability map, ...), then gates and run facts. `scenario` names the
 /// page when there is no run record.
 pub fn page(
-    run: Option<&RunRecord>,
+    (run, extras): (Option<&RunRecord>, &Extras),
     charts: &[Chart],
     sections: &[Section],
     scenario: &Scenario,
@@ -81,7 +82,14 @@ pub fn page(
         match &r.verdict {
             Some(v) => {
                 banner(&mut out, v);
-                findings(&mut out, (v, &r.trace.layer_names), charts, &mut shown);
+                let fix = extras.fix.as_ref();
+                let head = super::cause::card(&mut out, (r, v), fix, charts, &mut shown);
+                findings(
+                    &mut out,
+                    (v, &r.trace.layer_names, head),
+                    charts,
+                    &mut shown,
+                );
             }
             None => out
                 .push_str("<section class=\"banner none\">This record has no verdict.</section>\n"),
@@ -89,7 +97,7 @@ pub fn page(
         if let Some(o) = &r.nan_origin {
             origin(&mut out, o);
         }
-        out.push_str(&super::interactive::section(r));
+        out.push_str(&super::interactive::section(r, overlay(r, extras)));
     }
     for s in sections {
         section(&mut out, s);
@@ -112,6 +120,17 @@ pub fn page(
     }
     out.push_str("</main></body></html>\n");
     Ok(out)
+}
+
+/// The run drawn over this one in the interactive charts: `--compare`'s, else the verified
+/// fix's loss.
+fn overlay<'a>(r: &RunRecord, extras: &'a Extras) -> Option<Overlay<'a>> {
+    if let Some((label, other)) = &extras.compare {
+        return Some(Overlay::Run(label, other));
+    }
+    let fix = super::cause::matching(r, extras.fix.as_ref())?;
+    let best = fix.ranking.first().and_then(|&i| fix.candidates.get(i))?;
+    (!best.run.curve.is_empty()).then_some(Overlay::Loss("with the fix", &best.run.curve))
 }
 
 fn section(out: &mut String, s: &Section) {
@@ -161,9 +180,10 @@ fn banner(out: &mut String, v: &Verdict) {
     );
 }
 
+/// Every finding but `head` (the cause card's, already shown), each with its chart.
 fn findings(
     out: &mut String,
-    (v, names): (&Verdict, &[String]),
+    (v, names, head): (&Verdict, &[String], Option<&Finding>),
     charts: &[Chart],
     shown: &mut HashSet<&'static str>,
 ) {
@@ -171,8 +191,14 @@ fn findings(
         out.push_str("<section><h2>Findings</h2><p>No findings: nothing unusual was measured.</p></section>\n");
         return;
     }
-    out.push_str("<section><h2>Findings</h2>\n");
-    for f in &v.findings {
+    let title = if head.is_some() {
+        "Other findings"
+    } else {
+        "Findings"
+    };
+    let _ = writeln!(out, "<section><h2>{title}</h2>");
+    let rest = (v.findings.iter()).filter(|f| !head.is_some_and(|h| std::ptr::eq(*f, h)));
+    for f in rest {
         card(out, f, names);
         let file = chart_for(f.kind);
         if let Some(c) = charts.iter().find(|c| c.file == file) {
@@ -192,9 +218,8 @@ fn findings(
     out.push_str("</section>\n");
 }
 
-/// Opens a finding's `<article>` (closed by the caller after its chart).
-/// One finding's card; its layers by index and name (`names`: the record's, else `layerL`, as in
-/// npz files, traces and the interactive charts' legend).
+/// Opens one finding's `<article>` (closed by the caller after its chart); its layers by index
+/// and name.
 fn card(out: &mut String, f: &Finding, names: &[String]) {
     let severity = match f.severity {
         Severity::Error => "error",
@@ -222,13 +247,7 @@ fn card(out: &mut String, f: &Finding, names: &[String]) {
     }
     row("steps", steps);
     if !f.layers.is_empty() {
-        let layers: Vec<String> = (f.layers.iter())
-            .map(|&l| {
-                let name = names.get(l).cloned().unwrap_or_else(|| format!("layer{l}"));
-                format!("{l} ({name})")
-            })
-            .collect();
-        row("layers", layers.join(", "));
+        row("layers", layer_names(&f.layers, names));
     }
     row("measured", fmt(f.measured));
     if let Some(t) = f.threshold {
@@ -252,11 +271,23 @@ fn card(out: &mut String, f: &Finding, names: &[String]) {
     }
 }
 
+/// Layers by index and name, `9 (layer9), 10 (layer10)`: `names` are the record's, else
+/// `layerL`, as in npz files, traces and the interactive charts' legend.
+pub(super) fn layer_names(layers: &[usize], names: &[String]) -> String {
+    let named: Vec<String> = (layers.iter())
+        .map(|&l| {
+            let name = names.get(l).cloned().unwrap_or_else(|| format!("layer{l}"));
+            format!("{l} ({name})")
+        })
+        .collect();
+    named.join(", ")
+}
+
 fn anchor(file: &str) -> String {
     format!("chart-{}", file.trim_end_matches(".svg"))
 }
 
-fn figure(out: &mut String, c: &Chart) {
+pub(super) fn figure(out: &mut String, c: &Chart) {
     // The SVG is our own plotters output: inline it as is (it carries its own viewBox).
     let _ = writeln!(
         out,

@@ -4,6 +4,7 @@
 //! same. Every file is written atomically (temp file, sync, rename): an interrupted run never
 //! leaves a half-written report over a good one; `index.html` is written last.
 
+pub mod cause;
 pub mod charts;
 pub mod diff_section;
 pub mod fix_section;
@@ -139,12 +140,28 @@ pub fn render_folder(
             message: "nothing to render: no run.json, robust.json or sweep.json".into(),
         });
     };
-    let charts = match run {
+    let mut charts = match run {
         Some(r) => charts(r)?,
         None => Vec::new(),
     };
+    if let Some(r) = run {
+        charts.extend(cause::fix_chart(r, extras.fix.as_ref())?);
+        if let Some((label, other)) = &extras.compare {
+            let points: Vec<(usize, f64)> = (other.trace.steps.iter())
+                .map(|s| (s.step, s.loss))
+                .collect();
+            let curve = crate::record::curve::LossCurve::new(&points);
+            let svg = charts::compare::losses(r, &curve, label, charts::compare::Pair::Runs)?;
+            let title = "Loss of this run and the compared run";
+            charts.push(Chart {
+                file: "compare-loss.svg",
+                title,
+                svg,
+            });
+        }
+    }
     let sections = extras.sections()?;
-    let page = html::page(run, &charts, &sections, scenario)?;
+    let page = html::page((run, extras), &charts, &sections, scenario)?;
     let mut files = Vec::new();
     let mut bytes = 0;
     let all = charts.iter().chain(sections.iter().flat_map(|s| &s.charts));

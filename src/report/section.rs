@@ -6,6 +6,7 @@ use std::path::Path;
 
 use super::Chart;
 use crate::error::Error;
+use crate::record::RunRecord;
 use crate::record::diff::DiffRecord;
 use crate::record::fix::FixRecord;
 use crate::record::lr_sensitivity::LrSensitivityRecord;
@@ -35,6 +36,8 @@ pub struct Extras {
     pub lr_sensitivity: Option<LrSensitivityRecord>,
     /// `diff.json` from `scenario --baseline` or `stabcheck diff`.
     pub diff: Option<DiffRecord>,
+    /// A second run drawn over this one (`stabcheck report --compare`), with its label.
+    pub compare: Option<(String, RunRecord)>,
 }
 
 pub use crate::record::{DIFF_FILE, FIX_FILE, LR_SENSITIVITY_FILE, ROBUST_FILE, SWEEP_FILE};
@@ -49,6 +52,7 @@ impl Extras {
             fix: read_if_present(&dir.join(FIX_FILE))?,
             lr_sensitivity: read_if_present(&dir.join(LR_SENSITIVITY_FILE))?,
             diff: read_if_present(&dir.join(DIFF_FILE))?,
+            compare: None,
         })
     }
 

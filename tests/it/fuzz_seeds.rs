@@ -77,7 +77,13 @@ fn the_report_seeds_are_records_that_render() {
         let record = stabcheck::record::RunRecord::from_json(&bytes, None).unwrap();
         let charts = stabcheck::report::charts(&record).unwrap();
         assert!(
-            stabcheck::report::html::page(Some(&record), &charts, &[], &record.scenario).is_ok(),
+            stabcheck::report::html::page(
+                (Some(&record), &Default::default()),
+                &charts,
+                &[],
+                &record.scenario
+            )
+            .is_ok(),
             "{seed}"
         );
     }

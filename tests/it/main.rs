@@ -28,6 +28,7 @@ mod precision;
 mod probe_values;
 mod progress;
 mod report_browser;
+mod report_cause;
 mod report_interactive;
 mod report_render;
 mod resource_limits;

@@ -134,3 +134,38 @@ fn the_page_shows_the_cause_first_hovers_values_and_toggles_layers() {
         "{series}"
     );
 }
+
+#[test]
+fn the_fix_pages_first_screen_holds_the_verified_fix_and_its_loss_before_and_after() {
+    let Some(chromium) = browser() else {
+        return;
+    };
+    let dir = TempDir::new().unwrap();
+    let out = Command::cargo_bin("stabcheck")
+        .unwrap()
+        .args(["fix", "layer-lr-100x", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let (_browser, tab) = open(&chromium, &dir.path().join("index.html"));
+    // The verified fix's text and the whole before/after chart sit on the first 1400 x 900
+    // screen, inside the cause card.
+    let seen = eval(
+        &tab,
+        "(() => { const b = s => document.querySelector(s).getBoundingClientRect(); \
+         const fix = b('#cause .fix.verified'), chart = b('#cause #chart-fix-loss'); \
+         return {fix: fix.bottom, chart: chart.bottom, screen: innerHeight}; })()",
+    );
+    let screen = seen["screen"].as_f64().unwrap();
+    assert!(seen["fix"].as_f64().unwrap() <= screen, "{seen}");
+    assert!(seen["chart"].as_f64().unwrap() <= screen, "{seen}");
+    // The interactive loss chart draws the fixed run over the original, dashed.
+    let series = eval(
+        &tab,
+        "(() => { const s = stabcheckCharts.loss.series[2]; \
+         return {label: s.label, dash: s.dash}; })()",
+    );
+    assert_eq!(series["label"], "loss: with the fix", "{series}");
+    assert_eq!(series["dash"], serde_json::json!([6, 4]));
+}

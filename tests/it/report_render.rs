@@ -103,7 +103,8 @@ fn a_healthy_run_renders_every_chart_and_a_page_with_its_findings() {
     let r = record(60, &[]);
     let charts = report::charts(&r).unwrap();
     check_charts(&charts);
-    let html = report::html::page(Some(&r), &charts, &[], &r.scenario).unwrap();
+    let html =
+        report::html::page((Some(&r), &Default::default()), &charts, &[], &r.scenario).unwrap();
     check_page(&r, &html);
     assert!(html.contains("PASS") || html.contains("FAIL"));
 }
@@ -126,7 +127,8 @@ fn a_transformer_run_renders_with_module_names_on_its_layers() {
     let last = r.trace.layer_names.len() - 1;
     assert!(svg("grad-norms.svg").contains(&format!("layer {last} head")));
     assert!(svg("histograms.svg").contains("layer 3 blocks.0.attn.qkv"));
-    let html = report::html::page(Some(&r), &charts, &[], &r.scenario).unwrap();
+    let html =
+        report::html::page((Some(&r), &Default::default()), &charts, &[], &r.scenario).unwrap();
     check_page(&r, &html);
 }
 
@@ -136,7 +138,8 @@ fn a_run_that_goes_non_finite_renders_with_gaps_and_a_marker_not_a_panic() {
     assert!(r.nan_origin.is_some());
     let charts = report::charts(&r).unwrap();
     check_charts(&charts);
-    let html = report::html::page(Some(&r), &charts, &[], &r.scenario).unwrap();
+    let html =
+        report::html::page((Some(&r), &Default::default()), &charts, &[], &r.scenario).unwrap();
     check_page(&r, &html);
     assert!(html.contains("First non-finite value"));
     // The heatmap is cropped like the line charts: NaN from step 2, so no column past step 10

@@ -35,6 +35,9 @@ pub struct LineChart {
     pub rule: Option<f64>,
     /// Legend entries, drawn in a strip above the plot so they never cover data.
     pub legend: Vec<(String, RGBColor)>,
+    /// SVG size in user units: a chart shown in a narrow column is drawn smaller, so its text
+    /// keeps its size on screen.
+    pub size: (u32, u32),
 }
 
 impl LineChart {
@@ -52,6 +55,7 @@ impl LineChart {
             markers: Vec::new(),
             rule: None,
             legend: Vec::new(),
+            size: (WIDTH, HEIGHT),
         }
     }
 
@@ -72,7 +76,7 @@ impl LineChart {
         }
         let values = self.lines.iter().flat_map(|l| l.points.iter().map(|p| p.1));
         let range = self.y_range.or_else(|| value_range(values, self.log));
-        style::svg(self.name, (WIDTH, HEIGHT), |root| {
+        style::svg(self.name, self.size, |root| {
             let (plot, strip) = split_legend(&root, &self.legend)?;
             let Some((lo, hi)) = range else {
                 return message(&plot, &self.title, "no finite values to plot");

@@ -2,6 +2,7 @@
 //! the SVG text. Per-layer charts colour layers on the viridis scale (layer 0 dark, last bright).
 
 pub mod attention;
+pub mod compare;
 pub mod diff;
 pub mod heatmap;
 pub mod histograms;
