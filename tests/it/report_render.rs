@@ -109,6 +109,37 @@ fn a_healthy_run_renders_every_chart_and_a_page_with_its_findings() {
     assert!(html.contains("PASS") || html.contains("FAIL"));
 }
 
+/// Issue 22: histograms over time, not three steps on a fixed 1e-12..1e6 axis: one ridge per
+/// recorded step in every layer's panel, on the decades the gradients occupy.
+#[test]
+fn the_histogram_chart_draws_one_ridge_per_recorded_step_on_the_occupied_decades() {
+    let r = record(60, &["probe.histogram_every=10"]);
+    let steps: std::collections::BTreeSet<usize> =
+        r.trace.histograms.iter().map(|h| h.step).collect();
+    assert_eq!(steps.len(), 7, "steps 0, 10, ..., 50 and 59: {steps:?}");
+    let layers = r.trace.steps[0].layers.len();
+    let charts = report::charts(&r).unwrap();
+    let svg = &charts
+        .iter()
+        .find(|c| c.file == "histograms.svg")
+        .unwrap()
+        .svg;
+    assert_eq!(svg.matches("<polygon").count(), steps.len() * layers);
+    let last = steps.iter().max().unwrap();
+    assert!(svg.contains(&format!("step {last} (front, bottom)")));
+    // The axis ends half a decade or more past the largest filled bin, not at the bins' 1e6.
+    let top = (r.trace.histograms.iter())
+        .flat_map(|h| h.counts.iter().zip(h.edges.windows(2)))
+        .filter(|(c, _)| **c > 0)
+        .map(|(_, e)| e[1])
+        .fold(0.0, f64::max);
+    assert!(top < 1e3, "deep-mlp's gradients stay small: {top}");
+    assert!(
+        !svg.contains(">1e6<"),
+        "the axis is not the fixed 1e-12..1e6"
+    );
+}
+
 /// A transformer's charts and page render from its record, and the layers are labelled by their
 /// state_dict modules where an MLP's say "input side" and "output".
 #[test]
