@@ -3,6 +3,7 @@
 //! (or nothing needed fixing), 1 when none was.
 
 use super::out::{out, outln};
+use super::progress::progress_bar;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -56,7 +57,10 @@ pub fn run(args: &FixArgs) -> Result<ExitCode> {
             .then(|| args.robust_cases.map_or(base.robust.cases, |n| n as usize)),
     };
     let started = std::time::Instant::now();
-    let (mut record, original) = run_fix_recorded(&base, base_dir, &options)?;
+    // An upper bound: a search that verifies a single early skips the pairs.
+    let bar = progress_bar(options.most_runs(), "runs (at most)");
+    let (mut record, original) = run_fix_recorded(&base, base_dir, &options, &|| bar.inc(1))?;
+    bar.finish_and_clear();
     record.source = Some(args.target.source(args.seed)?);
     eprintln!(
         "ran the original and {} candidates in {:.2} s",

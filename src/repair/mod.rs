@@ -43,6 +43,13 @@ pub struct FixOptions {
     pub robust_cases: Option<usize>,
 }
 
+impl FixOptions {
+    /// The most runs a search makes: the original, every candidate, and the robust checks.
+    pub fn most_runs(&self) -> usize {
+        1 + self.max_candidates + self.robust_cases.map_or(0, |n| n * ROBUST_CHECKS)
+    }
+}
+
 impl Default for FixOptions {
     fn default() -> Self {
         FixOptions {
@@ -58,33 +65,37 @@ pub fn run_fix(
     base_dir: Option<&Path>,
     options: &FixOptions,
 ) -> Result<FixRecord, Error> {
-    run_fix_recorded(base, base_dir, options).map(|(record, _)| record)
+    run_fix_recorded(base, base_dir, options, &|| {}).map(|(record, _)| record)
 }
 
 /// [`run_fix`], also returning the original's run (for its run.json and report page).
+/// `progress` is called once per finished run (the original, each candidate, each robust case),
+/// from any thread; at most [`FixOptions::most_runs`] calls.
 pub fn run_fix_recorded(
     base: &Scenario,
     base_dir: Option<&Path>,
     options: &FixOptions,
+    progress: &(dyn Fn() + Sync),
 ) -> Result<(FixRecord, RecordedRun), Error> {
     let first = run_recorded(base, base_dir, None)?;
+    progress();
     let original = RunOutcome::of(&first);
     let mut planner = Planner::new(base, options.max_candidates);
     let mut tried: Vec<Tried> = Vec::new();
     let mut pairs_left = 0;
     if first.verdict.status == Status::Fail {
         planner.propose(base, &first.verdict, None);
-        tried = run_all(base, base_dir, planner.take(), 0)?;
+        tried = run_all((base, base_dir), planner.take(), 0, progress)?;
         if !tried.iter().any(|t| t.candidate.verified) {
             for single in improved(&tried, &original) {
                 planner.propose(&single.scenario, &single.verdict, Some(single));
             }
-            pairs_left = run_pairs(base, base_dir, planner.take(), &mut tried)?;
+            pairs_left = run_pairs((base, base_dir), planner.take(), &mut tried, progress)?;
         }
     }
     let mut candidates: Vec<Candidate> = tried.iter().map(|t| t.candidate.clone()).collect();
     if let Some(cases) = options.robust_cases {
-        robust_checks(&tried, &mut candidates, base_dir, cases)?;
+        robust_checks(&tried, (&mut candidates, base_dir), cases, progress)?;
     }
     let ranking = rank(&candidates);
     let fixed = match ranking.first() {
@@ -112,19 +123,15 @@ pub fn run_fix_recorded(
 /// Runs the planned pairs in chunks of [`PAIR_CHUNK`] until a chunk verifies a fix; returns how
 /// many pairs were left unrun.
 fn run_pairs(
-    base: &Scenario,
-    base_dir: Option<&Path>,
+    (base, base_dir): (&Scenario, Option<&Path>),
     mut pairs: Vec<Planned>,
     tried: &mut Vec<Tried>,
+    progress: &(dyn Fn() + Sync),
 ) -> Result<usize, Error> {
     while !pairs.is_empty() {
         let rest = pairs.split_off(pairs.len().min(PAIR_CHUNK));
-        let chunk = run_all(
-            base,
-            base_dir,
-            std::mem::replace(&mut pairs, rest),
-            tried.len(),
-        )?;
+        let planned = std::mem::replace(&mut pairs, rest);
+        let chunk = run_all((base, base_dir), planned, tried.len(), progress)?;
         let verified = chunk.iter().any(|t| t.candidate.verified);
         tried.extend(chunk);
         if verified {
@@ -138,9 +145,9 @@ fn run_pairs(
 /// unverified (a fix under `--robust` must have passed its check).
 fn robust_checks(
     tried: &[Tried],
-    candidates: &mut [Candidate],
-    base_dir: Option<&Path>,
+    (candidates, base_dir): (&mut [Candidate], Option<&Path>),
     cases: usize,
+    progress: &(dyn Fn() + Sync),
 ) -> Result<(), Error> {
     let passed = rank(candidates);
     for c in candidates.iter_mut() {
@@ -153,7 +160,7 @@ fn robust_checks(
             seed: s.seed,
             shrink: false,
         };
-        let r = run_robust(s, base_dir, &options, &|| {})?;
+        let r = run_robust(s, base_dir, &options, progress)?;
         candidates[i].robust = Some(RobustCheck {
             cases: r.cases.len(),
             stable: r.stable,

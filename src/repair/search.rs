@@ -140,16 +140,17 @@ fn apply(base: &Scenario, sets: &[String]) -> Result<Scenario, String> {
 
 /// Re-runs every planned candidate (in parallel, gathered in order), numbering them from `first`.
 pub fn run_all(
-    base: &Scenario,
-    base_dir: Option<&Path>,
+    (base, base_dir): (&Scenario, Option<&Path>),
     planned: Vec<Planned>,
     first: usize,
+    progress: &(dyn Fn() + Sync),
 ) -> Result<Vec<Tried>, Error> {
     planned
         .into_par_iter()
         .enumerate()
         .map(|(i, p)| {
             let run = run_recorded(&p.scenario, base_dir, None)?;
+            progress();
             let changed = changes(base, &p.scenario);
             let candidate = Candidate {
                 index: first + i,

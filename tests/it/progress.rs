@@ -43,3 +43,55 @@ fn a_long_scenario_shows_steps_and_an_eta_on_a_terminal_and_nothing_in_a_pipe() 
     assert!(text.contains("verdict: "), "{text}");
     assert_eq!(tty.status.code(), piped.status.code());
 }
+
+/// `args` run under `script`, which gives them a terminal: what they drew, and the exit code.
+/// `None` (saying so) without `script`.
+fn on_a_terminal(args: &str) -> Option<(String, Option<i32>)> {
+    if which::which("script").is_err() {
+        eprintln!("SKIPPED: no `script` (util-linux) to give the run a terminal");
+        return None;
+    }
+    let bin = cargo_bin("stabcheck");
+    let tty = Command::new("script")
+        .args(["-q", "-e", "-c"])
+        .arg(format!("{} {args}", bin.display()))
+        .arg("/dev/null")
+        .output()
+        .unwrap();
+    Some((
+        String::from_utf8_lossy(&tty.stdout).into_owned(),
+        tty.status.code(),
+    ))
+}
+
+/// `fix` counts its runs against their upper bound (the original and every candidate allowed);
+/// `robust` its cases and `sweep` its cells, each with an ETA.
+#[test]
+fn fix_robust_and_sweep_show_their_runs_and_an_eta_on_a_terminal() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let out = dir.path().display();
+    let commands = [
+        (
+            format!("fix layer-lr-100x --max-candidates 6 --out {out}/f"),
+            "/7 runs (at most)",
+        ),
+        (
+            format!("robust deep-mlp --cases 5 --steps 30 --out {out}/r"),
+            "/5 cases",
+        ),
+        (
+            format!("sweep deep-mlp --x optimizer.lr=1e-4..1e-2 --grid 3 --steps 30 --out {out}/s"),
+            "/3 cells",
+        ),
+    ];
+    for (args, bar) in commands {
+        let Some((text, code)) = on_a_terminal(&args) else {
+            return;
+        };
+        assert!(
+            text.contains(bar) && text.contains(" elapsed, ETA "),
+            "{args}: {text}"
+        );
+        assert!(matches!(code, Some(0 | 1)), "{args}: {text}");
+    }
+}
