@@ -6,7 +6,8 @@ use std::fmt::Write as _;
 use html_escape::encode_text as esc;
 
 use super::Chart;
-use super::charts::stability_map::{robust_cases, stability_map};
+use super::charts::robust_cases::robust_cases;
+use super::charts::stability_map::stability_map;
 use super::section::Section;
 use crate::error::Error;
 use crate::record::robust::RobustRecord;

@@ -237,7 +237,7 @@ fn the_robust_scatter_draws_the_axis_that_drove_the_minimal_failure_and_marks_it
         .minimal_failure
         .as_ref()
         .expect("loss-oscillation fails somewhere");
-    let svg = stabcheck::report::charts::stability_map::robust_cases(&r).unwrap();
+    let svg = stabcheck::report::charts::robust_cases::robust_cases(&r).unwrap();
     let texts = svg_texts(&svg);
     assert!(
         texts.iter().any(|t| t.starts_with("minimal failure (")),

@@ -192,6 +192,12 @@ fn sweep_json_cells_have_the_documented_shape() {
     for needle in ["optimizer.lr", "model.init_scale", "stable"] {
         assert!(text.contains(needle), "{needle} in the map's text");
     }
+    // The base scenario (with the command's --set) is marked with its own values.
+    let sweep: stabcheck::record::sweep::SweepRecord =
+        stabcheck::record::read_json(&dir.path().join("sweep.json")).unwrap();
+    let lr = stabcheck::report::style::tick(&sweep.scenario.optimizer.lr);
+    let mark = format!("base scenario: optimizer.lr = {lr}, model.init_scale = ");
+    assert!(text.contains(&mark), "{mark} in {text}");
     let html = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
     assert!(html.contains("<h2>Stability map</h2>") && html.contains("first unstable value"));
 }

@@ -10,6 +10,7 @@ pub mod lines;
 pub mod lr_sensitivity;
 pub mod optimizer_eps;
 pub mod precision;
+pub mod robust_cases;
 pub mod sharpness;
 pub mod stability_map;
 

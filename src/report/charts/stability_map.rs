@@ -1,15 +1,16 @@
 //! Stability maps: the sweep grid coloured by outcome (stable, no progress, or the finding that
 //! failed the cell) with the stable/unstable boundary drawn, a one-row strip for a one-axis
-//! sweep; and the robust cases scattered over their lr and init-scale multipliers.
+//! sweep, each cell labelled at its centre and the base scenario marked.
 
 use plotters::prelude::*;
 
-use super::super::style::{self, ALERT, FONT, GRID, OKABE_ITO, WIDTH, err, tick};
-use super::lines::{Area, legend};
+use super::super::style::{self, ALERT, FONT, OKABE_ITO, WIDTH, err, tick};
+use super::lines::legend;
 use crate::error::Error;
-use crate::record::robust::RobustRecord;
+use crate::record::sweep::Axis;
 use crate::record::sweep::{Cell, SweepRecord};
-use crate::record::verdict::{FindingKind, Outcome};
+use crate::record::verdict::FindingKind;
+use crate::scenario::{Scenario, ScenarioFile};
 
 /// Okabe–Ito's yellow, for stable-but-slow cells.
 const SLOW: RGBColor = RGBColor(240, 228, 66);
@@ -44,7 +45,9 @@ pub fn class_of(stable: bool, finding: Option<FindingKind>) -> (String, RGBColor
 }
 
 /// The distinct classes present, stable ones first.
-fn legend_of(classes: impl Iterator<Item = (String, RGBColor)>) -> Vec<(String, RGBColor)> {
+pub(super) fn legend_of(
+    classes: impl Iterator<Item = (String, RGBColor)>,
+) -> Vec<(String, RGBColor)> {
     let mut out: Vec<(String, RGBColor)> = Vec::new();
     for c in classes {
         if !out.iter().any(|o| o.0 == c.0) {
@@ -72,15 +75,20 @@ pub fn stability_map(s: &SweepRecord) -> Result<String, Error> {
     };
     let xs = s.x.values();
     let ys = s.y.as_ref().map(|a| a.values()).unwrap_or_default();
+    let base = base_point(s);
+    let mut entries = classes.clone();
+    entries.push((base_label(s, base), BLACK));
     style::svg("stability-map", (WIDTH, height), |root| {
-        let (strip, plot) = root.split_vertically(26 + 20 * classes.len().div_ceil(4) as u32);
-        legend(&strip, &classes)?;
+        let (strip, plot) = root.split_vertically(26 + 20 * entries.len().div_ceil(4) as u32);
+        legend(&strip, &entries)?;
+        // Cell i spans i - 0.5 .. i + 0.5, so each tick, at an integer, labels a cell's centre
+        // with that cell's exact value (not an edge between two cells).
         let mut chart = ChartBuilder::on(&plot)
             .caption(&title, (FONT, 17))
             .margin(10)
             .x_label_area_size(44)
             .y_label_area_size(if s.y.is_some() { 70 } else { 20 })
-            .build_cartesian_2d(0.0..nx as f64, 0.0..ny as f64)
+            .build_cartesian_2d(-0.5..nx as f64 - 0.5, -0.5..ny as f64 - 0.5)
             .map_err(err)?;
         let x_desc = format!("{}{}", s.x.key, if s.x.log { " (log-spaced)" } else { "" });
         let y_desc = s.y.as_ref().map_or(String::new(), |a| {
@@ -93,12 +101,12 @@ pub fn stability_map(s: &SweepRecord) -> Result<String, Error> {
             .y_desc(y_desc)
             .x_labels(nx.min(12))
             .y_labels(ny.min(12))
-            .x_label_formatter(&|v| xs.get(*v as usize).map_or(String::new(), tick))
-            .y_label_formatter(&|v| ys.get(*v as usize).map_or(String::new(), tick))
+            .x_label_formatter(&|v| cell_label(&xs, *v))
+            .y_label_formatter(&|v| cell_label(&ys, *v))
             .draw()
             .map_err(err)?;
         let rects = s.cells.iter().map(|c| {
-            let (ix, iy) = ((c.index % nx) as f64, (c.index / nx) as f64);
+            let (ix, iy) = ((c.index % nx) as f64 - 0.5, (c.index / nx) as f64 - 0.5);
             let color = class_of(c.stable, c.finding).1;
             Rectangle::new([(ix, iy), (ix + 1.0, iy + 1.0)], color.filled())
         });
@@ -111,8 +119,70 @@ pub fn stability_map(s: &SweepRecord) -> Result<String, Error> {
                     .map(|e| PathElement::new(vec![e.0, e.1], WHITE.stroke_width(4))),
             )
             .map_err(err)?;
+        if let Some(at) = base.filter(|&(x, y)| inside(x, nx) && inside(y, ny)) {
+            let ring = [
+                Circle::new(at, 9, WHITE.stroke_width(5)),
+                Circle::new(at, 9, BLACK.stroke_width(2)),
+            ];
+            chart.draw_series(ring).map_err(err)?;
+        }
         Ok(())
     })
+}
+
+fn inside(v: f64, n: usize) -> bool {
+    (-0.5..=n as f64 - 0.5).contains(&v)
+}
+
+/// The value of a cell at an integer tick; nothing between cells.
+fn cell_label(values: &[f64], v: f64) -> String {
+    let i = v.round();
+    if (v - i).abs() > 1e-6 || i < 0.0 {
+        return String::new();
+    }
+    values.get(i as usize).map_or(String::new(), tick)
+}
+
+/// The base scenario's value of `key` (a number in the scenario as resolved).
+pub fn base_value(scenario: &Scenario, key: &str) -> Option<f64> {
+    let file = toml::Value::try_from(ScenarioFile::from(scenario)).ok()?;
+    let leaf = key.split('.').try_fold(&file, |v, k| v.get(k))?;
+    leaf.as_float().or(leaf.as_integer().map(|i| i as f64))
+}
+
+/// Where `v` falls on `axis`'s cells, in grid coordinates (cell i is centred on i); linear
+/// between neighbouring cells, in log terms on a log axis.
+pub fn grid_position(axis: &Axis, v: f64) -> Option<f64> {
+    let f = |x: f64| if axis.log { x.ln() } else { x };
+    if axis.points < 2 {
+        return (v == axis.lo).then_some(0.0);
+    }
+    let t = (f(v) - f(axis.lo)) / (f(axis.hi) - f(axis.lo));
+    t.is_finite().then_some(t * (axis.points - 1) as f64)
+}
+
+/// The base scenario's place on the map (y 0 for a strip), when its values are numbers.
+fn base_point(s: &SweepRecord) -> Option<(f64, f64)> {
+    let x = grid_position(&s.x, base_value(&s.scenario, &s.x.key)?)?;
+    let y = match &s.y {
+        Some(a) => grid_position(a, base_value(&s.scenario, &a.key)?)?,
+        None => 0.0,
+    };
+    Some((x, y))
+}
+
+/// The legend entry of the base scenario's ring: its values, and whether the map holds it.
+fn base_label(s: &SweepRecord, at: Option<(f64, f64)>) -> String {
+    let value = |key: &str| base_value(&s.scenario, key).map_or("?".into(), |v| tick(&v));
+    let mut text = format!("○ base scenario: {} = {}", s.x.key, value(&s.x.key));
+    if let Some(y) = &s.y {
+        text += &format!(", {} = {}", y.key, value(&y.key));
+    }
+    let (nx, ny) = (s.x.points, s.y.as_ref().map_or(1, |a| a.points));
+    if !at.is_some_and(|(x, y)| inside(x, nx) && inside(y, ny)) {
+        text += " (outside the map)";
+    }
+    text
 }
 
 /// Cell edges between a stable and an unstable neighbour, in grid coordinates.
@@ -122,7 +192,7 @@ fn boundary_edges(cells: &[Cell], nx: usize, ny: usize) -> Vec<((f64, f64), (f64
     for iy in 0..ny {
         for ix in 0..nx {
             let here = stable(ix, iy);
-            let (x, y) = (ix as f64, iy as f64);
+            let (x, y) = (ix as f64 - 0.5, iy as f64 - 0.5);
             if ix + 1 < nx && here != stable(ix + 1, iy) {
                 edges.push(((x + 1.0, y), (x + 1.0, y + 1.0)));
             }
@@ -134,159 +204,47 @@ fn boundary_edges(cells: &[Cell], nx: usize, ny: usize) -> Vec<((f64, f64), (f64
     edges
 }
 
-/// The robust cases over their lr and init-scale multipliers (`robust-cases.svg`); batch, input
-/// scale and seed vary too but are not drawn.
-pub fn robust_cases(r: &RobustRecord) -> Result<String, Error> {
-    let classes: Vec<(String, RGBColor)> = r
-        .cases
-        .iter()
-        .map(|c| {
-            let finding = c.errors.iter().copied().find(|k| k.is_instability());
-            let slow = c.outcome == Outcome::NoProgress;
-            class_of(
-                c.outcome != Outcome::Unstable,
-                finding.or(slow.then_some(FindingKind::NoProgress)),
-            )
-        })
-        .collect();
-    let legend_entries = legend_of(classes.iter().cloned());
-    let (lr, init) = (r.scenario.robust.lr, r.scenario.robust.init_scale);
-    let init_key = r.scenario.init_key().0;
-    let title = match (y_axis(r), r.scenario.has_token_data()) {
-        (YAxis::Init, true) => {
-            "Robust cases by lr and init-std multiplier (batch and seed vary too)"
-        }
-        (YAxis::Init, false) => {
-            "Robust cases by lr and init-scale multiplier (batch, input scale and seed vary too)"
-        }
-        (YAxis::Batch, _) => {
-            "Robust cases by lr multiplier and batch (the other perturbations vary too)"
-        }
-        (YAxis::InputScale, _) => {
-            "Robust cases by lr and input-scale multiplier (the other perturbations vary too)"
-        }
-    };
-    style::svg("robust-cases", (WIDTH, 480), |root| {
-        let (strip, plot) =
-            root.split_vertically(26 + 20 * legend_entries.len().div_ceil(4) as u32);
-        legend(&strip, &legend_entries)?;
-        draw_cases(&plot, r, &classes, (lr, init), (title, init_key))
-    })
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// The y axis of the robust scatter: the perturbation that moved the minimal failure furthest
-/// from the base (in log terms) among init, batch and input scale; init when there is none.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum YAxis {
-    Init,
-    Batch,
-    InputScale,
-}
-
-fn y_axis(r: &RobustRecord) -> YAxis {
-    let Some(m) = &r.minimal_failure else {
-        return YAxis::Init;
-    };
-    let p = &m.perturbation;
-    let base_batch = r.scenario.data.batch as f64;
-    let moves = [
-        (YAxis::Init, p.init_scale_scale.ln().abs()),
-        (YAxis::Batch, (p.batch as f64 / base_batch).ln().abs()),
-        (YAxis::InputScale, p.input_scale_scale.ln().abs()),
-    ];
-    let best = moves.iter().copied().max_by(|a, b| a.1.total_cmp(&b.1));
-    best.filter(|b| b.1 > 1e-9).map_or(YAxis::Init, |b| b.0)
-}
-
-fn y_of(axis: YAxis, p: &crate::record::robust::Perturbation) -> f64 {
-    match axis {
-        YAxis::Init => p.init_scale_scale,
-        YAxis::Batch => p.batch as f64,
-        YAxis::InputScale => p.input_scale_scale,
+    fn axis(lo: f64, hi: f64, log: bool, points: usize) -> Axis {
+        Axis {
+            key: "optimizer.lr".into(),
+            lo,
+            hi,
+            log,
+            integer: false,
+            points,
+        }
     }
-}
 
-/// Tick values for a log axis over `lo..hi`: 1, 2 and 5 times powers of ten inside it.
-fn log_keys(lo: f64, hi: f64) -> Vec<f64> {
-    let (a, b) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
-    (a..=b)
-        .flat_map(|e| [1.0, 2.0, 5.0].map(|m| m * 10f64.powi(e)))
-        .filter(|v| *v >= lo && *v <= hi)
-        .collect()
-}
-
-fn draw_cases(
-    plot: &Area,
-    r: &RobustRecord,
-    classes: &[(String, RGBColor)],
-    (lr, init): ([f64; 2], [f64; 2]),
-    (title, init_key): (&str, &str),
-) -> Result<(), String> {
-    let axis = y_axis(r);
-    let ys: Vec<f64> = r
-        .cases
-        .iter()
-        .map(|c| y_of(axis, &c.perturbation))
-        .collect();
-    let range = match axis {
-        YAxis::Init => init,
-        _ => [
-            ys.iter().copied().fold(f64::INFINITY, f64::min),
-            ys.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-        ],
-    };
-    let y_desc = match axis {
-        YAxis::Init => format!("{init_key} × (log scale)"),
-        YAxis::Batch => "data.batch (log scale; it drove the minimal failure)".to_string(),
-        YAxis::InputScale => {
-            "data.input_scale × (log scale; it drove the minimal failure)".to_string()
-        }
-    };
-    let pad = |[lo, hi]: [f64; 2]| (lo / 1.1)..(hi * 1.1);
-    let (x, y) = (pad(lr), pad(range));
-    let x_keys = log_keys(x.start, x.end);
-    let y_keys = log_keys(y.start, y.end);
-    let mut chart = ChartBuilder::on(plot)
-        .caption(title, (FONT, 16))
-        .margin(10)
-        .x_label_area_size(44)
-        .y_label_area_size(70)
-        .build_cartesian_2d(
-            x.log_scale().with_key_points(x_keys),
-            y.log_scale().with_key_points(y_keys),
-        )
-        .map_err(err)?;
-    chart
-        .configure_mesh()
-        .light_line_style(GRID)
-        .x_desc("optimizer.lr × (log scale)")
-        .y_desc(y_desc)
-        .x_label_formatter(&tick)
-        .y_label_formatter(&tick)
-        .draw()
-        .map_err(err)?;
-    let points = r
-        .cases
-        .iter()
-        .zip(classes)
-        .zip(&ys)
-        .map(|((c, (_, color)), &y)| Circle::new((c.perturbation.lr_scale, y), 5, color.filled()));
-    chart.draw_series(points).map_err(err)?;
-    if let Some(m) = &r.minimal_failure {
-        let at = (m.perturbation.lr_scale, y_of(axis, &m.perturbation));
-        let ring = Circle::new(at, 9, BLACK.stroke_width(2));
-        chart
-            .draw_series(std::iter::once(ring))
-            .map_err(err)?
-            .label(format!("minimal failure ({})", m.finding.name()))
-            .legend(|(x, y)| Circle::new((x + 8, y), 6, BLACK.stroke_width(2)));
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(GRID)
-            .label_font((FONT, 12))
-            .draw()
-            .map_err(err)?;
+    #[test]
+    fn a_value_lands_on_its_cell_centre_or_between_in_the_axis_own_terms() {
+        let log = axis(1e-4, 1e-1, true, 4);
+        // Cells at 1e-4, 1e-3, 1e-2, 1e-1: 1e-3 is cell 1, sqrt(10) * 1e-3 halfway to cell 2.
+        assert!((grid_position(&log, 1e-3).unwrap() - 1.0).abs() < 1e-12);
+        assert!((grid_position(&log, 10f64.sqrt() * 1e-3).unwrap() - 1.5).abs() < 1e-12);
+        let lin = axis(0.5, 2.0, false, 6);
+        assert!((grid_position(&lin, 1.0).unwrap() - 5.0 / 3.0).abs() < 1e-12);
+        assert!(grid_position(&lin, 3.0).unwrap() > 5.5, "outside the map");
+        assert_eq!(grid_position(&axis(1.0, 1.0, false, 1), 1.0), Some(0.0));
     }
-    Ok(())
+
+    #[test]
+    fn ticks_label_cell_centres_with_the_cells_value_and_nothing_between() {
+        let values = [1e-4, 3.98e-4, 1.585e-3];
+        assert_eq!(cell_label(&values, 1.0), tick(&3.98e-4));
+        assert_eq!(cell_label(&values, 0.5), "");
+        assert_eq!(cell_label(&values, -0.5), "");
+        assert_eq!(cell_label(&values, 3.0), "");
+    }
+
+    #[test]
+    fn the_base_value_is_read_from_the_resolved_scenario_by_dotted_key() {
+        let s = crate::scenario::resolve("deep-mlp").unwrap();
+        assert_eq!(base_value(&s, "optimizer.lr"), Some(s.optimizer.lr));
+        assert_eq!(base_value(&s, "steps"), Some(s.steps as f64));
+        assert_eq!(base_value(&s, "optimizer.nonexistent"), None);
+    }
 }
