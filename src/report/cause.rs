@@ -12,8 +12,9 @@ use std::fmt::Write as _;
 use html_escape::encode_text as esc;
 
 use super::Chart;
+use super::cards::{chart_for, layer_names};
 use super::charts::compare::{self, Pair};
-use super::html::{chart_for, figure, layer_names};
+use super::html::figure;
 use crate::error::Error;
 use crate::record::RunRecord;
 use crate::record::fix::{Candidate, FixRecord};

@@ -4,6 +4,7 @@
 //! same. Every file is written atomically (temp file, sync, rename): an interrupted run never
 //! leaves a half-written report over a good one; `index.html` is written last.
 
+pub mod cards;
 pub mod cause;
 pub mod charts;
 pub mod diff_section;

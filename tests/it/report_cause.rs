@@ -70,6 +70,9 @@ fn a_failing_runs_page_opens_with_its_cause_placed_by_layer_name_and_an_unverifi
     assert!(card.contains("Suggested fix (not verified)"));
     assert!(card.contains(&format!("--set &#x27;{set}&#x27;")) || card.contains(set));
     assert!(!card.contains("Verified fix"));
+    // The gradient heatmap, the best "where" chart, follows the card, before the other findings.
+    let heatmap = html.find("id=\"chart-grad-heatmap\"").unwrap();
+    assert!(heatmap > html.find(card).unwrap() && heatmap < html.find("Other findings").unwrap());
     // The headline finding is not listed again below.
     let heading = format!("</span> {}</h3>", head.kind.name());
     assert_eq!(html.matches(&heading).count(), 0);
