@@ -1,7 +1,8 @@
 //! The run page used as a person would, in headless Chromium driven over the DevTools protocol
 //! (`headless_chrome`, with the system chromium): the first screen holds the cause card; hovering
 //! the loss chart shows the value run.json has at that step; clicking a layer in the legend hides
-//! its line; the layers the findings name are drawn wide.
+//! its line; the layers the findings name are drawn wide; a fix page's first screen holds the
+//! verified fix and its loss before and after, and the page prints.
 //!
 //! Skipped, saying so, without Chromium; `.ci/run` installs it and sets
 //! `STABCHECK_REQUIRE_BROWSER=1`, under which a missing browser fails the test.
@@ -11,6 +12,7 @@ use std::time::Duration;
 
 use assert_cmd::Command;
 use headless_chrome::browser::tab::point::Point;
+use headless_chrome::protocol::cdp::Emulation;
 use headless_chrome::{Browser, LaunchOptions, Tab};
 use stabcheck::record::{Record, RunRecord};
 use tempfile::TempDir;
@@ -136,7 +138,7 @@ fn the_page_shows_the_cause_first_hovers_values_and_toggles_layers() {
 }
 
 #[test]
-fn the_fix_pages_first_screen_holds_the_verified_fix_and_its_loss_before_and_after() {
+fn the_fix_pages_first_screen_holds_the_verified_fix_and_its_loss_and_the_page_prints() {
     let Some(chromium) = browser() else {
         return;
     };
@@ -168,4 +170,25 @@ fn the_fix_pages_first_screen_holds_the_verified_fix_and_its_loss_before_and_aft
     );
     assert_eq!(series["label"], "loss: with the fix", "{series}");
     assert_eq!(series["dash"], serde_json::json!([6, 4]));
+
+    // Printed, the page drops the interactive section (its static SVGs carry the same series)
+    // and keeps the cause card and its charts; Chromium prints it to a PDF.
+    let print = Emulation::SetEmulatedMedia {
+        media: Some("print".into()),
+        features: None,
+    };
+    tab.call_method(print).unwrap();
+    let printed = eval(
+        &tab,
+        "(() => { const shown = s => getComputedStyle(document.querySelector(s)).display;          return {interactive: shown('#interactive'), cause: shown('#cause'),          chart: shown('#chart-fix-loss')}; })()",
+    );
+    assert_eq!(printed["interactive"], "none", "{printed}");
+    assert_ne!(printed["cause"], "none", "{printed}");
+    assert_ne!(printed["chart"], "none", "{printed}");
+    let pdf = tab.print_to_pdf(None).unwrap();
+    assert!(
+        pdf.starts_with(b"%PDF") && pdf.len() > 10_000,
+        "{} bytes",
+        pdf.len()
+    );
 }

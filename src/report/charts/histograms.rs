@@ -17,21 +17,24 @@ const PANEL_HEIGHT: u32 = 190;
 const MAX_COLUMNS: usize = 4;
 /// Most ridges per panel: more recorded steps are thinned evenly, first and last kept.
 pub const MAX_RIDGES: usize = 24;
+/// Most ridges on the whole chart: a deep model gets fewer per panel (64 layers: 6), so its
+/// page stays under the 5 MB report limit.
+pub const MAX_TOTAL_RIDGES: usize = 400;
 /// A ridge's full height, in baseline spacings: ridges overlap, as in TensorBoard.
 const RIDGE_HEIGHT: f64 = 3.0;
 
-/// The steps drawn: every recorded histogram step, thinned to [`MAX_RIDGES`].
-pub fn ridge_steps(hists: &[HistogramRecord]) -> Vec<usize> {
+/// The steps drawn for `layers` panels: every recorded histogram step, thinned to
+/// [`MAX_RIDGES`] per panel and [`MAX_TOTAL_RIDGES`] in all (at least 2: first and last).
+pub fn ridge_steps(hists: &[HistogramRecord], layers: usize) -> Vec<usize> {
     let mut steps: Vec<usize> = hists.iter().map(|h| h.step).collect();
     steps.sort_unstable();
     steps.dedup();
     let n = steps.len();
-    if n <= MAX_RIDGES {
+    let most = MAX_RIDGES.min(MAX_TOTAL_RIDGES / layers.max(1)).max(2);
+    if n <= most {
         return steps;
     }
-    let mut picked: Vec<usize> = (0..MAX_RIDGES)
-        .map(|i| steps[i * (n - 1) / (MAX_RIDGES - 1)])
-        .collect();
+    let mut picked: Vec<usize> = (0..most).map(|i| steps[i * (n - 1) / (most - 1)]).collect();
     picked.dedup();
     picked
 }
@@ -65,12 +68,12 @@ pub fn occupied_range(hists: &[&HistogramRecord]) -> Option<(f64, f64)> {
 }
 
 pub fn histograms(r: &RunRecord) -> Result<String, Error> {
-    let steps = ridge_steps(&r.trace.histograms);
+    let n_layers = r.trace.steps.first().map_or(0, |s| s.layers.len());
+    let steps = ridge_steps(&r.trace.histograms, n_layers);
     let drawn: Vec<&HistogramRecord> = (r.trace.histograms.iter())
         .filter(|h| steps.binary_search(&h.step).is_ok())
         .collect();
     let range = occupied_range(&drawn);
-    let n_layers = r.trace.steps.first().map_or(0, |s| s.layers.len());
     let columns = MAX_COLUMNS.min(n_layers.max(1));
     let rows = n_layers.div_ceil(columns).max(1);
     let height = 70 + rows as u32 * PANEL_HEIGHT;
@@ -118,6 +121,27 @@ fn step_color(i: usize, n: usize) -> RGBColor {
     scale_color(0.85 - 0.75 * t)
 }
 
+/// A ridge's step outline from `x_lo` to `x_hi` on `base`: two points per run of bins of equal
+/// height (empty bins mostly), none for bins outside the axis, so a 64-layer page stays small.
+fn outline(
+    bins: &[(f64, f64, f64)],
+    (x_lo, x_hi): (f64, f64),
+    base: f64,
+    scale: f64,
+) -> Vec<(f64, f64)> {
+    let mut points = vec![(x_lo, base)];
+    let mut level = base;
+    for &(a, _, f) in bins.iter().filter(|b| b.1 > x_lo && b.0 < x_hi) {
+        let y = base + f * scale;
+        if y != level {
+            points.extend([(a.max(x_lo), level), (a.max(x_lo), y)]);
+            level = y;
+        }
+    }
+    points.extend([(x_hi, level), (x_hi, base)]);
+    points
+}
+
 /// One layer's panel: ridge `i` (of `n`, oldest first) sits on baseline `n - 1 - i`.
 fn ridges(
     area: &Area,
@@ -150,12 +174,7 @@ fn ridges(
         .map_err(err)?;
     for (i, h) in hists.iter().enumerate() {
         let base = (n - 1 - i) as f64;
-        let mut outline = vec![(x_lo, base)];
-        for (a, b, f) in bins(h) {
-            let (a, b) = (a.clamp(x_lo, x_hi), b.clamp(x_lo, x_hi));
-            outline.extend([(a, base + f * scale), (b, base + f * scale)]);
-        }
-        outline.push((x_hi, base));
+        let outline = outline(&bins(h), (x_lo, x_hi), base, scale);
         // White fill first: a ridge in front hides the ones behind it.
         let color = step_color(i, n);
         chart
@@ -186,15 +205,43 @@ mod tests {
     }
 
     #[test]
+    fn a_ridge_outline_steps_only_where_the_height_changes() {
+        let bins = [
+            (-3.0, -2.0, 0.0),
+            (-2.0, -1.0, 0.5),
+            (-1.0, 0.0, 0.5),
+            (0.0, 1.0, 0.0),
+        ];
+        let points = outline(&bins, (-2.5, 0.5), 1.0, 2.0);
+        let want = [
+            (-2.5, 1.0),
+            (-2.0, 1.0),
+            (-2.0, 2.0),
+            (0.0, 2.0),
+            (0.0, 1.0),
+            (0.5, 1.0),
+            (0.5, 1.0),
+        ];
+        assert_eq!(points, want);
+    }
+
+    #[test]
     fn many_recorded_steps_are_thinned_evenly_keeping_the_first_and_last() {
         let hists: Vec<HistogramRecord> = (0..=100).map(|s| hist(s * 10, &[], &[])).collect();
-        let steps = ridge_steps(&hists);
-        assert_eq!(steps.len(), MAX_RIDGES);
-        assert_eq!((steps[0], steps[MAX_RIDGES - 1]), (0, 1000));
+        let steps = ridge_steps(&hists, 17);
+        assert_eq!(
+            steps.len(),
+            MAX_RIDGES - 1,
+            "400 ridges over 17 panels: 23 each"
+        );
+        assert_eq!((steps[0], steps[MAX_RIDGES - 2]), (0, 1000));
         let gaps: Vec<usize> = steps.windows(2).map(|w| w[1] - w[0]).collect();
         assert!(gaps.iter().all(|&g| (40..=50).contains(&g)), "{gaps:?}");
+        assert_eq!(ridge_steps(&hists, 64).len(), 6);
+        assert_eq!(ridge_steps(&hists, 1).len(), MAX_RIDGES);
+        assert_eq!(ridge_steps(&hists, 10_000), [0, 1000]);
         let few: Vec<HistogramRecord> = [5, 0, 5, 9].iter().map(|&s| hist(s, &[], &[])).collect();
-        assert_eq!(ridge_steps(&few), [0, 5, 9]);
+        assert_eq!(ridge_steps(&few, 17), [0, 5, 9]);
     }
 
     #[test]
