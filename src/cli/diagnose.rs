@@ -105,7 +105,8 @@ pub fn run(args: &DiagnoseArgs) -> Result<ExitCode> {
         true => None,
         false => {
             let path = record.write_in(&dir)?;
-            let page = crate::report::render(&record, &dir)?;
+            let base = baseline.as_deref().unwrap_or_default();
+            let page = crate::report::render_against(&record, base, &dir)?;
             eprintln!("wrote {} and {}", path.display(), page.index.display());
             Some(path)
         }

@@ -48,7 +48,7 @@ pub fn run(args: &DiffArgs) -> Result<ExitCode> {
     let dir = args.out.clone().unwrap_or_else(|| folder_of(&args.head));
     let path = record.write_in(&dir)?;
     // The head's page, with the overlay section diff.json adds.
-    let page = crate::report::render(&head, &dir)?;
+    let page = crate::report::render_against(&head, &base, &dir)?;
     match args.format {
         super::Format::Json => outln!("{}", record.to_json()?),
         super::Format::Text => print_text(&record),

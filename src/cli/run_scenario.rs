@@ -160,7 +160,7 @@ pub(super) fn run(args: &ScenarioArgs) -> Result<ExitCode> {
     let passed = run.verdict.status == Status::Pass;
     let verdict = run.verdict.clone();
     let record = (!args.no_report)
-        .then(|| write_report(run, &s, robust.as_ref(), &dir))
+        .then(|| write_report(run, (&s, baseline.as_deref()), robust.as_ref(), &dir))
         .transpose()?;
     if !text {
         print_json(&s.name, &verdict, record.as_deref(), robust.as_ref())?;
@@ -238,7 +238,7 @@ pub(super) fn write_summary(
 /// Writes run.json (and robust.json), then the report page; returns run.json's path.
 fn write_report(
     run: RecordedRun,
-    s: &Scenario,
+    (s, baseline): (&Scenario, Option<&[crate::record::RunRecord]>),
     robust: Option<&RobustRecord>,
     dir: &Path,
 ) -> Result<PathBuf> {
@@ -250,7 +250,7 @@ fn write_report(
     }
     let record_ms = writing.elapsed().as_secs_f64() * 1e3;
     let rendering = std::time::Instant::now();
-    let written = crate::report::render(&record, dir)?;
+    let written = crate::report::render_against(&record, baseline.unwrap_or_default(), dir)?;
     eprintln!(
         "wrote {} in {record_ms:.1} ms and {} ({} files) in {:.1} ms",
         path.display(),

@@ -129,6 +129,18 @@ pub fn render(r: &RunRecord, dir: &Path) -> Result<Written, Error> {
     render_folder(Some(r), &Extras::load(dir)?, dir)
 }
 
+/// [`render`] with the baseline's first run (by seed) drawn over `r` in the interactive charts:
+/// the page of `scenario --baseline`, `diagnose --baseline` and `stabcheck diff`. The band
+/// itself is drawn by the diff section from diff.json.
+pub fn render_against(r: &RunRecord, base: &[RunRecord], dir: &Path) -> Result<Written, Error> {
+    let mut extras = Extras::load(dir)?;
+    extras.compare = base.first().map(|b| {
+        let label = format!("baseline seed {} (1 of {})", b.scenario.seed, base.len());
+        (label, b.clone())
+    });
+    render_folder(Some(r), &extras, dir)
+}
+
 /// Renders a run record (if any) and extra records into `dir`; at least one must be given.
 pub fn render_folder(
     run: Option<&RunRecord>,

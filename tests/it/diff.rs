@@ -146,6 +146,17 @@ fn seeds_write_an_ensemble_that_diff_reads_and_bad_paths_exit_2() {
     let page = std::fs::read_to_string(base.join("seed-8/index.html")).unwrap();
     assert!(page.contains("Against the baseline") && page.contains("loss against the baseline"));
     assert!(base.join("seed-8/diff-0.svg").is_file());
+    // Its interactive charts draw the baseline's first seed dashed over the head.
+    let data = super::report_cause::page_data(&page);
+    let first = <stabcheck::record::RunRecord as stabcheck::record::Record>::read(
+        &base.join("seed-7/run.json"),
+    )
+    .unwrap();
+    let label = data["compare"]["label"].as_str().unwrap();
+    assert!(label.starts_with("baseline seed 7 (1 of "), "{label}");
+    let loss = data["compare"]["loss"][3].as_f64().unwrap();
+    let want = first.trace.steps[3].loss;
+    assert!((loss - want).abs() <= 1e-4 * want, "{loss} vs {want}");
     // `scenario --baseline`: seed 7 again is inside every band; a halved layer init is not.
     let gate = |sets: &[&str]| {
         let mut cmd = bin();

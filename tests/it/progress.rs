@@ -13,17 +13,9 @@ fn a_long_scenario_shows_steps_and_an_eta_on_a_terminal_and_nothing_in_a_pipe() 
     let piped = Command::new(&bin).args(args.split(' ')).output().unwrap();
     assert!(piped.status.code().is_some_and(|c| c <= 1), "{piped:?}");
     assert!(!String::from_utf8_lossy(&piped.stderr).contains("ETA"));
-    if which::which("script").is_err() {
-        eprintln!("SKIPPED: no `script` (util-linux) to give the run a terminal");
+    let Some((text, code)) = on_a_terminal(args) else {
         return;
-    }
-    let tty = Command::new("script")
-        .args(["-q", "-e", "-c"])
-        .arg(format!("{} {args}", bin.display()))
-        .arg("/dev/null")
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&tty.stdout);
+    };
     assert!(
         text.contains("/40 steps, ") && text.contains(" elapsed, ETA "),
         "{text}"
@@ -41,7 +33,7 @@ fn a_long_scenario_shows_steps_and_an_eta_on_a_terminal_and_nothing_in_a_pipe() 
     assert!(counts.iter().any(|&n| n > 0 && n <= 40), "{counts:?}");
     // The bar is cleared before the summary; the run and its exit code are the pipe's.
     assert!(text.contains("verdict: "), "{text}");
-    assert_eq!(tty.status.code(), piped.status.code());
+    assert_eq!(code, piped.status.code());
 }
 
 /// `args` run under `script`, which gives them a terminal: what they drew, and the exit code.

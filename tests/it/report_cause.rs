@@ -34,7 +34,7 @@ fn cause_card(html: &str) -> &str {
 }
 
 /// The interactive charts' data embedded in the page.
-fn page_data(html: &str) -> Value {
+pub fn page_data(html: &str) -> Value {
     let open = "<script type=\"application/json\" id=\"ip-data\">";
     let start = html.find(open).unwrap() + open.len();
     let end = html[start..].find("</script>").unwrap();

@@ -48,19 +48,26 @@ fn open(chromium: &Path, page: &Path) -> (Browser, std::sync::Arc<Tab>) {
     (browser, tab)
 }
 
+/// A folder with what `stabcheck ARGS --out DIR` wrote, after it exited with `code`.
+fn written(args: &[&str], code: i32) -> TempDir {
+    let dir = TempDir::new().unwrap();
+    let out = Command::cargo_bin("stabcheck")
+        .unwrap()
+        .args(args)
+        .arg("--out")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(code), "{out:?}");
+    dir
+}
+
 #[test]
 fn the_page_shows_the_cause_first_hovers_values_and_toggles_layers() {
     let Some(chromium) = browser() else {
         return;
     };
-    let dir = TempDir::new().unwrap();
-    let out = Command::cargo_bin("stabcheck")
-        .unwrap()
-        .args(["scenario", "layer-lr-100x", "--out"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let dir = written(&["scenario", "layer-lr-100x"], 1);
     let run = RunRecord::read(&dir.path().join("run.json")).unwrap();
     let (_browser, tab) = open(&chromium, &dir.path().join("index.html"));
 
@@ -142,14 +149,7 @@ fn the_fix_pages_first_screen_holds_the_verified_fix_and_its_loss_and_the_page_p
     let Some(chromium) = browser() else {
         return;
     };
-    let dir = TempDir::new().unwrap();
-    let out = Command::cargo_bin("stabcheck")
-        .unwrap()
-        .args(["fix", "layer-lr-100x", "--out"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let dir = written(&["fix", "layer-lr-100x"], 0);
     let (_browser, tab) = open(&chromium, &dir.path().join("index.html"));
     // The verified fix's text and the whole before/after chart sit on the first 1400 x 900
     // screen, inside the cause card.
