@@ -62,13 +62,18 @@ pub(super) fn findings(
         out.push_str("<section><h2>Findings</h2><p>No findings: nothing unusual was measured.</p></section>\n");
         return;
     }
+    let rest: Vec<&Finding> = (v.findings.iter())
+        .filter(|f| !head.is_some_and(|h| std::ptr::eq(*f, h)))
+        .collect();
+    if rest.is_empty() {
+        return;
+    }
     let title = if head.is_some() {
         "Other findings"
     } else {
         "Findings"
     };
     let _ = writeln!(out, "<section><h2>{title}</h2>");
-    let rest = (v.findings.iter()).filter(|f| !head.is_some_and(|h| std::ptr::eq(*f, h)));
     for f in rest {
         card(out, f, names);
         let file = chart_for(f.kind);

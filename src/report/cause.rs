@@ -17,7 +17,7 @@ use super::charts::compare::{self, Pair};
 use super::html::figure;
 use crate::error::Error;
 use crate::record::RunRecord;
-use crate::record::fix::{Candidate, FixRecord};
+use crate::record::fix::FixRecord;
 use crate::record::text::fmt;
 use crate::record::verdict::{Finding, FindingKind, Severity, Verdict};
 
@@ -34,27 +34,27 @@ pub fn cause_of(v: &Verdict) -> Option<(&Finding, &Finding)> {
     Some((head, root.unwrap_or(head)))
 }
 
-/// `fix` when it was made for this run (same scenario name, seed and steps), else `None`: a
-/// stale fix.json from another scenario must not be shown as this run's fix.
+/// `fix` when it was made for this run: the same scenario as resolved, every key (a fix.json left
+/// in `reports/<name>/` by `stabcheck fix` before a `--set` changed the run must not be shown as
+/// this run's fix), else `None`.
 pub fn matching<'a>(r: &RunRecord, fix: Option<&'a FixRecord>) -> Option<&'a FixRecord> {
-    let (a, b) = (&r.scenario, &fix?.scenario);
-    (a.name == b.name && a.seed == b.seed && a.steps == b.steps).then_some(fix?)
-}
-
-/// The best verified candidate of a matching fix record.
-fn best(fix: &FixRecord) -> Option<&Candidate> {
-    fix.ranking.first().and_then(|&i| fix.candidates.get(i))
+    fix.filter(|f| f.scenario == r.scenario)
 }
 
 /// The before/after loss chart, when this run has a verified fix with a stored loss curve.
 pub fn fix_chart(r: &RunRecord, fix: Option<&FixRecord>) -> Result<Option<Chart>, Error> {
-    let Some(c) = matching(r, fix).and_then(best) else {
+    let Some(c) = matching(r, fix).and_then(FixRecord::best) else {
         return Ok(None);
     };
     if c.run.curve.is_empty() || r.verdict.as_ref().and_then(cause_of).is_none() {
         return Ok(None);
     }
-    let svg = compare::losses(r, &c.run.curve, "with the fix", Pair::Fix)?;
+    let svg = compare::losses(
+        r,
+        &c.run.curve,
+        &curve_label("with the fix", c.run.curve.bucket),
+        Pair::Fix,
+    )?;
     Ok(Some(Chart {
         file: FIX_CHART,
         title: "Loss before and after the verified fix",
@@ -130,7 +130,7 @@ fn steps(f: &Finding) -> String {
 /// The verified fix with its evidence; else why there is none; else the unverified suggestion.
 fn fix_text(out: &mut String, (r, f): (&RunRecord, &Finding), fix: Option<&FixRecord>) {
     match fix {
-        Some(fix) => match best(fix) {
+        Some(fix) => match fix.best() {
             Some(c) => {
                 let _ = write!(
                     out,
@@ -169,5 +169,13 @@ fn fix_text(out: &mut String, (r, f): (&RunRecord, &Finding), fix: Option<&FixRe
                 );
             }
         }
+    }
+}
+
+/// A stored curve's legend label: it says when each point is the largest of several steps.
+pub fn curve_label(what: &str, bucket: usize) -> String {
+    match bucket {
+        0 | 1 => what.to_string(),
+        n => format!("{what} (each point the largest of {n} steps)"),
     }
 }

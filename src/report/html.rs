@@ -53,28 +53,7 @@ pub fn page(
     );
     let mut shown = HashSet::new();
     if let Some(r) = run {
-        match &r.verdict {
-            Some(v) => {
-                banner(&mut out, v);
-                let fix = extras.fix.as_ref();
-                let head = super::cause::card(&mut out, (r, v), fix, charts, &mut shown);
-                if head.is_some() {
-                    where_chart(&mut out, charts, &mut shown);
-                }
-                findings(
-                    &mut out,
-                    (v, &r.trace.layer_names, head),
-                    charts,
-                    &mut shown,
-                );
-            }
-            None => out
-                .push_str("<section class=\"banner none\">This record has no verdict.</section>\n"),
-        }
-        if let Some(o) = &r.nan_origin {
-            origin(&mut out, o);
-        }
-        out.push_str(&super::interactive::section(r, overlay(r, extras)));
+        run_top(&mut out, (r, extras), charts, &mut shown);
     }
     for s in sections {
         section(&mut out, s);
@@ -99,14 +78,40 @@ pub fn page(
     Ok(out)
 }
 
+/// A run's part above the extra sections: banner, cause card and heatmap, the other findings,
+/// the NaN origin and the interactive charts.
+fn run_top(
+    out: &mut String,
+    (r, extras): (&RunRecord, &Extras),
+    charts: &[Chart],
+    shown: &mut HashSet<&'static str>,
+) {
+    match &r.verdict {
+        Some(v) => {
+            banner(out, v);
+            let head = super::cause::card(out, (r, v), extras.fix.as_ref(), charts, shown);
+            if head.is_some() {
+                where_chart(out, charts, shown);
+            }
+            findings(out, (v, &r.trace.layer_names, head), charts, shown);
+        }
+        None => {
+            out.push_str("<section class=\"banner none\">This record has no verdict.</section>\n")
+        }
+    }
+    if let Some(o) = &r.nan_origin {
+        origin(out, o);
+    }
+    out.push_str(&super::interactive::section(r, overlay(r, extras)));
+}
+
 /// The run drawn over this one in the interactive charts: `--compare`'s, else the verified
 /// fix's loss.
 fn overlay<'a>(r: &RunRecord, extras: &'a Extras) -> Option<Overlay<'a>> {
     if let Some((label, other)) = &extras.compare {
         return Some(Overlay::Run(label, other));
     }
-    let fix = super::cause::matching(r, extras.fix.as_ref())?;
-    let best = fix.ranking.first().and_then(|&i| fix.candidates.get(i))?;
+    let best = super::cause::matching(r, extras.fix.as_ref())?.best()?;
     (!best.run.curve.is_empty()).then_some(Overlay::Loss("with the fix", &best.run.curve))
 }
 

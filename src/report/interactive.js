@@ -34,7 +34,10 @@
   var lossSeries = [{ label: "loss", stroke: "#1f5fa8", width: 2, value: fmt }];
   var lossData = [d.steps, d.loss];
   if (c) {
-    lossSeries.push(dashed({ label: "loss: " + c.label, stroke: "#009e73", width: 2, value: fmt }));
+    // A stored curve (a fix's) may be bucketed: each point the largest loss of its bucket.
+    var each = c.bucket > 1 ? " (each point the largest of " + c.bucket + " steps)" : "";
+    lossSeries.push(dashed({ label: "loss: " + c.label + each, stroke: "#009e73", width: 2,
+      value: fmt }));
     lossData.push(c.loss);
   }
   var loss = chart("ip-loss", "loss (log scale)" + every, lossSeries, lossData);

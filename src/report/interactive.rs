@@ -108,9 +108,11 @@ fn data(r: &RunRecord, other: Option<(&str, Series)>) -> Value {
     let mut axis = a.steps.clone();
     if let Some((_, b)) = &other {
         axis.extend(&b.steps);
-        axis.sort_unstable();
-        axis.dedup();
     }
+    // Sorted and deduplicated even for one run: a record from elsewhere may repeat a step, and
+    // each value must find its slot.
+    axis.sort_unstable();
+    axis.dedup();
     let grad: Vec<Vec<Value>> = (a.grad.iter())
         .map(|g| on_axis(&axis, &a.steps, g))
         .collect();

@@ -115,6 +115,9 @@ fn precision_charts(r: &RunRecord, all: &mut Vec<Chart>) -> Result<(), Error> {
     Ok(())
 }
 
+/// The chart of `report --compare` and of a baseline's first seed.
+pub const COMPARE_CHART: &str = "compare-loss.svg";
+
 /// What `render` wrote, and how long the rendering and writing took.
 #[derive(Debug, Clone)]
 pub struct Written {
@@ -129,9 +132,11 @@ pub fn render(r: &RunRecord, dir: &Path) -> Result<Written, Error> {
     render_folder(Some(r), &Extras::load(dir)?, dir)
 }
 
-/// [`render`] with the baseline's first run (by seed) drawn over `r` in the interactive charts:
-/// the page of `scenario --baseline`, `diagnose --baseline` and `stabcheck diff`. The band
-/// itself is drawn by the diff section from diff.json.
+/// [`render`] with the baseline's first run (by seed) drawn over `r`, in the interactive charts
+/// and in `compare-loss.svg`: the page of `scenario --baseline`, `diagnose --baseline` and
+/// `stabcheck diff`. The band itself is drawn by the diff section from diff.json. The baseline
+/// is not kept in the folder: `stabcheck report` re-renders it without this overlay (or with
+/// `--compare`).
 pub fn render_against(r: &RunRecord, base: &[RunRecord], dir: &Path) -> Result<Written, Error> {
     let mut extras = Extras::load(dir)?;
     extras.compare = base.first().map(|b| {
@@ -167,7 +172,7 @@ pub fn render_folder(
             let svg = charts::compare::losses(r, &curve, label, charts::compare::Pair::Runs)?;
             let title = "Loss of this run and the compared run";
             charts.push(Chart {
-                file: "compare-loss.svg",
+                file: COMPARE_CHART,
                 title,
                 svg,
             });
@@ -188,6 +193,14 @@ pub fn render_folder(
     write_atomic(&index, page.as_bytes())?;
     bytes += page.len() as u64;
     files.push(index.clone());
+    // A comparison chart this page no longer shows (the fix.json stopped matching, no
+    // --compare this time) would lie beside it: remove it, after the page is in place.
+    for stale in [cause::FIX_CHART, COMPARE_CHART] {
+        let path = dir.join(stale);
+        if !files.contains(&path) && path.is_file() {
+            std::fs::remove_file(&path).map_err(|io| Error::Io { path, io })?;
+        }
+    }
     Ok(Written {
         files,
         index,

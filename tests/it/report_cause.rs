@@ -68,7 +68,10 @@ fn a_failing_runs_page_opens_with_its_cause_placed_by_layer_name_and_an_unverifi
     assert!(card.contains("id=\"chart-update-ratios\""), "{card}");
     let set = &root.suggestion.as_ref().unwrap().set[0];
     assert!(card.contains("Suggested fix (not verified)"));
-    assert!(card.contains(&format!("--set &#x27;{set}&#x27;")) || card.contains(set));
+    assert!(
+        card.contains(&format!("--set '{set}'")),
+        "{set} not in {card}"
+    );
     assert!(!card.contains("Verified fix"));
     // The gradient heatmap, the best "where" chart, follows the card, before the other findings.
     let heatmap = html.find("id=\"chart-grad-heatmap\"").unwrap();
@@ -111,23 +114,37 @@ fn a_verified_fix_is_shown_in_the_cause_card_with_the_loss_before_and_after() {
 }
 
 #[test]
-fn a_fix_json_made_for_another_seed_is_not_shown_as_this_runs_fix() {
+fn a_fix_json_made_for_another_configuration_is_not_shown_as_this_runs_fix() {
     let fixed = TempDir::new().unwrap();
     stabcheck(&["fix", "layer-lr-100x", "--out"], fixed.path());
-    let dir = TempDir::new().unwrap();
+    assert!(fixed.path().join("fix-loss.svg").is_file());
+    // Another seed in another folder, given the fix.json; and, in the fix's own folder, the
+    // same scenario re-run with a `--set`, which leaves fix.json beside the new run.json.
+    let seed = TempDir::new().unwrap();
     stabcheck(
         &["scenario", "layer-lr-100x", "--seed", "8", "--out"],
-        dir.path(),
+        seed.path(),
     );
-    std::fs::copy(fixed.path().join("fix.json"), dir.path().join("fix.json")).unwrap();
-    stabcheck(&["report"], &dir.path().join("run.json"));
-    let html = index(dir.path());
-    let card = cause_card(&html);
-    assert!(card.contains("Suggested fix (not verified)"), "{card}");
-    assert!(!card.contains("Verified fix"));
-    assert!(!dir.path().join("fix-loss.svg").exists());
-    // The fix record's own section still lists what was tried.
-    assert!(html.contains("id=\"verified-fixes\""));
+    std::fs::copy(fixed.path().join("fix.json"), seed.path().join("fix.json")).unwrap();
+    stabcheck(&["report"], &seed.path().join("run.json"));
+    let lr = [
+        "scenario",
+        "layer-lr-100x",
+        "--set",
+        "optimizer.lr=0.07",
+        "--out",
+    ];
+    stabcheck(&lr, fixed.path());
+    for dir in [seed.path(), fixed.path()] {
+        let html = index(dir);
+        let card = cause_card(&html);
+        assert!(card.contains("Suggested fix (not verified)"), "{card}");
+        assert!(!card.contains("Verified fix"));
+        // The stale before/after chart is gone, not left beside the page.
+        assert!(!dir.join("fix-loss.svg").exists());
+        // The fix record's own section still lists what was tried.
+        assert!(html.contains("id=\"verified-fixes\""));
+    }
 }
 
 #[test]
@@ -200,6 +217,24 @@ fn report_compare_draws_a_second_run_over_this_one_matched_by_layer_name() {
     assert!(a.path().join("compare-loss.svg").is_file());
 
     // A record that is not a run, or nothing at all, is refused with exit 2.
+    let robust = TempDir::new().unwrap();
+    stabcheck(
+        &[
+            "robust", "deep-mlp", "--cases", "2", "--steps", "10", "--out",
+        ],
+        robust.path(),
+    );
+    let not_a_run = Command::cargo_bin("stabcheck")
+        .unwrap()
+        .arg("report")
+        .arg(a.path())
+        .arg("--compare")
+        .arg(robust.path().join("robust.json"))
+        .output()
+        .unwrap();
+    assert_eq!(not_a_run.status.code(), Some(2), "{not_a_run:?}");
+    let stderr = String::from_utf8_lossy(&not_a_run.stderr);
+    assert!(stderr.contains("--compare takes a run record"), "{stderr}");
     let bad = Command::cargo_bin("stabcheck")
         .unwrap()
         .arg("report")

@@ -1,7 +1,8 @@
 //! Gradient-value histograms over time, as TensorBoard's offset view: one panel per layer, one
 //! ridge per recorded histogram step (oldest at the back, at the top; newest in front), so a
 //! distribution drifting toward 0 or toward overflow over training shows as ridges sliding along
-//! x. x is log10 |g| over the bins any layer ever filled (not the fixed 1e-12..1e6 of the bins);
+//! x. x is log10 |g| over the bins any drawn histogram filled, widened to whole decades with at
+//! least half a decade of margin (not the fixed 1e-12..1e6 of the bins);
 //! each ridge's height is its bin's fraction of the layer's elements, on one scale per panel.
 //! Exact zeros and non-finite values are counted in the panel title: a log axis cannot show them.
 
@@ -58,7 +59,7 @@ fn bins(h: &HistogramRecord) -> Vec<(f64, f64, f64)> {
 }
 
 /// The log10 |g| range of the bins that hold anything, over every drawn histogram, widened by
-/// half a decade each side; `None` when every drawn bin is empty.
+/// at least half a decade each side to whole decades; `None` when every drawn bin is empty.
 pub fn occupied_range(hists: &[&HistogramRecord]) -> Option<(f64, f64)> {
     let filled = hists.iter().flat_map(|h| bins(h)).filter(|b| b.2 > 0.0);
     let (lo, hi) = filled.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (a, b, _)| {

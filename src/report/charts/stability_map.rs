@@ -63,16 +63,7 @@ pub fn stability_map(s: &SweepRecord) -> Result<String, Error> {
     let (nx, ny) = (s.x.points, s.y.as_ref().map_or(1, |a| a.points));
     let height = if s.y.is_some() { 560 } else { 260 };
     let classes = legend_of(s.cells.iter().map(|c| class_of(c.stable, c.finding)));
-    let title = match &s.y {
-        Some(y) => format!(
-            "Stability map: {} × {} (white line: stable/unstable boundary)",
-            s.x.key, y.key
-        ),
-        None => format!(
-            "Stability strip: {} (white line: stable/unstable boundary)",
-            s.x.key
-        ),
-    };
+    let title = title(s);
     let xs = s.x.values();
     let ys = s.y.as_ref().map(|a| a.values()).unwrap_or_default();
     let base = base_point(s);
@@ -120,14 +111,31 @@ pub fn stability_map(s: &SweepRecord) -> Result<String, Error> {
             )
             .map_err(err)?;
         if let Some(at) = base.filter(|&(x, y)| inside(x, nx) && inside(y, ny)) {
-            let ring = [
-                Circle::new(at, 9, WHITE.stroke_width(5)),
-                Circle::new(at, 9, BLACK.stroke_width(2)),
-            ];
-            chart.draw_series(ring).map_err(err)?;
+            chart.draw_series(ring(at)).map_err(err)?;
         }
         Ok(())
     })
+}
+
+fn title(s: &SweepRecord) -> String {
+    match &s.y {
+        Some(y) => format!(
+            "Stability map: {} × {} (white line: stable/unstable boundary)",
+            s.x.key, y.key
+        ),
+        None => format!(
+            "Stability strip: {} (white line: stable/unstable boundary)",
+            s.x.key
+        ),
+    }
+}
+
+/// The base scenario's mark: a black ring on a white one, seen on every cell colour.
+fn ring(at: (f64, f64)) -> [Circle<(f64, f64), i32>; 2] {
+    [
+        Circle::new(at, 9, WHITE.stroke_width(5)),
+        Circle::new(at, 9, BLACK.stroke_width(2)),
+    ]
 }
 
 fn inside(v: f64, n: usize) -> bool {
@@ -179,8 +187,10 @@ fn base_label(s: &SweepRecord, at: Option<(f64, f64)>) -> String {
         text += &format!(", {} = {}", y.key, value(&y.key));
     }
     let (nx, ny) = (s.x.points, s.y.as_ref().map_or(1, |a| a.points));
-    if !at.is_some_and(|(x, y)| inside(x, nx) && inside(y, ny)) {
-        text += " (outside the map)";
+    match at {
+        None => text += " (not a number: not drawn)",
+        Some((x, y)) if !(inside(x, nx) && inside(y, ny)) => text += " (outside the map)",
+        Some(_) => {}
     }
     text
 }
