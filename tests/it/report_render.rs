@@ -22,6 +22,11 @@ fn record(steps: u64, set: &[&str]) -> RunRecord {
     run_recorded(&s, None, None).unwrap().into_record(&s)
 }
 
+/// The SVG of chart `file` (which must be there).
+fn svg_of<'a>(charts: &'a [report::Chart], file: &str) -> &'a str {
+    &charts.iter().find(|c| c.file == file).unwrap().svg
+}
+
 /// Axis or legend texts each chart must contain.
 const AXIS_TITLES: &[(&str, &[&str])] = &[
     ("loss.svg", &["step", "loss", "learning rate"]),
@@ -119,11 +124,7 @@ fn the_histogram_chart_draws_one_ridge_per_recorded_step_on_the_occupied_decades
     assert_eq!(steps.len(), 7, "steps 0, 10, ..., 50 and 59: {steps:?}");
     let layers = r.trace.steps[0].layers.len();
     let charts = report::charts(&r).unwrap();
-    let svg = &charts
-        .iter()
-        .find(|c| c.file == "histograms.svg")
-        .unwrap()
-        .svg;
+    let svg = svg_of(&charts, "histograms.svg");
     assert_eq!(svg.matches("<polygon").count(), steps.len() * layers);
     let last = steps.iter().max().unwrap();
     assert!(svg.contains(&format!("step {last} (front, bottom)")));
@@ -175,11 +176,7 @@ fn a_run_that_goes_non_finite_renders_with_gaps_and_a_marker_not_a_panic() {
     assert!(html.contains("First non-finite value"));
     // The heatmap is cropped like the line charts: NaN from step 2, so no column past step 10
     // of the 30 (its x axis counts columns, one per step here).
-    let heatmap = &charts
-        .iter()
-        .find(|c| c.file == "grad-heatmap.svg")
-        .unwrap()
-        .svg;
+    let heatmap = svg_of(&charts, "grad-heatmap.svg");
     let labels: Vec<&str> = (heatmap.split("</text>"))
         .filter_map(|t| t.rsplit('>').next().map(str::trim))
         .collect();
@@ -241,10 +238,6 @@ fn per_layer_charts_highlight_the_layers_the_findings_name() {
     // A run without error findings highlights nothing.
     let calm = record(20, &[]);
     let charts = report::charts(&calm).unwrap();
-    let svg = &charts
-        .iter()
-        .find(|c| c.file == "grad-norms.svg")
-        .unwrap()
-        .svg;
+    let svg = svg_of(&charts, "grad-norms.svg");
     assert!(!svg.contains("named by"));
 }
